@@ -1,0 +1,60 @@
+# The newcomer's path: `make run` starts the local stack, `make test` runs every tier.
+# Both install what they need first (a virtualenv on Python 3.13, the Lambda runtime's version).
+
+SHELL := /bin/bash
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+export SAM_CLI_TELEMETRY := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install run test test-fast lint build validate bench deploy redrive clean
+
+$(VENV)/.installed: requirements/dev.txt layers/shared/requirements.txt
+	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip==26.3
+	$(PY) -m pip install -q -r requirements/dev.txt
+	@touch $@
+
+$(SAM_VENV)/.installed: requirements/sam.txt
+	@test -x $(SAM_VENV)/bin/python || "$$(scripts/find-python)" -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -q --upgrade pip==26.3
+	$(SAM_VENV)/bin/python -m pip install -q -r requirements/sam.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(PY) -m textgate_local
+
+test: $(VENV)/.installed $(SAM_VENV)/.installed
+	$(MAKE) --no-print-directory validate
+	$(MAKE) --no-print-directory lint
+	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(PY) -m pytest -n 2 --dist loadgroup
+
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -m "not slow" -x
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layers/shared/textgate local/textgate_local functions
+
+validate: $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
+	$(SAM_VENV)/bin/cfn-lint template.yaml
+
+build: $(SAM_VENV)/.installed $(VENV)/.installed
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build
+
+bench: $(VENV)/.installed
+	$(PY) -m textgate_local.bench
+
+deploy: build
+	$(SAM_VENV)/bin/sam deploy --guided
+
+redrive: $(VENV)/.installed
+	$(PY) -m textgate_local.redrive $(ARGS)
+
+clean:
+	rm -rf .aws-sam $(VENV) $(SAM_VENV)

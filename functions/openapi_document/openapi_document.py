@@ -1,0 +1,11 @@
+"""GET /v1/openapi.json: the OpenAPI 3 document of the whole API."""
+
+from textgate.http_api import ApiRequest, api_handler, respond, setup_logging
+from textgate.openapi import document
+
+setup_logging()
+
+
+@api_handler
+def handler(request: ApiRequest) -> dict:
+    return respond(200, document())

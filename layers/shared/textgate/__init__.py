@@ -1,0 +1,1 @@
+"""textgate: one API over five mobile-messaging providers (the shared Lambda layer)."""

@@ -1,0 +1,98 @@
+"""Idempotency records: one per (client, key), claimed with a conditional write, kept for 24 hours."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from textgate import aws
+from textgate.settings import get_settings
+
+IN_PROGRESS = "in_progress"
+COMPLETED = "completed"
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    key: str
+    request_hash: str
+    state: str
+    locked_until: float
+    expires_at: float
+    response: dict[str, Any] | None
+
+
+def _table() -> str:
+    return get_settings().idempotency_table
+
+
+def _record(item: dict[str, Any]) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        key=item["key"]["S"],
+        request_hash=item["request_hash"]["S"],
+        state=item["state"]["S"],
+        locked_until=float(item.get("locked_until", {"N": "0"})["N"]),
+        expires_at=float(item["expires_at"]["N"]),
+        response=json.loads(item["response"]["S"]) if "response" in item else None,
+    )
+
+
+def try_claim(key: str, request_hash: str, *, now: float, lock_seconds: float) -> bool:
+    """Claim the key for this request. False when a live record already holds it."""
+    try:
+        aws.dynamodb().put_item(
+            TableName=_table(),
+            Item={
+                "key": {"S": key},
+                "request_hash": {"S": request_hash},
+                "state": {"S": IN_PROGRESS},
+                "locked_until": {"N": repr(now + lock_seconds)},
+                "expires_at": {"N": str(int(now + get_settings().idempotency_ttl_seconds))},
+            },
+            # An expired record (TTL deletion is lazy) or an abandoned in-progress one may be taken over.
+            ConditionExpression="attribute_not_exists(#k) OR expires_at < :now OR "
+            "(#state = :in_progress AND locked_until < :now AND request_hash = :hash)",
+            ExpressionAttributeNames={"#k": "key", "#state": "state"},
+            ExpressionAttributeValues={
+                ":now": {"N": repr(now)},
+                ":in_progress": {"S": IN_PROGRESS},
+                ":hash": {"S": request_hash},
+            },
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def get(key: str) -> IdempotencyRecord | None:
+    item = aws.dynamodb().get_item(TableName=_table(), Key={"key": {"S": key}}, ConsistentRead=True)
+    return _record(item["Item"]) if "Item" in item else None
+
+
+def complete(key: str, response: dict[str, Any]) -> None:
+    aws.dynamodb().update_item(
+        TableName=_table(),
+        Key={"key": {"S": key}},
+        UpdateExpression="SET #state = :completed, #response = :response REMOVE locked_until",
+        ExpressionAttributeNames={"#state": "state", "#response": "response"},
+        ExpressionAttributeValues={
+            ":completed": {"S": COMPLETED},
+            ":response": {"S": json.dumps(response, ensure_ascii=False)},
+        },
+    )
+
+
+def release(key: str) -> None:
+    """Forget a claim whose request failed on our side, so the caller may try again with the same key."""
+    aws.dynamodb().delete_item(
+        TableName=_table(),
+        Key={"key": {"S": key}},
+        ConditionExpression="#state = :in_progress",
+        ExpressionAttributeNames={"#state": "state"},
+        ExpressionAttributeValues={":in_progress": {"S": IN_PROGRESS}},
+    )

@@ -1,0 +1,247 @@
+"""The operations table: each record is one operation's state machine, moved only by conditional writes.
+
+A transition names the state it expects; if another worker got there first, the write fails and the caller
+learns it lost the race (`None` / `False`) instead of sending twice or overwriting a final state.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from textgate import aws
+from textgate.models import FINAL_STATUSES, Operation, OperationError, Status
+from textgate.settings import get_settings
+
+_JSON_FIELDS = ("payload", "result", "error", "sms")
+_NUMBER_FIELDS = ("attempts", "created_at", "updated_at", "lease_until", "next_attempt_at", "dead_lettered_at")
+
+
+def _table() -> str:
+    return get_settings().operations_table
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def to_item(operation: Operation) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": {"S": operation.id},
+        "operation": {"S": operation.operation},
+        "provider": {"S": operation.provider},
+        "client": {"S": operation.client},
+        "status": {"S": operation.status.value},
+        "expires_at": {"N": str(int(operation.created_at + get_settings().operation_retention_days * 86_400))},
+    }
+    for name in _NUMBER_FIELDS:
+        value = getattr(operation, name)
+        if value is not None:
+            item[name] = {"N": repr(value)}
+    for name in _JSON_FIELDS:
+        value = getattr(operation, name)
+        if value is not None:
+            data = value.model_dump() if hasattr(value, "model_dump") else value
+            item[name] = {"S": json.dumps(data, ensure_ascii=False)}
+    return item
+
+
+def from_item(item: dict[str, Any]) -> Operation:
+    data: dict[str, Any] = {
+        name: item[name]["S"] for name in ("id", "operation", "provider", "client", "status") if name in item
+    }
+    for name in _NUMBER_FIELDS:
+        if name in item:
+            data[name] = float(item[name]["N"])
+    for name in _JSON_FIELDS:
+        if name in item:
+            data[name] = json.loads(item[name]["S"])
+    return Operation.model_validate(data)
+
+
+def create(operation: Operation) -> None:
+    aws.dynamodb().put_item(
+        TableName=_table(), Item=to_item(operation), ConditionExpression="attribute_not_exists(id)"
+    )
+
+
+def get(operation_id: str) -> Operation | None:
+    item = aws.dynamodb().get_item(TableName=_table(), Key={"id": {"S": operation_id}}, ConsistentRead=True)
+    return from_item(item["Item"]) if "Item" in item else None
+
+
+def get_private(operation_id: str, name: str) -> str | None:
+    """A private attribute (for example a PIN's keyed hash) that `Operation` never carries."""
+    item = aws.dynamodb().get_item(
+        TableName=_table(), Key={"id": {"S": operation_id}}, ConsistentRead=True,
+        ProjectionExpression="#n", ExpressionAttributeNames={"#n": name},
+    )
+    value = item.get("Item", {}).get(name)
+    return value["S"] if value else None
+
+
+def _update(
+    operation_id: str,
+    *,
+    sets: dict[str, Any],
+    condition: str,
+    values: dict[str, Any],
+    add_attempt: int = 0,
+    remove: tuple[str, ...] = (),
+) -> Operation | None:
+    names: dict[str, str] = {}
+    expression_values: dict[str, Any] = dict(values)
+    assignments = []
+    for index, (name, value) in enumerate(sets.items()):
+        names[f"#s{index}"] = name
+        expression_values[f":s{index}"] = value
+        assignments.append(f"#s{index} = :s{index}")
+    if add_attempt:
+        names["#attempts"] = "attempts"
+        expression_values[":one"] = {"N": str(add_attempt)}
+        assignments.append("#attempts = #attempts + :one")
+    expression = "SET " + ", ".join(assignments)
+    if remove:
+        for index, name in enumerate(remove):
+            names[f"#r{index}"] = name
+        expression += " REMOVE " + ", ".join(f"#r{index}" for index in range(len(remove)))
+    names["#status"] = "status"
+    request: dict[str, Any] = {
+        "TableName": _table(),
+        "Key": {"id": {"S": operation_id}},
+        "UpdateExpression": expression,
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ReturnValues": "ALL_NEW",
+    }
+    if expression_values:
+        request["ExpressionAttributeValues"] = expression_values
+    try:
+        answer = aws.dynamodb().update_item(**request)
+    except ClientError as exc:
+        if _conditional_failed(exc):
+            return None
+        raise
+    return from_item(answer["Attributes"])
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: float) -> dict[str, str]:
+    return {"N": repr(value)}
+
+
+def claim(operation_id: str, *, now: float, lease_seconds: float) -> Operation | None:
+    """queued|retrying (and due) -> sending, one attempt more. None when someone else holds or ended it."""
+    return _update(
+        operation_id,
+        sets={"status": _s(Status.SENDING), "updated_at": _n(now), "lease_until": _n(now + lease_seconds)},
+        add_attempt=1,
+        remove=("next_attempt_at",),
+        condition="#status IN (:queued, :retrying) AND "
+        "(attribute_not_exists(next_attempt_at) OR next_attempt_at <= :now)",
+        values={":queued": _s(Status.QUEUED), ":retrying": _s(Status.RETRYING), ":now": _n(now)},
+    )
+
+
+def finish(
+    operation_id: str,
+    *,
+    attempt: int,
+    status: Status,
+    now: float,
+    result: dict[str, Any] | None = None,
+    error: OperationError | None = None,
+    private: dict[str, str] | None = None,
+) -> Operation | None:
+    """sending (this attempt) -> a final status. Never moves a record that is already final."""
+    if status not in FINAL_STATUSES:
+        raise ValueError(f"{status} is not final")
+    sets: dict[str, Any] = {"status": _s(status), "updated_at": _n(now)}
+    if result is not None:
+        sets["result"] = _s(json.dumps(result, ensure_ascii=False))
+    if error is not None:
+        sets["error"] = _s(error.model_dump_json())
+    for name, value in (private or {}).items():
+        sets[name] = _s(value)
+    return _update(
+        operation_id,
+        sets=sets,
+        remove=("lease_until",),
+        condition="#status = :sending AND attempts = :attempt",
+        values={":sending": _s(Status.SENDING), ":attempt": {"N": str(attempt)}},
+    )
+
+
+def schedule_retry(
+    operation_id: str,
+    *,
+    attempt: int,
+    now: float,
+    next_attempt_at: float,
+    error: OperationError | None,
+    refund_attempt: bool = False,
+) -> Operation | None:
+    """sending (this attempt) -> retrying, due at `next_attempt_at`. A refunded attempt (rate limit) is not
+    counted: the provider did not act on it."""
+    sets: dict[str, Any] = {
+        "status": _s(Status.RETRYING),
+        "updated_at": _n(now),
+        "next_attempt_at": _n(next_attempt_at),
+    }
+    if error is not None:
+        sets["error"] = _s(error.model_dump_json())
+    return _update(
+        operation_id,
+        sets=sets,
+        add_attempt=-1 if refund_attempt else 0,
+        remove=("lease_until",),
+        condition="#status = :sending AND attempts = :attempt",
+        values={":sending": _s(Status.SENDING), ":attempt": {"N": str(attempt)}},
+    )
+
+
+def fail_unsent(operation_id: str, *, now: float, error: OperationError) -> Operation | None:
+    """queued|retrying -> failed, for an operation whose queue message could not be written."""
+    return _update(
+        operation_id,
+        sets={"status": _s(Status.FAILED), "updated_at": _n(now), "error": _s(error.model_dump_json())},
+        condition="#status IN (:queued, :retrying)",
+        values={":queued": _s(Status.QUEUED), ":retrying": _s(Status.RETRYING)},
+    )
+
+
+def expire_lease(operation_id: str, *, now: float, error: OperationError) -> Operation | None:
+    """sending past its lease -> unknown: the worker that sent it died, and the provider may have acted."""
+    return _update(
+        operation_id,
+        sets={"status": _s(Status.UNKNOWN), "updated_at": _n(now), "error": _s(error.model_dump_json())},
+        remove=("lease_until",),
+        condition="#status = :sending AND lease_until < :now",
+        values={":sending": _s(Status.SENDING), ":now": _n(now)},
+    )
+
+
+def mark_dead_lettered(operation_id: str, *, now: float) -> Operation | None:
+    """Note on a record that is not final that its message reached the dead-letter queue."""
+    return _update(
+        operation_id,
+        sets={"dead_lettered_at": _n(now), "updated_at": _n(now)},
+        condition="attribute_exists(id) AND NOT (#status IN (:succeeded, :failed, :unknown))",
+        values={":succeeded": _s(Status.SUCCEEDED), ":failed": _s(Status.FAILED), ":unknown": _s(Status.UNKNOWN)},
+    )
+
+
+def clear_dead_lettered(operation_id: str, *, now: float) -> Operation | None:
+    return _update(
+        operation_id,
+        sets={"updated_at": _n(now)},
+        remove=("dead_lettered_at",),
+        condition="attribute_exists(dead_lettered_at)",
+        values={},
+    )
+

@@ -1,0 +1,33 @@
+"""The per-provider delivery queues. A message names an operation; the record holds everything else."""
+
+from __future__ import annotations
+
+import json
+
+from textgate import aws
+from textgate.settings import get_settings
+
+MAX_DELAY_SECONDS = 900  # SQS's ceiling for DelaySeconds
+
+
+def queue_url(provider: str) -> str:
+    url: str = getattr(get_settings(), f"{provider}_queue_url")
+    return url
+
+
+def enqueue(provider: str, operation_id: str, *, delay_seconds: float = 0) -> None:
+    delay = max(0, min(MAX_DELAY_SECONDS, int(round(delay_seconds))))
+    aws.sqs().send_message(
+        QueueUrl=queue_url(provider),
+        MessageBody=json.dumps({"operation_id": operation_id}),
+        DelaySeconds=delay,
+    )
+
+
+def operation_id_of(body: str) -> str | None:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    value = data.get("operation_id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None

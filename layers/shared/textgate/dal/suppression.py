@@ -1,0 +1,56 @@
+"""The suppression list: numbers (E.164) that asked not to be texted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textgate import aws
+from textgate.settings import get_settings
+
+
+@dataclass(frozen=True)
+class SuppressionEntry:
+    phone: str
+    opted_out: bool
+    source: str
+    updated_at: float
+
+
+def _table() -> str:
+    return get_settings().suppression_table
+
+
+def get(phone: str) -> SuppressionEntry | None:
+    item = aws.dynamodb().get_item(TableName=_table(), Key={"phone": {"S": phone}}, ConsistentRead=True)
+    if "Item" not in item:
+        return None
+    return _entry(item["Item"])
+
+
+def is_opted_out(phone: str) -> bool:
+    entry = get(phone)
+    return entry is not None and entry.opted_out
+
+
+def put(phone: str, *, opted_out: bool, source: str, now: float) -> SuppressionEntry:
+    entry = SuppressionEntry(phone=phone, opted_out=opted_out, source=source, updated_at=now)
+    aws.dynamodb().put_item(
+        TableName=_table(),
+        Item={
+            "phone": {"S": phone},
+            "opted_out": {"BOOL": opted_out},
+            "source": {"S": source},
+            "updated_at": {"N": repr(now)},
+        },
+    )
+    return entry
+
+
+def _entry(item: dict[str, Any]) -> SuppressionEntry:
+    return SuppressionEntry(
+        phone=item["phone"]["S"],
+        opted_out=item["opted_out"]["BOOL"],
+        source=item["source"]["S"],
+        updated_at=float(item["updated_at"]["N"]),
+    )

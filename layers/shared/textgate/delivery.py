@@ -1,0 +1,194 @@
+"""Delivery: SQS batches in, provider calls out, every operation moved by conditional writes.
+
+Per message:
+- a final operation is acknowledged and never sent again;
+- `sending` past its lease means a worker died mid-call: it ends `unknown` (the provider may have acted);
+- otherwise the record is claimed (queued|retrying -> sending) and exactly one worker calls the provider.
+
+Retries and rate-limit pauses put a new, delayed message on the queue and acknowledge the old one, so SQS's
+receive count (and with it the dead-letter queue) only ever counts crashes and poison messages.
+Calls within a batch run concurrently; a failed message is reported back alone (partial batch failure).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from textgate import clock, log, retry
+from textgate.dal import events
+from textgate.dal import operations as records
+from textgate.dal import queue
+from textgate.executors import NotAttempted
+from textgate.models import Operation, OperationError, Status
+from textgate.providers.outcome import ProviderOutcome, Verdict
+from textgate.settings import get_settings
+
+logger = log.get_logger(__name__)
+
+Executor = Callable[[Operation], ProviderOutcome]
+# Longer than a delivery function may run (its timeout): a live worker never loses its claim.
+LEASE_SECONDS = 120.0
+
+_pool: ThreadPoolExecutor | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    provider: str
+    execute: Executor
+    # Turns private outcome fields into what may be stored (for example a PIN into its keyed hash).
+    protect: Callable[[Operation, dict[str, Any]], dict[str, str]] | None = None
+
+
+def handle_batch(event: dict[str, Any], config: DeliveryConfig) -> dict[str, Any]:
+    records_in = event.get("Records") or []
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=get_settings().delivery_concurrency,
+                                   thread_name_prefix="delivery")
+    results = list(_pool.map(lambda record: _safe_deliver(record, config), records_in))
+    failures = [
+        {"itemIdentifier": record["messageId"]}
+        for record, delivered in zip(records_in, results, strict=True)
+        if not delivered
+    ]
+    return {"batchItemFailures": failures}
+
+
+def _safe_deliver(record: dict[str, Any], config: DeliveryConfig) -> bool:
+    try:
+        return deliver_message(record.get("body", ""), config)
+    except Exception:
+        logger.exception("delivery failed; the message will be received again")
+        return False
+
+
+def deliver_message(body: str, config: DeliveryConfig) -> bool:
+    """True when the message may be deleted: the operation is final or its next step is queued."""
+    operation_id = queue.operation_id_of(body)
+    if operation_id is None:
+        logger.error("message names no operation; it will reach the dead-letter queue")
+        return False
+    token = log.bind(operation_id=operation_id)
+    try:
+        return _deliver(operation_id, config)
+    finally:
+        log.unbind(token)
+
+
+def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
+    current = records.get(operation_id)
+    if current is None:
+        logger.error("message names an operation that does not exist")
+        return False
+    if current.status.final:
+        return True
+    now = clock.now()
+    if current.status is Status.SENDING:
+        if current.lease_until is not None and current.lease_until < now:
+            ended = records.expire_lease(
+                operation_id,
+                now=now,
+                error=OperationError(
+                    code="delivery_interrupted",
+                    message="the delivery worker stopped while the provider was being called; "
+                    "it may or may not have acted",
+                ),
+            )
+            if ended is not None:
+                _announce(ended)
+            return True
+        return False  # another worker holds it; look again when this message comes back
+    if current.next_attempt_at is not None and current.next_attempt_at > now + 1:
+        # Early: a copy of a message whose delayed successor is already queued. Wait for its time.
+        return _requeue(operation_id, config.provider, current.next_attempt_at - now)
+    claimed = records.claim(operation_id, now=now, lease_seconds=LEASE_SECONDS)
+    if claimed is None:
+        latest = records.get(operation_id)
+        return latest is not None and latest.status.final
+    logger.info("calling the provider", extra={"attempt": claimed.attempts, "operation": claimed.operation})
+    outcome = _call(config, claimed)
+    return _settle(claimed, outcome, config)
+
+
+def _call(config: DeliveryConfig, operation: Operation) -> ProviderOutcome:
+    try:
+        return config.execute(operation)
+    except NotAttempted as exc:
+        return ProviderOutcome.transient("not_attempted", str(exc))
+    except Exception:
+        logger.exception("the provider call raised")
+        # We cannot tell whether the request left: never risk a second send.
+        return ProviderOutcome.unknown("delivery_error", "the delivery failed unexpectedly during the call")
+
+
+def _settle(operation: Operation, outcome: ProviderOutcome, config: DeliveryConfig) -> bool:
+    settings = get_settings()
+    now = clock.now()
+    attempt = operation.attempts
+    logger.info("provider answered", extra={"verdict": outcome.verdict.value, "code": outcome.code,
+                                             "http_status": outcome.http_status})
+    if outcome.verdict is Verdict.SUCCEEDED:
+        private = config.protect(operation, outcome.private) if config.protect and outcome.private else {}
+        ended = records.finish(operation.id, attempt=attempt, status=Status.SUCCEEDED, now=now,
+                               result=outcome.result or {}, private=private)
+    elif outcome.verdict is Verdict.REJECTED:
+        ended = records.finish(operation.id, attempt=attempt, status=Status.FAILED, now=now,
+                               error=_error(outcome, retryable=False))
+    elif outcome.verdict is Verdict.UNKNOWN:
+        ended = records.finish(operation.id, attempt=attempt, status=Status.UNKNOWN, now=now,
+                               error=_error(outcome, retryable=False))
+    elif outcome.verdict is Verdict.RATE_LIMITED:
+        wait = max(1.0, outcome.retry_after or settings.retry_base_seconds)
+        return _retry_later(operation, outcome, now, wait, refund=True, config=config)
+    elif attempt >= settings.max_attempts:
+        ended = records.finish(
+            operation.id, attempt=attempt, status=Status.FAILED, now=now,
+            error=OperationError(
+                code="retries_exhausted",
+                message=f"gave up after {attempt} attempts; last answer: {outcome.message or outcome.code}",
+                retryable=False,
+            ),
+        )
+    else:
+        wait = retry.backoff_seconds(attempt, base=settings.retry_base_seconds, cap=settings.retry_max_seconds)
+        return _retry_later(operation, outcome, now, wait, refund=False, config=config)
+    if ended is None:
+        logger.error("the operation moved under us; leaving it as it is")
+        return True
+    _announce(ended)
+    return True
+
+
+def _retry_later(operation: Operation, outcome: ProviderOutcome, now: float, wait: float, *, refund: bool,
+                 config: DeliveryConfig) -> bool:
+    scheduled = records.schedule_retry(
+        operation.id, attempt=operation.attempts, now=now, next_attempt_at=now + wait,
+        error=_error(outcome, retryable=True), refund_attempt=refund,
+    )
+    if scheduled is None:
+        return True
+    return _requeue(operation.id, config.provider, wait)
+
+
+def _requeue(operation_id: str, provider: str, delay: float) -> bool:
+    try:
+        queue.enqueue(provider, operation_id, delay_seconds=delay)
+    except Exception:
+        logger.exception("could not queue the next attempt; this message will come back instead")
+        return False
+    return True
+
+
+def _error(outcome: ProviderOutcome, *, retryable: bool) -> OperationError:
+    return OperationError(
+        code=outcome.code or outcome.verdict.value, message=outcome.message or "", retryable=retryable
+    )
+
+
+def _announce(operation: Operation) -> None:
+    events.publish(f"operation.{operation.status.value}", operation.public())
+

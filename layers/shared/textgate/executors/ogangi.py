@@ -1,0 +1,35 @@
+"""Ogangi operations: from a stored payload to a signed call."""
+
+from __future__ import annotations
+
+from textgate import phone, secrets
+from textgate.executors import NotAttempted
+from textgate.models import Operation
+from textgate.providers.ogangi import OgangiClient, OgangiCredentials
+from textgate.providers.outcome import ProviderOutcome
+from textgate.settings import get_settings
+
+
+def client() -> OgangiClient:
+    settings = get_settings()
+    try:
+        credentials = OgangiCredentials.from_secret(secrets.get_secret(settings.ogangi_secret_id))
+    except (secrets.SecretUnavailable, KeyError) as exc:
+        raise NotAttempted(f"Ogangi credentials unavailable ({type(exc).__name__})") from None
+    return OgangiClient(settings.ogangi_base_url, credentials, settings.provider_timeouts)
+
+
+def execute(operation: Operation) -> ProviderOutcome:
+    payload = operation.payload
+    if operation.operation == "ogangi.send_sms":
+        ogangi = client()
+        mobile = phone.digits(payload["to"])
+        if payload.get("carrier") and not payload.get("flags"):
+            return ogangi.send_sms(
+                carrier=payload["carrier"], sender=payload["from"], mobile=mobile, text=payload["text"]
+            )
+        return ogangi.send_mt(
+            sender=payload["from"], carrier=payload.get("carrier"), mobile=mobile, text=payload["text"],
+            flags=payload.get("flags"),
+        )
+    raise NotAttempted(f"no Ogangi executor for {operation.operation}")

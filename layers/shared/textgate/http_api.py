@@ -1,0 +1,182 @@
+"""API Gateway REST proxy events in, proxy answers out; validation at the edge with field-level errors.
+
+Handlers stay thin: `@api_handler` turns domain errors into problem+json, anything unexpected into a plain
+500 (the exception goes to the log, never to the caller).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from textgate import log
+from textgate.errors import ApiError, InternalError, InvalidJson, ValidationFailed
+
+logger = log.get_logger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    method: str
+    path: str
+    path_params: dict[str, str]
+    query: dict[str, str]
+    multi_query: dict[str, list[str]]
+    headers: dict[str, str]  # names lower-cased
+    body: str | None
+    client: str
+    source_ip: str
+    request_id: str
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+def parse_event(event: dict[str, Any]) -> ApiRequest:
+    context = event.get("requestContext") or {}
+    identity = context.get("identity") or {}
+    body = event.get("body")
+    if body is not None and event.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode("utf-8", errors="replace")
+    multi = event.get("multiValueQueryStringParameters") or {}
+    return ApiRequest(
+        method=(event.get("httpMethod") or "GET").upper(),
+        path=event.get("path") or "/",
+        path_params=dict(event.get("pathParameters") or {}),
+        query=dict(event.get("queryStringParameters") or {}),
+        multi_query={key: list(values) for key, values in multi.items()},
+        headers={key.lower(): value for key, value in (event.get("headers") or {}).items()},
+        body=body,
+        client=str(identity.get("apiKeyId") or ""),
+        source_ip=str(identity.get("sourceIp") or ""),
+        request_id=str(context.get("requestId") or ""),
+        raw=event,
+    )
+
+
+def field_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
+    errors = []
+    for error in exc.errors(include_url=False, include_input=False):
+        location = ".".join(str(part) for part in error["loc"] if part != "__root__")
+        message = error["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        errors.append({"field": prefix + location if location else prefix.rstrip(".") or "body",
+                       "message": message})
+    return errors
+
+
+def parse_json(text: str | None) -> Any:
+    if text is None or not text.strip():
+        raise InvalidJson("the request has no body; send a JSON object")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise InvalidJson("the body is not valid JSON") from None
+
+
+def validate(model: type[M], data: Any) -> M:
+    if not isinstance(data, dict):
+        raise ValidationFailed(
+            "the body must be a JSON object", errors=[{"field": "body", "message": "must be a JSON object"}]
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = field_errors(exc)
+        raise ValidationFailed(
+            "invalid " + ", ".join(sorted({error["field"] for error in errors})), errors=errors
+        ) from None
+
+
+def json_body(request: ApiRequest, model: type[M]) -> M:
+    return validate(model, parse_json(request.body))
+
+
+def respond(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+    }
+
+
+def respond_text(status: int, text: str, content_type: str = "text/plain; charset=utf-8") -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": content_type}, "body": text}
+
+
+def problem(error: ApiError) -> dict[str, Any]:
+    return {
+        "statusCode": error.status,
+        "headers": {"Content-Type": "application/problem+json", **error.headers},
+        "body": json.dumps(error.problem(), ensure_ascii=False, separators=(",", ":")),
+    }
+
+
+def api_handler(function: Callable[[ApiRequest], dict[str, Any]]) -> LambdaHandler:
+    """Wrap a route's logic: parse the event, bind the request id to the logs, map errors to answers."""
+
+    @functools.wraps(function)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        request = parse_event(event)
+        token = log.bind(request_id=request.request_id, route=f"{request.method} {request.path}")
+        try:
+            if request.method == "POST" and request.header("Idempotency-Key") is not None:
+                return _idempotent(request, function)
+            return function(request)
+        except ApiError as error:
+            if error.status >= 500:
+                logger.error("request failed: %s", error.code)
+            return problem(error)
+        except Exception:
+            logger.exception("unexpected error")
+            return problem(InternalError("the request could not be completed; it is safe to retry"))
+        finally:
+            log.unbind(token)
+
+    return handler
+
+
+def _idempotent(request: ApiRequest, function: Callable[[ApiRequest], dict[str, Any]]) -> dict[str, Any]:
+    from textgate.logic import idempotency  # noqa: PLC0415 - only POSTs with a key need it
+
+    def run() -> dict[str, Any]:
+        try:
+            return function(request)
+        except ApiError as error:
+            return problem(error)
+
+    key = request.header(idempotency.HEADER) or ""
+    fingerprint = idempotency.request_hash(request.method, request.path, request.body)
+    response, replayed = idempotency.run_once(request.client, key, fingerprint, run)
+    if replayed:
+        response = {**response, "headers": {**response.get("headers", {}), "Idempotent-Replayed": "true"}}
+    return response
+
+
+def accepted(operation: dict[str, Any]) -> dict[str, Any]:
+    """202 for an async operation, with where to watch it."""
+    return respond(202, operation, {"Location": f"/v1/operations/{operation['id']}"})
+
+
+def setup_logging() -> None:
+    """Called once at import of each function module."""
+    from textgate.settings import get_settings  # noqa: PLC0415 - settings may be absent in some unit tests
+
+    try:
+        level = get_settings().log_level
+    except Exception:  # noqa: BLE001
+        level = "INFO"
+    if not any(isinstance(h.formatter, log.JsonFormatter) for h in logging.getLogger().handlers):
+        log.configure(level)

@@ -1,0 +1,37 @@
+"""Accepting Ogangi operations."""
+
+from __future__ import annotations
+
+from textgate import sms
+from textgate.errors import ValidationFailed
+from textgate.logic import operations
+from textgate.logic.suppression import ensure_not_opted_out
+from textgate.models import Operation
+from textgate.schemas.ogangi import SendSmsRequest
+from textgate.settings import get_settings
+
+PROVIDER = "ogangi"
+
+
+def _sender(requested: str | None) -> str:
+    sender = requested or get_settings().ogangi_from
+    if not sender:
+        raise ValidationFailed(
+            "invalid from", errors=[{"field": "from", "message": "is required: no default sender is configured"}]
+        )
+    return sender
+
+
+def accept_sms(client: str, request: SendSmsRequest) -> Operation:
+    ensure_not_opted_out(request.to, "to")
+    payload = {
+        "to": request.to,
+        "text": request.text,
+        "from": _sender(request.sender),
+        "carrier": request.carrier,
+        "flags": request.flags,
+    }
+    return operations.accept(
+        client=client, operation="ogangi.send_sms", provider=PROVIDER, payload=payload,
+        sms=sms.describe(request.text),
+    )

@@ -1,0 +1,131 @@
+"""The OpenAPI 3 document, built from the same pydantic models that validate requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel
+
+from textgate.schemas import common, ogangi
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    summary: str
+    operation_id: str
+    tag: str
+    request: type[BaseModel] | None = None
+    response: type[BaseModel] | None = common.OperationView
+    status: int = 202
+    api_key: bool = True
+    errors: tuple[int, ...] = (400, 403, 422)
+    query: type[BaseModel] | None = None
+    example: dict[str, Any] | None = None
+    text_response: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+ROUTES: list[Route] = [
+    Route("post", "/v1/ogangi/sms", "Send an SMS through Ogangi (sendSMS with a carrier, else sendMT)",
+          "ogangi.send_sms", "ogangi", ogangi.SendSmsRequest,
+          example={"to": "+13056708084", "text": "Hello", "carrier": "Movistar"}),
+    Route("get", "/v1/operations/{id}", "One operation and what became of it", "operations.get", "operations",
+          status=200, errors=(403, 404)),
+    Route("get", "/v1/health", "Liveness", "health", "meta", response=None, status=200, api_key=False,
+          errors=()),
+    Route("get", "/v1/openapi.json", "This document", "openapi", "meta", response=None, status=200,
+          errors=(403,)),
+]
+
+_ERROR_TEXT = {
+    400: "Body is not JSON",
+    403: "Missing or unknown API key",
+    404: "Not found",
+    409: "Conflict (idempotency key in use, verification pending)",
+    410: "Gone",
+    422: "Validation failed, or a business rule refused the request",
+    429: "Too many requests",
+    502: "Provider unavailable",
+    503: "Service unavailable",
+    504: "Provider timeout",
+}
+
+
+def _schema_ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", by_alias=True)
+    for name, definition in schema.pop("$defs", {}).items():
+        schemas[name] = definition
+    schemas[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _parameters(route: Route) -> list[dict[str, Any]]:
+    parameters: list[dict[str, Any]] = []
+    for name in [part[1:-1] for part in route.path.split("/") if part.startswith("{")]:
+        parameters.append({"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
+    if route.query is not None:
+        for name, info in route.query.model_fields.items():
+            parameters.append({"name": info.alias or name, "in": "query", "required": info.is_required(),
+                               "schema": {"type": "string"}, "description": info.description or ""})
+    if route.method == "post" and route.api_key:
+        parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                           "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                           "description": "Replays the first answer for 24 hours instead of acting twice"})
+    return parameters
+
+
+@lru_cache(maxsize=1)
+def document() -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    problem_ref = _schema_ref(common.Problem, schemas)
+    paths: dict[str, Any] = {}
+    for route in ROUTES:
+        operation: dict[str, Any] = {
+            "summary": route.summary,
+            "operationId": route.operation_id,
+            "tags": [route.tag],
+            "parameters": _parameters(route),
+            "responses": {},
+        }
+        if not route.api_key:
+            operation["security"] = []
+        if route.request is not None:
+            body_schema: dict[str, Any] = {"schema": _schema_ref(route.request, schemas)}
+            if route.example is not None:
+                body_schema["example"] = route.example
+            operation["requestBody"] = {"required": True, "content": {"application/json": body_schema}}
+        success: dict[str, Any] = {"description": "OK" if route.status == 200 else "Accepted"}
+        if route.text_response:
+            success["content"] = {"text/plain": {"schema": {"type": "string", "example": "OK"}}}
+        elif route.response is not None:
+            success["content"] = {"application/json": {"schema": _schema_ref(route.response, schemas)}}
+        else:
+            success["content"] = {"application/json": {"schema": {"type": "object"}}}
+        if route.status == 202:
+            success["headers"] = {"Location": {"schema": {"type": "string"}, "description": "the operation"}}
+        operation["responses"][str(route.status)] = success
+        for status in route.errors:
+            operation["responses"][str(status)] = {
+                "description": _ERROR_TEXT[status],
+                "content": {"application/problem+json": {"schema": problem_ref}},
+            }
+        operation.update(route.extra)
+        paths.setdefault(route.path, {})[route.method] = operation
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "textgate",
+            "version": "1.0.0",
+            "description": "One API over ContactAtOnce, Ogangi, Uniphore Interact, ProTexting and Sumotext.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
+        },
+        "security": [{"apiKey": []}],
+    }

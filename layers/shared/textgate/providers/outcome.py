@@ -1,0 +1,49 @@
+"""What became of one provider call, in the terms the delivery state machine acts on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Verdict(StrEnum):
+    SUCCEEDED = "succeeded"  # the provider accepted it
+    REJECTED = "rejected"  # a documented refusal: final, never retried
+    TRANSIENT = "transient"  # the provider did not act: safe to try again later
+    RATE_LIMITED = "rate_limited"  # not acted on, try after `retry_after`; costs no attempt
+    UNKNOWN = "unknown"  # the request went out and no usable answer came back: never retried
+
+
+@dataclass(frozen=True)
+class ProviderOutcome:
+    verdict: Verdict
+    result: dict[str, Any] | None = None
+    code: str | None = None
+    message: str | None = None
+    http_status: int | None = None
+    retry_after: float | None = None
+    # Kept on the operation record but never shown (for example the keyed hash of a generated PIN).
+    private: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def succeeded(cls, result: dict[str, Any], *, http_status: int | None = None,
+                  private: dict[str, Any] | None = None) -> ProviderOutcome:
+        return cls(Verdict.SUCCEEDED, result=result, http_status=http_status, private=private or {})
+
+    @classmethod
+    def rejected(cls, code: str, message: str, *, http_status: int | None = None) -> ProviderOutcome:
+        return cls(Verdict.REJECTED, code=code, message=message, http_status=http_status)
+
+    @classmethod
+    def transient(cls, code: str, message: str, *, http_status: int | None = None) -> ProviderOutcome:
+        return cls(Verdict.TRANSIENT, code=code, message=message, http_status=http_status)
+
+    @classmethod
+    def unknown(cls, code: str, message: str, *, http_status: int | None = None) -> ProviderOutcome:
+        return cls(Verdict.UNKNOWN, code=code, message=message, http_status=http_status)
+
+    @classmethod
+    def rate_limited(cls, retry_after: float, message: str, *, http_status: int | None = 429) -> ProviderOutcome:
+        return cls(Verdict.RATE_LIMITED, code="rate_limited", message=message,
+                   http_status=http_status, retry_after=retry_after)

@@ -1,0 +1,133 @@
+"""HTTP to providers: one pooled session per provider per container, explicit timeouts, capped answers.
+
+The one distinction that matters for never texting twice is *whether the request may have reached the
+provider*: `NotSent` (refused, unreachable, connect timeout) is safe to retry; `NoAnswer` (read timeout, reset
+after sending, answer too large to read) is not.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+MAX_ANSWER_BYTES = 256 * 1024
+USER_AGENT = "textgate/1.0"
+
+_sessions: dict[str, requests.Session] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    headers: dict[str, str]  # names lower-cased
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+class TransportError(Exception):
+    """Base of the two ways a call can fail without an answer. The message never holds the URL."""
+
+
+class NotSent(TransportError):
+    """The provider never received the request."""
+
+
+class NoAnswer(TransportError):
+    """The request may have reached the provider, and no usable answer came back."""
+
+
+def session(provider: str) -> requests.Session:
+    with _lock:
+        existing = _sessions.get(provider)
+        if existing is not None:
+            return existing
+        created = requests.Session()
+        # No automatic retries: whether a retry is safe is the delivery state machine's decision.
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+        created.mount("https://", adapter)
+        created.mount("http://", adapter)
+        created.headers["User-Agent"] = USER_AGENT
+        _sessions[provider] = created
+        return created
+
+
+def reset_sessions() -> None:
+    with _lock:
+        for existing in _sessions.values():
+            existing.close()
+        _sessions.clear()
+
+
+def call(
+    provider: str,
+    method: str,
+    url: str,
+    *,
+    timeout: tuple[float, float],
+    max_bytes: int = MAX_ANSWER_BYTES,
+    **kwargs: Any,
+) -> HttpAnswer:
+    try:
+        response = session(provider).request(method, url, timeout=timeout, stream=True,
+                                             allow_redirects=False, **kwargs)
+    except requests.exceptions.ConnectTimeout:
+        raise NotSent("connection timed out") from None
+    except requests.exceptions.ReadTimeout:
+        raise NoAnswer("no answer within the read timeout") from None
+    except requests.exceptions.ConnectionError as exc:
+        if _never_connected(exc):
+            raise NotSent("connection failed") from None
+        raise NoAnswer("connection lost after the request was sent") from None
+    except requests.exceptions.RequestException as exc:
+        raise NotSent(f"request could not be made ({type(exc).__name__})") from None
+    try:
+        body = _read_capped(response, max_bytes)
+    except requests.exceptions.RequestException:
+        raise NoAnswer("connection lost while reading the answer") from None
+    finally:
+        response.close()
+    headers = {key.lower(): value for key, value in response.headers.items()}
+    return HttpAnswer(status=response.status_code, headers=headers, body=body)
+
+
+def _read_capped(response: requests.Response, max_bytes: int) -> bytes:
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise NoAnswer(f"answer larger than {max_bytes} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(chunk_size=16 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            raise NoAnswer(f"answer larger than {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True when the chain of causes shows the connection was never made (refused, no route, DNS)."""
+    import urllib3.exceptions  # noqa: PLC0415 - only on the failure path
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError):
+            return True
+        if isinstance(seen, urllib3.exceptions.MaxRetryError) and seen.reason is not None:
+            seen = seen.reason
+            continue
+        for arg in getattr(seen, "args", ()):
+            if isinstance(arg, urllib3.exceptions.NewConnectionError | urllib3.exceptions.MaxRetryError):
+                return _never_connected(arg)
+        seen = seen.__cause__ or seen.__context__
+    return False

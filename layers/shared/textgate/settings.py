@@ -1,0 +1,81 @@
+"""Settings of a container: read once from the environment, validated, then shared.
+
+In AWS the template sets every variable; credentials are not settings, they come from Secrets Manager.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    operations_table: str = Field(alias="OPERATIONS_TABLE")
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
+    callbacks_table: str = Field(alias="CALLBACKS_TABLE")
+    suppression_table: str = Field(alias="SUPPRESSION_TABLE")
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME")
+
+    ogangi_queue_url: str = Field(alias="OGANGI_QUEUE_URL")
+    contactatonce_queue_url: str = Field(alias="CONTACTATONCE_QUEUE_URL")
+    interact_queue_url: str = Field(alias="INTERACT_QUEUE_URL")
+    protexting_queue_url: str = Field(alias="PROTEXTING_QUEUE_URL")
+
+    ogangi_secret_id: str = Field(alias="OGANGI_SECRET_ID")
+    contactatonce_secret_id: str = Field(alias="CONTACTATONCE_SECRET_ID")
+    interact_secret_id: str = Field(alias="INTERACT_SECRET_ID")
+    protexting_secret_id: str = Field(alias="PROTEXTING_SECRET_ID")
+    sumotext_secret_id: str = Field(alias="SUMOTEXT_SECRET_ID")
+    pin_key_secret_id: str = Field(alias="PIN_KEY_SECRET_ID")
+
+    ogangi_base_url: str = Field(alias="OGANGI_BASE_URL")
+    ogangi_from: str = Field(default="", alias="OGANGI_FROM")
+    contactatonce_base_url_na: str = Field(
+        default="https://services.contactatonce.com", alias="CONTACTATONCE_BASE_URL_NA"
+    )
+    contactatonce_base_url_au: str = Field(
+        default="https://services.contactatonce.com.au", alias="CONTACTATONCE_BASE_URL_AU"
+    )
+    contactatonce_base_url_eu: str = Field(
+        default="https://services.contactatonce.co.uk", alias="CONTACTATONCE_BASE_URL_EU"
+    )
+    contactatonce_root_element: str = Field(
+        default="InitiateMobileTextConversation", alias="CONTACTATONCE_ROOT_ELEMENT"
+    )
+    contactatonce_namespace: str = Field(default="", alias="CONTACTATONCE_NAMESPACE")
+    interact_base_url: str = Field(default="https://gointeract.io", alias="INTERACT_BASE_URL")
+    protexting_base_url: str = Field(default="https://api2.protexting.com", alias="PROTEXTING_BASE_URL")
+
+    provider_timeout_seconds: float = Field(default=10.0, gt=0, le=60, alias="PROVIDER_TIMEOUT_SECONDS")
+    retry_base_seconds: float = Field(default=10.0, ge=0, alias="RETRY_BASE_SECONDS")
+    retry_max_seconds: float = Field(default=900.0, ge=0, le=900, alias="RETRY_MAX_SECONDS")
+    max_attempts: int = Field(default=5, ge=1, le=20, alias="MAX_ATTEMPTS")
+    delivery_concurrency: int = Field(default=10, ge=1, le=50, alias="DELIVERY_CONCURRENCY")
+    idempotency_ttl_seconds: int = Field(default=86_400, ge=60, alias="IDEMPOTENCY_TTL_SECONDS")
+    operation_retention_days: int = Field(default=90, ge=1, alias="OPERATION_RETENTION_DAYS")
+    sumotext_retention_days: int = Field(default=400, ge=1, alias="SUMOTEXT_RETENTION_DAYS")
+    secret_cache_seconds: float = Field(default=300.0, ge=0, alias="SECRET_CACHE_SECONDS")
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+
+    @property
+    def provider_timeouts(self) -> tuple[float, float]:
+        """(connect, read): together they make PROVIDER_TIMEOUT_SECONDS."""
+        connect = min(3.0, self.provider_timeout_seconds / 2)
+        return connect, self.provider_timeout_seconds - connect
+
+
+class SettingsError(RuntimeError):
+    """The container's environment is incomplete or wrong: fail the cold start loudly."""
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    try:
+        return Settings.model_validate(dict(os.environ))
+    except ValidationError as exc:
+        names = ", ".join(str(error["loc"][0]) for error in exc.errors())
+        raise SettingsError(f"invalid or missing settings: {names}") from None

@@ -1,0 +1,176 @@
+"""A threaded HTTP server that records what it receives and answers through a provider-specific app.
+
+Faults are injected per request by a `FaultPlan`: an HTTP error, a reset before or after acting, a slow
+answer (after acting), a malformed body, or a 429 with rate-limit headers.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str  # raw, percent-encoded, without the query
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # names lower-cased
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass
+class SandboxAnswer:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    # Set by an app when the provider acted on the request (a message was accepted): what was done.
+    acted: str | None = None
+
+
+class Fault(StrEnum):
+    NONE = "none"
+    HTTP_500 = "http_500"
+    HTTP_503 = "http_503"
+    RESET_BEFORE = "reset_before"  # connection dropped before the provider acted
+    RESET_AFTER = "reset_after"  # the provider acted, then the connection dropped
+    SLOW_AFTER = "slow_after"  # the provider acted and answered too late
+    SLOW_BEFORE = "slow_before"  # the provider hung without acting
+    MALFORMED = "malformed"  # the provider acted and answered garbage
+    RATE_LIMIT = "rate_limit"  # 429 with X-Rate-Limit-* headers, nothing done
+
+
+FaultPlan = Callable[[RecordedRequest], Fault]
+
+
+class SandboxApp(Protocol):
+    name: str
+
+    def handle(self, request: RecordedRequest) -> SandboxAnswer: ...
+
+    def rate_limited(self, request: RecordedRequest) -> SandboxAnswer: ...
+
+
+class SandboxServer:
+    def __init__(self, app: SandboxApp, *, port: int = 0, slow_seconds: float = 30.0) -> None:
+        self.app = app
+        self.requests: list[RecordedRequest] = []
+        self.acted: list[str] = []
+        self.faults_injected: dict[str, int] = {}
+        self.fault_plan: FaultPlan | None = None
+        self.slow_seconds = slow_seconds
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"sandbox-{app.name}",
+                                        daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> SandboxServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.acted.clear()
+            self.faults_injected.clear()
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def _note(self, answer: SandboxAnswer, fault: Fault) -> None:
+        with self._lock:
+            if answer.acted is not None:
+                self.acted.append(answer.acted)
+            if fault is not Fault.NONE:
+                self.faults_injected[fault.value] = self.faults_injected.get(fault.value, 0) + 1
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        sandbox = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
+                return
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                request = RecordedRequest(
+                    method=self.command,
+                    path=parts.path,
+                    query=parse_qs(parts.query, keep_blank_values=True),
+                    headers={key.lower(): value for key, value in self.headers.items()},
+                    body=body,
+                )
+                sandbox._record(request)
+                fault = sandbox.fault_plan(request) if sandbox.fault_plan else Fault.NONE
+                if fault is Fault.RESET_BEFORE:
+                    sandbox._note(SandboxAnswer(0), fault)
+                    self._reset()
+                    return
+                if fault is Fault.SLOW_BEFORE:
+                    sandbox._note(SandboxAnswer(0), fault)
+                    time.sleep(sandbox.slow_seconds)
+                    self._reset()
+                    return
+                if fault in (Fault.HTTP_500, Fault.HTTP_503):
+                    answer = SandboxAnswer(int(fault.value[-3:]), b"Internal Server Error",
+                                           {"Content-Type": "text/plain"})
+                elif fault is Fault.RATE_LIMIT:
+                    answer = sandbox.app.rate_limited(request)
+                else:
+                    answer = sandbox.app.handle(request)
+                sandbox._note(answer, fault)
+                if fault is Fault.RESET_AFTER:
+                    self._reset()
+                    return
+                if fault is Fault.SLOW_AFTER:
+                    time.sleep(sandbox.slow_seconds)
+                if fault is Fault.MALFORMED and answer.status < 300:
+                    answer = SandboxAnswer(answer.status, b"<<not what you expected", {"Content-Type": "text/xml"})
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(answer.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def _reset(self) -> None:
+                # SO_LINGER 0: the client sees a reset, not a clean close.
+                try:
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                except OSError:
+                    pass
+                self.close_connection = True
+
+            do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815 - http.server's naming
+
+        return Handler
