@@ -5,6 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 SAM_VENV := .venv-sam
 PY := $(VENV)/bin/python
+LOCAL_PATH := PYTHONPATH="$(CURDIR)/local:$(CURDIR)/layers/shared"
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -25,7 +26,7 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 install: $(VENV)/.installed
 
 run: $(VENV)/.installed
-	$(PY) -m textgate_local
+	@$(LOCAL_PATH) $(PY) -m textgate_local
 
 test: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(MAKE) --no-print-directory validate
@@ -48,13 +49,13 @@ build: $(SAM_VENV)/.installed $(VENV)/.installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM_VENV)/bin/sam build
 
 bench: $(VENV)/.installed
-	$(PY) -m textgate_local.bench
+	@$(LOCAL_PATH) $(PY) -m textgate_local.bench
 
 deploy: build
 	$(SAM_VENV)/bin/sam deploy --guided
 
 redrive: $(VENV)/.installed
-	$(PY) -m textgate_local.redrive $(ARGS)
+	@$(LOCAL_PATH) $(PY) -m textgate_local.redrive $(ARGS)
 
 clean:
 	rm -rf .aws-sam $(VENV) $(SAM_VENV)

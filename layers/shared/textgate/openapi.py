@@ -116,7 +116,7 @@ def document() -> dict[str, Any]:
         operation.update(route.extra)
         paths.setdefault(route.path, {})[route.method] = operation
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "textgate",
             "version": "1.0.0",

@@ -23,6 +23,9 @@ class ProviderOutcome:
     message: str | None = None
     http_status: int | None = None
     retry_after: float | None = None
+    # The provider's own word that no further call should be made for this many seconds (its allowance is
+    # spent), whatever this call's verdict: delivery pauses the whole provider queue for that long.
+    pause_for: float | None = None
     # Kept on the operation record but never shown (for example the keyed hash of a generated PIN).
     private: dict[str, Any] = field(default_factory=dict)
 

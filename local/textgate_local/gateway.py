@@ -1,0 +1,209 @@
+"""API Gateway, locally: HTTP requests become REST proxy events for the function the template routes to.
+
+API keys are enforced as API Gateway does (403 {"message": "Forbidden"}), and the key's client name is passed
+to the handler as requestContext.identity.apiKeyId.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from textgate_local.template import ApiRoute
+
+Invoke = Callable[[str, dict[str, Any]], Any]
+STAGE = "api"
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+
+
+@dataclass(frozen=True)
+class CompiledRoute:
+    route: ApiRoute
+    pattern: re.Pattern[str]
+    names: tuple[str, ...]
+
+
+def compile_routes(routes: list[ApiRoute]) -> list[CompiledRoute]:
+    compiled = []
+    for route in routes:
+        names = tuple(re.findall(r"{([^}/+]+)\+?}", route.path))
+        regex = re.sub(r"{[^}/]+\+}", "(.+)", route.path)
+        regex = re.sub(r"{[^}/]+}", "([^/]+)", regex)
+        compiled.append(CompiledRoute(route, re.compile(f"^{regex}$"), names))
+    # Literal paths win over templated ones, as in API Gateway.
+    compiled.sort(key=lambda item: item.route.path.count("{"))
+    return compiled
+
+
+class Gateway:
+    def __init__(self, routes: list[ApiRoute], invoke: Invoke, api_keys: dict[str, str], port: int,
+                 extra: Callable[[str, str, bytes], tuple[int, str, bytes] | None] | None = None) -> None:
+        self.routes = compile_routes(routes)
+        self.invoke = invoke
+        self.clients_by_key = {key: name for name, key in api_keys.items()}
+        self.extra = extra
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self.server.daemon_threads = True
+        self.server.request_queue_size = 256
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def serve_forever(self) -> None:
+        self.server.serve_forever(poll_interval=0.2)
+
+    def shutdown(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def match(self, method: str, path: str) -> tuple[CompiledRoute | None, dict[str, str], bool]:
+        """(route, path parameters, whether the path exists for another method)."""
+        path_exists = False
+        for compiled in self.routes:
+            found = compiled.pattern.match(path)
+            if not found:
+                continue
+            path_exists = True
+            if compiled.route.method in (method, "ANY"):
+                return compiled, {n: unquote(v) for n, v in zip(compiled.names, found.groups(), strict=True)}, True
+        return None, {}, path_exists
+
+    def event(self, compiled: CompiledRoute, params: dict[str, str], method: str, raw_path: str,
+              query: str, headers: list[tuple[str, str]], body: bytes, source_ip: str, client: str | None,
+              api_key: str | None) -> dict[str, Any]:
+        single_headers: dict[str, str] = {}
+        multi_headers: dict[str, list[str]] = {}
+        for name, value in headers:
+            single_headers[name] = value
+            multi_headers.setdefault(name, []).append(value)
+        pairs = parse_qsl(query, keep_blank_values=True)
+        single_query: dict[str, str] = {}
+        multi_query: dict[str, list[str]] = {}
+        for name, value in pairs:
+            single_query[name] = value
+            multi_query.setdefault(name, []).append(value)
+        text: str | None
+        encoded = False
+        if not body:
+            text = None
+        else:
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                text, encoded = base64.b64encode(body).decode("ascii"), True
+        request_id = str(uuid.uuid4())
+        return {
+            "resource": compiled.route.path,
+            "path": raw_path,
+            "httpMethod": method,
+            "headers": single_headers or None,
+            "multiValueHeaders": multi_headers or None,
+            "queryStringParameters": single_query or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": params or None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": compiled.route.path,
+                "httpMethod": method,
+                "path": f"/{STAGE}{raw_path}",
+                "stage": STAGE,
+                "requestId": request_id,
+                "requestTimeEpoch": int(time.time() * 1000),
+                "accountId": "123456789012",
+                "apiId": "local",
+                "identity": {
+                    "sourceIp": source_ip,
+                    "apiKey": api_key,
+                    "apiKeyId": client,
+                    "userAgent": single_headers.get("User-Agent") or single_headers.get("user-agent"),
+                },
+            },
+            "body": text,
+            "isBase64Encoded": encoded,
+        }
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "textgate-local"
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                return
+
+            def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def _json(self, status: int, document: dict[str, Any]) -> None:
+                self._send(status, {"Content-Type": "application/json"}, json.dumps(document).encode())
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > MAX_BODY_BYTES:
+                    self._json(413, {"message": "Request Too Long"})
+                    return
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                if gateway.extra is not None:
+                    served = gateway.extra(self.command, parts.path, body)
+                    if served is not None:
+                        status, content_type, content = served
+                        self._send(status, {"Content-Type": content_type}, content)
+                        return
+                compiled, params, path_exists = gateway.match(self.command, parts.path)
+                if compiled is None:
+                    # API Gateway answers an unknown route as a missing token: 403 for a path it knows
+                    # under another method, and our template maps a wholly unknown path to 404.
+                    if path_exists:
+                        self._json(403, {"message": "Missing Authentication Token"})
+                    else:
+                        self._send(404, {"Content-Type": "application/problem+json"}, json.dumps(
+                            {"type": "about:blank", "title": "Not found", "status": 404,
+                             "detail": "no such route", "code": "not_found", "errors": []}).encode())
+                    return
+                api_key = self.headers.get("x-api-key")
+                client = gateway.clients_by_key.get(api_key or "")
+                if compiled.route.api_key and client is None:
+                    self._json(403, {"message": "Forbidden"})
+                    return
+                event = gateway.event(compiled, params, self.command, parts.path, parts.query,
+                                      list(self.headers.items()), body, self.client_address[0], client, api_key)
+                try:
+                    answer = gateway.invoke(compiled.route.function, event)
+                except Exception:  # noqa: BLE001 - what API Gateway shows when a Lambda crashes
+                    self._json(502, {"message": "Internal server error"})
+                    return
+                status, headers, content = _proxy_answer(answer)
+                self._send(status, headers, content)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve  # noqa: N815
+
+        return Handler
+
+
+def _proxy_answer(answer: Any) -> tuple[int, dict[str, str], bytes]:
+    if not isinstance(answer, dict) or "statusCode" not in answer:
+        return 502, {"Content-Type": "application/json"}, b'{"message": "Internal server error"}'
+    headers = {str(key): str(value) for key, value in (answer.get("headers") or {}).items()}
+    for key, values in (answer.get("multiValueHeaders") or {}).items():
+        headers[str(key)] = ", ".join(str(value) for value in values)
+    raw = answer.get("body") or ""
+    content = base64.b64decode(raw) if answer.get("isBase64Encoded") else str(raw).encode("utf-8")
+    return int(answer["statusCode"]), headers, content

@@ -1,0 +1,216 @@
+"""The whole local stack in one object: AWS endpoint, resources from template.yaml, sandboxes, API, pollers."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import secrets
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from textgate_local import resources
+from textgate_local.functions import Functions
+from textgate_local.gateway import Gateway
+from textgate_local.moto_endpoint import MotoEndpoint, free_port
+from textgate_local.pollers import QueuePoller
+from textgate_local.sandbox_admin import sandbox_admin
+from textgate_local.sandboxes.base import SandboxServer
+from textgate_local.template import Template, api_routes, queue_sources
+
+SANDBOX_SENDER = "19893653744"  # the seed's long code, used as the default sender against the Ogangi sandbox
+
+# environment variable -> template parameter
+PARAMETERS = {
+    "OGANGI_BASE_URL": "OgangiBaseUrl",
+    "OGANGI_FROM": "OgangiFrom",
+    "CONTACTATONCE_BASE_URL_NA": "ContactAtOnceBaseUrlNa",
+    "CONTACTATONCE_BASE_URL_AU": "ContactAtOnceBaseUrlAu",
+    "CONTACTATONCE_BASE_URL_EU": "ContactAtOnceBaseUrlEu",
+    "INTERACT_BASE_URL": "InteractBaseUrl",
+    "PROTEXTING_BASE_URL": "ProtextingBaseUrl",
+    "PROVIDER_TIMEOUT_SECONDS": "ProviderTimeoutSeconds",
+    "RETRY_BASE_SECONDS": "RetryBaseSeconds",
+    "RETRY_MAX_SECONDS": "RetryMaxSeconds",
+    "MAX_ATTEMPTS": "MaxAttempts",
+    "SUMOTEXT_RETENTION_DAYS": "SumotextRetentionDays",
+}
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    """A provider's sandbox: which secret it checks, the env vars that replace it, and its credentials."""
+
+    provider: str
+    module: str
+    factory: str
+    secret: str
+    base_url_vars: tuple[str, ...]
+    credential_vars: Mapping[str, str]  # secret key -> environment variable
+    defaults: Mapping[str, str]
+
+
+SANDBOXES = (
+    SandboxSpec("ogangi", "ogangi", "OgangiSandbox", "OgangiSecret", ("OGANGI_BASE_URL",),
+                {"instance_id": "OGANGI_INSTANCE_ID", "public_key": "OGANGI_PUBLIC_KEY",
+                 "private_key": "OGANGI_PRIVATE_KEY"},
+                {"instance_id": "434", "public_key": "sandbox-public-key", "private_key": "sandbox-private-key"}),
+    SandboxSpec("contactatonce", "contactatonce", "ContactAtOnceSandbox", "ContactAtOnceSecret",
+                ("CONTACTATONCE_BASE_URL_NA", "CONTACTATONCE_BASE_URL_AU", "CONTACTATONCE_BASE_URL_EU"),
+                {"provider_id": "CONTACTATONCE_PROVIDER_ID", "username": "CONTACTATONCE_USERNAME",
+                 "password": "CONTACTATONCE_PASSWORD"},
+                {"provider_id": "1001", "username": "sandbox-user", "password": "sandbox-password"}),
+    SandboxSpec("interact", "interact", "InteractSandbox", "InteractSecret", ("INTERACT_BASE_URL",),
+                {"account_id": "INTERACT_ACCOUNT_ID", "tenant_id": "INTERACT_TENANT_ID",
+                 "application_key": "INTERACT_APPLICATION_KEY", "environment_name": "INTERACT_ENVIRONMENT_NAME"},
+                {"account_id": "12345678", "tenant_id": "sandbox-tenant", "application_key": "sandbox-app-key",
+                 "environment_name": ""}),
+    SandboxSpec("protexting", "protexting", "ProTextingSandbox", "ProtextingSecret", ("PROTEXTING_BASE_URL",),
+                {"access_token": "PROTEXTING_ACCESS_TOKEN"}, {"access_token": "sandbox-access-token"}),
+)
+
+
+@dataclass
+class StackConfig:
+    port: int = 3000
+    aws_port: int = 4566
+    api_keys: dict[str, str] = field(default_factory=dict)  # client name -> key
+    callback_token: str = ""
+    environment: dict[str, str] = field(default_factory=dict)  # the API.md settings that were given
+    sandbox_slow_seconds: float = 30.0
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str]) -> StackConfig:
+        keys = {"local": env.get("TEXTGATE_API_KEY") or "tg_local_" + secrets.token_urlsafe(18)}
+        for pair in filter(None, (env.get("TEXTGATE_API_KEYS") or "").split(",")):
+            name, _, key = pair.partition("=")
+            if not name.strip() or not key.strip():
+                raise ValueError("TEXTGATE_API_KEYS is name=key,name=key")
+            keys[name.strip()] = key.strip()
+        given = {name: value for name, value in env.items() if value and _is_setting(name)}
+        return cls(
+            port=int(env.get("TEXTGATE_PORT") or 3000),
+            aws_port=int(env.get("TEXTGATE_AWS_PORT") or 4566),
+            api_keys=keys,
+            callback_token=env.get("SUMOTEXT_CALLBACK_TOKEN") or secrets.token_urlsafe(24),
+            environment=given,
+            sandbox_slow_seconds=float(env.get("TEXTGATE_SANDBOX_SLOW_SECONDS") or 30),
+        )
+
+
+def _is_setting(name: str) -> bool:
+    prefixes = ("OGANGI_", "CONTACTATONCE_", "INTERACT_", "PROTEXTING_", "PROVIDER_", "RETRY_", "LOG_LEVEL")
+    return name.startswith(prefixes) or name in ("MAX_ATTEMPTS", "SUMOTEXT_RETENTION_DAYS")
+
+
+class LocalStack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.moto = MotoEndpoint(config.aws_port or free_port())
+        self.template = Template.read(overrides={
+            PARAMETERS[name]: value for name, value in config.environment.items() if name in PARAMETERS
+        })
+        self.sandboxes: dict[str, SandboxServer] = {}
+        self.functions: Functions | None = None
+        self.gateway: Gateway | None = None
+        self.pollers: list[QueuePoller] = []
+        self._gateway_thread: threading.Thread | None = None
+
+    @property
+    def api_url(self) -> str:
+        assert self.gateway is not None
+        return self.gateway.url
+
+    def start(self) -> LocalStack:
+        self.moto.start()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        secret_values = self._start_sandboxes()
+        secret_values["SumotextSecret"] = {"token": self.config.callback_token, "previous_token": ""}
+        secret_values["PinKeySecret"] = {"key": secrets.token_hex(32)}
+        resources.create_all(self.template, self.moto.url, secret_values)
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": self.moto.url,
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_REGION": "us-east-1",
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                **resources.function_environment(self.template),
+            }
+        )
+        if "LOG_LEVEL" in self.config.environment:
+            os.environ["LOG_LEVEL"] = self.config.environment["LOG_LEVEL"]
+        self.functions = Functions(self.template)
+        self.functions.load_all()
+        sqs = resources.client("sqs", self.moto.url)
+        for source in queue_sources(self.template):
+            poller = QueuePoller(source, self.template.refs[source.queue],
+                                 self.template.attributes[(source.queue, "Arn")], sqs, self.functions.invoke)
+            poller.start()
+            self.pollers.append(poller)
+        self.gateway = Gateway(api_routes(self.template), self.functions.invoke, self.config.api_keys,
+                               self.config.port, extra=self._extra_pages)
+        self._gateway_thread = threading.Thread(target=self.gateway.serve_forever, name="gateway", daemon=True)
+        self._gateway_thread.start()
+
+    def _start_sandboxes(self) -> dict[str, dict[str, Any]]:
+        values: dict[str, dict[str, Any]] = {}
+        env = self.config.environment
+        for spec in SANDBOXES:
+            credentials = {key: env.get(var, spec.defaults[key]) for key, var in spec.credential_vars.items()}
+            values[spec.secret] = credentials
+            missing = [var for var in spec.base_url_vars if var not in env]
+            if not missing:
+                continue
+            module = importlib.import_module(f"textgate_local.sandboxes.{spec.module}")
+            app = getattr(module, spec.factory)(**credentials, slow_seconds=self.config.sandbox_slow_seconds)
+            server = SandboxServer(app, slow_seconds=self.config.sandbox_slow_seconds).start()
+            self.sandboxes[spec.provider] = server
+            for var in missing:
+                self.template.parameters[PARAMETERS[var]] = server.url
+            if spec.provider == "ogangi" and "OGANGI_FROM" not in env:
+                self.template.parameters["OgangiFrom"] = SANDBOX_SENDER
+        return values
+
+    def _extra_pages(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes] | None:
+        if path.startswith("/_sandbox/"):
+            return sandbox_admin(self.sandboxes, method, path.removeprefix("/_sandbox/"), body)
+        return None
+
+    def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
+        for poller in self.pollers:
+            poller.join()
+        if self.gateway is not None:
+            self.gateway.shutdown()
+        for server in self.sandboxes.values():
+            server.stop()
+        self.moto.stop()
+
+    def banner(self) -> str:
+        assert self.gateway is not None
+        key = self.config.api_keys["local"]
+        others = ", ".join(name for name in self.config.api_keys if name != "local")
+        lines = [
+            "textgate local stack is up (Ctrl-C stops everything it started)",
+            f"  API            {self.gateway.url}/v1   (header x-api-key: {key})",
+            f"  OpenAPI        {self.gateway.url}/v1/openapi.json",
+            f"  Callback URL   {self.gateway.url}/v1/sumotext/callbacks/{{kind}}?token={self.config.callback_token}",
+            f"  AWS endpoint   {self.moto.url}   (moto; tables, queues, bus and secrets from template.yaml)",
+        ]
+        if others:
+            lines.append(f"  other clients  {others}")
+        for provider, server in sorted(self.sandboxes.items()):
+            lines.append(f"  sandbox        {provider:<14} {server.url}")
+        lines.append(f"  try: curl -s -H 'x-api-key: {key}' -H 'content-type: application/json' "
+                     f"-d '{{\"to\": \"+13056708084\", \"text\": \"Hello\"}}' {self.gateway.url}/v1/ogangi/sms")
+        return "\n".join(lines)

@@ -1,0 +1,103 @@
+"""The foundation through the local stack over HTTP: auth, health, OpenAPI, and the Ogangi SMS slice."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+
+from e2e.conftest import OTHER_KEY, Stack
+
+
+def test_health_needs_no_key(stack: Stack) -> None:
+    answer = stack.call("GET", "/v1/health", key=None)
+    assert answer.status_code == 200 and answer.json() == {"status": "ok"}
+
+
+def test_missing_or_unknown_key_is_forbidden_as_api_gateway_says(stack: Stack) -> None:
+    for key in (None, "wrong"):
+        answer = stack.call("POST", "/v1/ogangi/sms", key=key, json={"to": "+13056708084", "text": "x"})
+        assert answer.status_code == 403 and answer.json() == {"message": "Forbidden"}
+    assert stack.sandbox("ogangi")["requests"] >= 0
+
+
+def test_openapi_document_is_served_with_a_key(stack: Stack) -> None:
+    answer = stack.call("GET", "/v1/openapi.json")
+    assert answer.status_code == 200
+    assert answer.json()["openapi"].startswith("3.1") and "/v1/ogangi/sms" in answer.json()["paths"]
+
+
+def test_sms_is_accepted_queued_delivered_and_visible(stack: Stack) -> None:
+    text = f"Hello {uuid.uuid4().hex[:8]} ñ 👋"
+    answer = stack.call("POST", "/v1/ogangi/sms", json={"to": "+13056708084", "text": text, "carrier": "Movistar"})
+    assert answer.status_code == 202, answer.text
+    operation = answer.json()
+    assert answer.headers["Location"] == f"/v1/operations/{operation['id']}"
+    assert operation["status"] == "queued" and operation["operation"] == "ogangi.send_sms"
+    assert operation["sms"] == {"characters": len(text), "encoding": "UCS-2", "segments": 1}
+    done = stack.wait_for(operation["id"])
+    assert done["status"] == "succeeded", done
+    assert done["attempts"] == 1
+    assert done["result"]["provider_message_id"].lstrip("-").isdigit()
+    assert done["result"]["provider_status"] == "SENT_TO_CARRIER"
+    mobile = base64.urlsafe_b64encode(b"13056708084").decode()
+    assert f"sendSMS:13056708084:{text}" in stack.sandbox("ogangi")["acted"], mobile
+
+
+def test_without_carrier_it_is_send_mt(stack: Stack) -> None:
+    text = f"mt {uuid.uuid4().hex[:8]}"
+    operation = stack.call("POST", "/v1/ogangi/sms", json={"to": "+13056708084", "text": text}).json()
+    done = stack.wait_for(operation["id"])
+    assert done["status"] == "succeeded" and done["result"]["provider_status"] == "OK"
+    assert f"sendMT:13056708084:{text}" in stack.sandbox("ogangi")["acted"]
+
+
+def test_invalid_body_is_refused_and_nothing_is_queued(stack: Stack) -> None:
+    before = stack.sandbox("ogangi")["requests"]
+    answer = stack.call("POST", "/v1/ogangi/sms", json={"to": "555", "text": ""})
+    assert answer.status_code == 422
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert {error["field"] for error in answer.json()["errors"]} == {"to", "text"}
+    not_json = stack.call("POST", "/v1/ogangi/sms", data="{", headers={"Content-Type": "application/json"})
+    assert not_json.status_code == 400 and not_json.json()["code"] == "invalid_json"
+    assert stack.sandbox("ogangi")["requests"] == before
+
+
+def test_provider_rejection_ends_failed_with_its_words(stack: Stack) -> None:
+    operation = stack.call("POST", "/v1/ogangi/sms", json={"to": "+15005550001", "text": "x"}).json()
+    done = stack.wait_for(operation["id"])
+    assert done["status"] == "failed"
+    assert done["error"] == {"code": "bad_signature", "message": "Invalid signature, access denied",
+                             "retryable": False}
+
+
+def test_transient_errors_retry_until_exhausted(stack: Stack) -> None:
+    operation = stack.call("POST", "/v1/ogangi/sms", json={"to": "+15005550002", "text": "x"}).json()
+    done = stack.wait_for(operation["id"])
+    assert done["status"] == "failed" and done["attempts"] == 3
+    assert done["error"]["code"] == "retries_exhausted"
+
+
+def test_a_slow_provider_is_unknown_and_not_retried(stack: Stack) -> None:
+    operation = stack.call("POST", "/v1/ogangi/sms", json={"to": "+15005550004", "text": "x"}).json()
+    done = stack.wait_for(operation["id"])
+    assert done["status"] == "unknown" and done["attempts"] == 1
+
+
+def test_another_client_cannot_see_the_operation(stack: Stack) -> None:
+    operation = stack.call("POST", "/v1/ogangi/sms", json={"to": "+13056708084", "text": "mine"}).json()
+    assert stack.call("GET", f"/v1/operations/{operation['id']}", key=OTHER_KEY).status_code == 404
+    assert stack.call("GET", f"/v1/operations/{operation['id']}").status_code == 200
+    assert stack.call("GET", "/v1/operations/op_000000000000000000000000").status_code == 404
+
+
+def test_idempotency_key_replays_and_acts_once(stack: Stack) -> None:
+    key = uuid.uuid4().hex
+    body = {"to": "+13056708084", "text": f"once {key[:6]}"}
+    first = stack.call("POST", "/v1/ogangi/sms", json=body, headers={"Idempotency-Key": key})
+    second = stack.call("POST", "/v1/ogangi/sms", json=body, headers={"Idempotency-Key": key})
+    assert first.status_code == second.status_code == 202
+    assert second.json() == first.json() and second.headers["Idempotent-Replayed"] == "true"
+    other = stack.call("POST", "/v1/ogangi/sms", json={**body, "text": "else"}, headers={"Idempotency-Key": key})
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    stack.wait_for(first.json()["id"])
+    assert stack.sandbox("ogangi")["acted"].count(f"sendMT:13056708084:{body['text']}") == 1

@@ -1,0 +1,57 @@
+import json
+from typing import Any
+
+import pytest
+
+from textgate.errors import ValidationFailed
+from textgate.http_api import ApiRequest, api_handler, json_body, parse_event, respond
+from textgate.schemas.ogangi import SendSmsRequest
+
+
+def event(body: str | None, method: str = "POST") -> dict[str, Any]:
+    return {"httpMethod": method, "path": "/v1/ogangi/sms", "body": body, "headers": {"Content-Type": "x"},
+            "requestContext": {"requestId": "r1", "identity": {"apiKeyId": "local", "sourceIp": "127.0.0.1"}}}
+
+
+@api_handler
+def echo(request: ApiRequest) -> dict[str, Any]:
+    model = json_body(request, SendSmsRequest)
+    return respond(200, model.model_dump(by_alias=True))
+
+
+def test_client_and_headers_come_from_the_event() -> None:
+    request = parse_event(event("{}"))
+    assert request.client == "local" and request.header("content-type") == "x"
+
+
+def test_body_that_is_not_json_is_400() -> None:
+    answer = echo(event("{nope"), None)
+    assert answer["statusCode"] == 400
+    assert answer["headers"]["Content-Type"] == "application/problem+json"
+    assert json.loads(answer["body"])["code"] == "invalid_json"
+
+
+def test_every_bad_field_is_named() -> None:
+    answer = echo(event(json.dumps({"to": "12", "text": "", "colour": "red"})), None)
+    problem = json.loads(answer["body"])
+    assert answer["statusCode"] == 422 and problem["code"] == "validation_error"
+    assert {error["field"] for error in problem["errors"]} == {"to", "text", "colour"}
+
+
+def test_national_number_with_country_is_normalised() -> None:
+    answer = echo(event(json.dumps({"to": "2125551212", "country": "US", "text": "hi"})), None)
+    assert json.loads(answer["body"])["to"] == "+12125551212"
+
+
+def test_unexpected_errors_are_a_plain_500_without_internals() -> None:
+    @api_handler
+    def broken(request: ApiRequest) -> dict[str, Any]:
+        raise RuntimeError("secret internals")
+
+    answer = broken(event("{}"), None)
+    assert answer["statusCode"] == 500 and "secret internals" not in answer["body"]
+
+
+def test_validation_of_a_non_object_body() -> None:
+    with pytest.raises(ValidationFailed):
+        json_body(parse_event(event("[1, 2]")), SendSmsRequest)

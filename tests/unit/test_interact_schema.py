@@ -1,0 +1,196 @@
+"""The Interact request model and campaign id: what is accepted, and the field each refusal names."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from textgate.errors import ValidationFailed
+from textgate.http_api import validate
+from textgate.schemas.interact import CampaignPath, SendCampaignSmsRequest
+
+VALID = {"caller_id": "+972544696388", "jp_token": "Aejhib7"}
+
+
+def refused(data: dict[str, Any]) -> dict[str, str]:
+    """field -> message, for a body the model must refuse."""
+    with pytest.raises(ValidationFailed) as caught:
+        validate(SendCampaignSmsRequest, data)
+    return {error["field"]: error["message"] for error in caught.value.errors}
+
+
+def test_minimal_request_is_accepted_with_the_optional_fields_absent() -> None:
+    request = validate(SendCampaignSmsRequest, VALID)
+    assert (request.caller_id, request.jp_token) == ("+972544696388", "Aejhib7")
+    assert request.sender is None and request.additional_params is None
+
+
+def test_numbers_are_normalised_to_e164() -> None:
+    request = validate(SendCampaignSmsRequest, {"caller_id": "+972 54 4696388", "jp_token": "t",
+                                                "from": "+1 (212) 555-1234"})
+    assert request.caller_id == "+972544696388" and request.sender == "+12125551234"
+
+
+def test_national_numbers_use_the_country() -> None:
+    request = validate(SendCampaignSmsRequest, {"country": "IL", "caller_id": "054-469-6388", "jp_token": "t"})
+    assert request.caller_id == "+972544696388"
+
+
+def test_from_may_be_null() -> None:
+    assert validate(SendCampaignSmsRequest, {**VALID, "from": None}).sender is None
+
+
+@pytest.mark.parametrize(
+    "params", [{"var1": "value1", "var2": "a b&c"}, "var1=value1&var2=value2", "greeting=Olá 👋", "a=&b=2"]
+)
+def test_additional_params_object_or_query_string_is_kept_as_given(params: dict[str, str] | str) -> None:
+    assert validate(SendCampaignSmsRequest, {**VALID, "additional_params": params}).additional_params == params
+
+
+def test_every_missing_required_field_is_named() -> None:
+    assert set(refused({})) == {"caller_id", "jp_token"}
+
+
+@pytest.mark.parametrize(
+    ("caller_id", "message"),
+    [
+        ("0544696388", "must be E.164 (+13056708084) or national digits with a country"),
+        ("+1212123456789", "is not a valid phone number"),
+        (972544696388, "must be a string"),
+    ],
+)
+def test_bad_caller_id_is_named(caller_id: object, message: str) -> None:
+    assert refused({**VALID, "caller_id": caller_id}) == {"caller_id": message}
+
+
+def test_bad_from_is_named_by_its_wire_name() -> None:
+    assert refused({**VALID, "from": "+12121234567"}) == {"from": "is not a valid phone number"}
+
+
+@pytest.mark.parametrize("jp_token", ["", " ", "two words", "x" * 513, None, 7])
+def test_bad_jp_token_is_named(jp_token: object) -> None:
+    assert set(refused({**VALID, "jp_token": jp_token})) == {"jp_token"}
+
+
+def test_a_long_but_sane_jp_token_is_accepted() -> None:
+    assert validate(SendCampaignSmsRequest, {**VALID, "jp_token": "x" * 512}).jp_token == "x" * 512
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        "",
+        "abc",  # not name=value
+        "a=1&&b=2",
+        "?a=1",
+        "=x",
+        "x" * 4097,
+        "a=\ud800",  # a lone surrogate cannot be sent as UTF-8
+        {},
+        {"a": 1},
+        {"": "x"},
+        {"a": "x" * 1025},
+        {"a\ud800": "x"},
+        {f"k{i}": "v" for i in range(51)},
+        ["a=1"],
+        12,
+    ],
+)
+def test_bad_additional_params_get_one_plain_message(params: object) -> None:
+    errors = refused({**VALID, "additional_params": params})
+    assert list(errors) == ["additional_params"]
+    assert "dict[" not in errors["additional_params"]  # not pydantic's per-union-member wording
+
+
+def test_unknown_fields_are_refused() -> None:
+    assert refused({**VALID, "campaign_id": "c1", "callerId": "+972544696388"}) == {
+        "campaign_id": "Extra inputs are not permitted",
+        "callerId": "Extra inputs are not permitted",
+    }
+
+
+def test_bad_country_is_named() -> None:
+    assert "country" in refused({**VALID, "country": "ISR"})
+
+
+@pytest.mark.parametrize("campaign_id", ["campaign1", "camp 1", "a/b", "ñandú", "x" * 256])
+def test_campaign_ids_accepted(campaign_id: str) -> None:
+    assert validate(CampaignPath, {"campaign_id": campaign_id}).campaign_id == campaign_id
+
+
+@pytest.mark.parametrize("campaign_id", ["", ".", "..", "a\nb", "tab\there", "x" * 257, "\ud800"])
+def test_campaign_ids_refused(campaign_id: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        validate(CampaignPath, {"campaign_id": campaign_id})
+    assert [error["field"] for error in caught.value.errors] == ["campaign_id"]
+
+
+def test_openapi_schema_uses_the_wire_names() -> None:
+    schema = SendCampaignSmsRequest.model_json_schema(by_alias=True)
+    assert set(schema["properties"]) == {"country", "caller_id", "jp_token", "from", "additional_params"}
+    assert set(schema["required"]) == {"caller_id", "jp_token"}
+
+
+# -- the route handler: path and body judged together -------------------------------------------------------
+
+
+@pytest.fixture
+def route(monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, list[tuple[str, str, Any]]]:
+    path = Path(__file__).parents[2] / "functions/interact_send_campaign_sms/interact_send_campaign_sms.py"
+    spec = importlib.util.spec_from_file_location("interact_send_campaign_sms", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    calls: list[tuple[str, str, Any]] = []
+
+    class Accepted:
+        def public(self) -> dict[str, str]:
+            return {"id": "op_1", "operation": "interact.send_campaign_sms"}
+
+    def accept(client: str, campaign_id: str, request: SendCampaignSmsRequest) -> Accepted:
+        calls.append((client, campaign_id, request))
+        return Accepted()
+
+    monkeypatch.setattr(module, "accept_campaign_sms", accept)
+    return module, calls
+
+
+def event(campaign_id: str, body: str) -> dict[str, Any]:
+    return {"httpMethod": "POST", "path": f"/v1/interact/campaigns/{campaign_id}/sms",
+            "pathParameters": {"campaign_id": campaign_id}, "body": body,
+            "requestContext": {"identity": {"apiKeyId": "key-1"}, "requestId": "r1"}}
+
+
+def test_route_passes_the_campaign_from_the_path(route: tuple[ModuleType, list[tuple[str, str, Any]]]) -> None:
+    module, calls = route
+    answer = module.handler(event("camp 1", json.dumps(VALID)), None)
+    assert answer["statusCode"] == 202
+    assert answer["headers"]["Location"] == "/v1/operations/op_1"
+    [(client, campaign_id, request)] = calls
+    assert (client, campaign_id, request.caller_id) == ("key-1", "camp 1", "+972544696388")
+
+
+def test_route_names_bad_path_and_body_fields_in_one_answer(
+    route: tuple[ModuleType, list[tuple[str, str, Any]]],
+) -> None:
+    module, calls = route
+    answer = module.handler(event("..", json.dumps({"caller_id": "nope"})), None)
+    assert answer["statusCode"] == 422
+    problem = json.loads(answer["body"])
+    assert problem["code"] == "validation_error"
+    assert {error["field"] for error in problem["errors"]} == {"campaign_id", "caller_id", "jp_token"}
+    assert calls == []
+
+
+def test_route_answers_invalid_json_before_judging_fields(
+    route: tuple[ModuleType, list[tuple[str, str, Any]]],
+) -> None:
+    module, calls = route
+    answer = module.handler(event("..", "{not json"), None)
+    assert answer["statusCode"] == 400 and json.loads(answer["body"])["code"] == "invalid_json"
+    assert calls == []

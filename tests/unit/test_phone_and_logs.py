@@ -1,0 +1,46 @@
+import json
+import logging
+
+import pytest
+
+from textgate import log, phone
+
+
+def test_e164_is_kept() -> None:
+    assert phone.normalise("+13056708084") == "+13056708084"
+
+
+def test_national_digits_are_read_with_their_country() -> None:
+    assert phone.normalise("2125551212", "us") == "+12125551212"
+    assert phone.normalise("(212) 555-1212", "US") == "+12125551212"
+
+
+@pytest.mark.parametrize("number", ["12345", "+1555", "hello", "2125551212"])
+def test_invalid_or_ambiguous_numbers_are_refused(number: str) -> None:
+    with pytest.raises(phone.InvalidPhoneNumber):
+        phone.normalise(number)
+
+
+def test_split_gives_calling_code_and_national_number() -> None:
+    assert phone.split("+61491570001") == ("61", "491570001")
+    assert phone.digits("+13056708084") == "13056708084"
+
+
+def test_mask_keeps_only_the_last_four_digits() -> None:
+    assert log.mask_phone("+13056708084") == "+*******8084"
+
+
+def test_log_lines_are_json_and_never_hold_a_whole_number(capsys: pytest.CaptureFixture[str]) -> None:
+    log.configure("INFO")
+    token = log.bind(operation_id="op_1")
+    logging.getLogger("t").info("sending to +13056708084 and 2125551212", extra={"to": "13056708084"})
+    log.unbind(token)
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    entry = json.loads(line)
+    assert entry["operation_id"] == "op_1"
+    assert "3056708084" not in line and "2125551212" not in line
+    assert entry["to"] == "*******8084"
+
+
+def test_timestamps_and_ids_are_not_masked() -> None:
+    assert log.redact("2026-11-22T10:00:00Z op_3f9a1c0e") == "2026-11-22T10:00:00Z op_3f9a1c0e"
