@@ -1,5 +1,7 @@
 """GET /v1/openapi.json: the OpenAPI 3 document of the whole API."""
 
+from typing import Any
+
 from textgate.http_api import ApiRequest, api_handler, respond, setup_logging
 from textgate.openapi import document
 
@@ -7,5 +9,5 @@ setup_logging()
 
 
 @api_handler
-def handler(request: ApiRequest) -> dict:
+def handler(request: ApiRequest) -> dict[str, Any]:
     return respond(200, document())

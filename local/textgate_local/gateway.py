@@ -44,8 +44,14 @@ def compile_routes(routes: list[ApiRoute]) -> list[CompiledRoute]:
 
 
 class Gateway:
-    def __init__(self, routes: list[ApiRoute], invoke: Invoke, api_keys: dict[str, str], port: int,
-                 extra: Callable[[str, str, bytes], tuple[int, str, bytes] | None] | None = None) -> None:
+    def __init__(
+        self,
+        routes: list[ApiRoute],
+        invoke: Invoke,
+        api_keys: dict[str, str],
+        port: int,
+        extra: Callable[[str, str, bytes], tuple[int, str, bytes] | None] | None = None,
+    ) -> None:
         self.routes = compile_routes(routes)
         self.invoke = invoke
         self.clients_by_key = {key: name for name, key in api_keys.items()}
@@ -78,9 +84,19 @@ class Gateway:
                 return compiled, {n: unquote(v) for n, v in zip(compiled.names, found.groups(), strict=True)}, True
         return None, {}, path_exists
 
-    def event(self, compiled: CompiledRoute, params: dict[str, str], method: str, raw_path: str,
-              query: str, headers: list[tuple[str, str]], body: bytes, source_ip: str, client: str | None,
-              api_key: str | None) -> dict[str, Any]:
+    def event(
+        self,
+        compiled: CompiledRoute,
+        params: dict[str, str],
+        method: str,
+        raw_path: str,
+        query: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        source_ip: str,
+        client: str | None,
+        api_key: str | None,
+    ) -> dict[str, Any]:
         single_headers: dict[str, str] = {}
         multi_headers: dict[str, list[str]] = {}
         for name, value in headers:
@@ -174,17 +190,38 @@ class Gateway:
                     if path_exists:
                         self._json(403, {"message": "Missing Authentication Token"})
                     else:
-                        self._send(404, {"Content-Type": "application/problem+json"}, json.dumps(
-                            {"type": "about:blank", "title": "Not found", "status": 404,
-                             "detail": "no such route", "code": "not_found", "errors": []}).encode())
+                        self._send(
+                            404,
+                            {"Content-Type": "application/problem+json"},
+                            json.dumps(
+                                {
+                                    "type": "about:blank",
+                                    "title": "Not found",
+                                    "status": 404,
+                                    "detail": "no such route",
+                                    "code": "not_found",
+                                    "errors": [],
+                                }
+                            ).encode(),
+                        )
                     return
                 api_key = self.headers.get("x-api-key")
                 client = gateway.clients_by_key.get(api_key or "")
                 if compiled.route.api_key and client is None:
                     self._json(403, {"message": "Forbidden"})
                     return
-                event = gateway.event(compiled, params, self.command, parts.path, parts.query,
-                                      list(self.headers.items()), body, self.client_address[0], client, api_key)
+                event = gateway.event(
+                    compiled,
+                    params,
+                    self.command,
+                    parts.path,
+                    parts.query,
+                    list(self.headers.items()),
+                    body,
+                    self.client_address[0],
+                    client,
+                    api_key,
+                )
                 try:
                     answer = gateway.invoke(compiled.route.function, event)
                 except Exception:  # noqa: BLE001 - what API Gateway shows when a Lambda crashes

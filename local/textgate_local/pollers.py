@@ -46,7 +46,7 @@ class QueuePoller:
         while not self._stop.is_set():
             try:
                 self.poll_once()
-            except Exception:  # noqa: BLE001 - keep polling, as the real event source does
+            except Exception:
                 if not self._stop.is_set():
                     logger.exception("polling %s failed", self.source.queue)
                     self._stop.wait(1.0)
@@ -65,7 +65,7 @@ class QueuePoller:
         event = {"Records": [self._record(message) for message in messages]}
         try:
             result = self.invoke(self.source.function, event)
-        except Exception:  # noqa: BLE001 - a crashed invocation fails the whole batch
+        except Exception:
             logger.exception("%s raised; the batch will be received again", self.source.function)
             return len(messages)
         failed: set[str] = set()

@@ -42,8 +42,14 @@ def sandbox_admin(sandboxes: dict[str, SandboxServer], method: str, path: str, b
     server = sandboxes[parts[0]]
     action = parts[1:]
     if method == "GET" and not action:
-        return _json(200, {"requests": len(server.requests), "acted": list(server.acted),
-                           "faults_injected": dict(server.faults_injected)})
+        return _json(
+            200,
+            {
+                "requests": len(server.requests),
+                "acted": list(server.acted),
+                "faults_injected": dict(server.faults_injected),
+            },
+        )
     if action == ["faults"] and method == "POST":
         try:
             settings = json.loads(body or b"{}")

@@ -52,22 +52,56 @@ class SandboxSpec:
 
 
 SANDBOXES = (
-    SandboxSpec("ogangi", "ogangi", "OgangiSandbox", "OgangiSecret", ("OGANGI_BASE_URL",),
-                {"instance_id": "OGANGI_INSTANCE_ID", "public_key": "OGANGI_PUBLIC_KEY",
-                 "private_key": "OGANGI_PRIVATE_KEY"},
-                {"instance_id": "434", "public_key": "sandbox-public-key", "private_key": "sandbox-private-key"}),
-    SandboxSpec("contactatonce", "contactatonce", "ContactAtOnceSandbox", "ContactAtOnceSecret",
-                ("CONTACTATONCE_BASE_URL_NA", "CONTACTATONCE_BASE_URL_AU", "CONTACTATONCE_BASE_URL_EU"),
-                {"provider_id": "CONTACTATONCE_PROVIDER_ID", "username": "CONTACTATONCE_USERNAME",
-                 "password": "CONTACTATONCE_PASSWORD"},
-                {"provider_id": "1001", "username": "sandbox-user", "password": "sandbox-password"}),
-    SandboxSpec("interact", "interact", "InteractSandbox", "InteractSecret", ("INTERACT_BASE_URL",),
-                {"account_id": "INTERACT_ACCOUNT_ID", "tenant_id": "INTERACT_TENANT_ID",
-                 "application_key": "INTERACT_APPLICATION_KEY", "environment_name": "INTERACT_ENVIRONMENT_NAME"},
-                {"account_id": "12345678", "tenant_id": "sandbox-tenant", "application_key": "sandbox-app-key",
-                 "environment_name": ""}),
-    SandboxSpec("protexting", "protexting", "ProTextingSandbox", "ProtextingSecret", ("PROTEXTING_BASE_URL",),
-                {"access_token": "PROTEXTING_ACCESS_TOKEN"}, {"access_token": "sandbox-access-token"}),
+    SandboxSpec(
+        "ogangi",
+        "ogangi",
+        "OgangiSandbox",
+        "OgangiSecret",
+        ("OGANGI_BASE_URL",),
+        {"instance_id": "OGANGI_INSTANCE_ID", "public_key": "OGANGI_PUBLIC_KEY", "private_key": "OGANGI_PRIVATE_KEY"},
+        {"instance_id": "434", "public_key": "sandbox-public-key", "private_key": "sandbox-private-key"},
+    ),
+    SandboxSpec(
+        "contactatonce",
+        "contactatonce",
+        "ContactAtOnceSandbox",
+        "ContactAtOnceSecret",
+        ("CONTACTATONCE_BASE_URL_NA", "CONTACTATONCE_BASE_URL_AU", "CONTACTATONCE_BASE_URL_EU"),
+        {
+            "provider_id": "CONTACTATONCE_PROVIDER_ID",
+            "username": "CONTACTATONCE_USERNAME",
+            "password": "CONTACTATONCE_PASSWORD",
+        },
+        {"provider_id": "1001", "username": "sandbox-user", "password": "sandbox-password"},
+    ),
+    SandboxSpec(
+        "interact",
+        "interact",
+        "InteractSandbox",
+        "InteractSecret",
+        ("INTERACT_BASE_URL",),
+        {
+            "account_id": "INTERACT_ACCOUNT_ID",
+            "tenant_id": "INTERACT_TENANT_ID",
+            "application_key": "INTERACT_APPLICATION_KEY",
+            "environment_name": "INTERACT_ENVIRONMENT_NAME",
+        },
+        {
+            "account_id": "12345678",
+            "tenant_id": "sandbox-tenant",
+            "application_key": "sandbox-app-key",
+            "environment_name": "",
+        },
+    ),
+    SandboxSpec(
+        "protexting",
+        "protexting",
+        "ProTextingSandbox",
+        "ProtextingSecret",
+        ("PROTEXTING_BASE_URL",),
+        {"access_token": "PROTEXTING_ACCESS_TOKEN"},
+        {"access_token": "sandbox-access-token"},
+    ),
 )
 
 
@@ -108,9 +142,9 @@ class LocalStack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.moto = MotoEndpoint(config.aws_port or free_port())
-        self.template = Template.read(overrides={
-            PARAMETERS[name]: value for name, value in config.environment.items() if name in PARAMETERS
-        })
+        self.template = Template.read(
+            overrides={PARAMETERS[name]: value for name, value in config.environment.items() if name in PARAMETERS}
+        )
         self.sandboxes: dict[str, SandboxServer] = {}
         self.functions: Functions | None = None
         self.gateway: Gateway | None = None
@@ -152,12 +186,22 @@ class LocalStack:
         self.functions.load_all()
         sqs = resources.client("sqs", self.moto.url)
         for source in queue_sources(self.template):
-            poller = QueuePoller(source, self.template.refs[source.queue],
-                                 self.template.attributes[(source.queue, "Arn")], sqs, self.functions.invoke)
+            poller = QueuePoller(
+                source,
+                self.template.refs[source.queue],
+                self.template.attributes[(source.queue, "Arn")],
+                sqs,
+                self.functions.invoke,
+            )
             poller.start()
             self.pollers.append(poller)
-        self.gateway = Gateway(api_routes(self.template), self.functions.invoke, self.config.api_keys,
-                               self.config.port, extra=self._extra_pages)
+        self.gateway = Gateway(
+            api_routes(self.template),
+            self.functions.invoke,
+            self.config.api_keys,
+            self.config.port,
+            extra=self._extra_pages,
+        )
         self._gateway_thread = threading.Thread(target=self.gateway.serve_forever, name="gateway", daemon=True)
         self._gateway_thread.start()
 
@@ -211,6 +255,8 @@ class LocalStack:
             lines.append(f"  other clients  {others}")
         for provider, server in sorted(self.sandboxes.items()):
             lines.append(f"  sandbox        {provider:<14} {server.url}")
-        lines.append(f"  try: curl -s -H 'x-api-key: {key}' -H 'content-type: application/json' "
-                     f"-d '{{\"to\": \"+13056708084\", \"text\": \"Hello\"}}' {self.gateway.url}/v1/ogangi/sms")
+        lines.append(
+            f"  try: curl -s -H 'x-api-key: {key}' -H 'content-type: application/json' "
+            f'-d \'{{"to": "+13056708084", "text": "Hello"}}\' {self.gateway.url}/v1/ogangi/sms'
+        )
         return "\n".join(lines)

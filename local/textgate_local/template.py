@@ -60,9 +60,7 @@ class Template:
     @classmethod
     def read(cls, path: Path = TEMPLATE, overrides: dict[str, str] | None = None) -> Template:
         document = load(path)
-        parameters = {
-            name: str(spec.get("Default", "")) for name, spec in document.get("Parameters", {}).items()
-        }
+        parameters = {name: str(spec.get("Default", "")) for name, spec in document.get("Parameters", {}).items()}
         parameters.update(overrides or {})
         return cls(document=document, parameters=parameters)
 
@@ -88,7 +86,7 @@ class Template:
             return self._intrinsic(value.tag, value.value)
         if isinstance(value, dict):
             if len(value) == 1:
-                (key, inner), = value.items()
+                ((key, inner),) = value.items()
                 if key == "Ref" or key.startswith("Fn::"):
                     return self._intrinsic(key.removeprefix("Fn::"), inner)
             return {key: self.resolve(inner) for key, inner in value.items()}

@@ -19,8 +19,7 @@ CREDENTIALS = OgangiCredentials(instance_id="434", public_key="pub-key", private
 
 @pytest.fixture
 def server() -> Iterator[SandboxServer]:
-    app = sandbox.OgangiSandbox(instance_id="434", public_key="pub-key", private_key="A1B2T3J4N5",
-                                slow_seconds=1.5)
+    app = sandbox.OgangiSandbox(instance_id="434", public_key="pub-key", private_key="A1B2T3J4N5", slow_seconds=1.5)
     running = serve(app)
     yield running
     running.stop()
@@ -32,7 +31,7 @@ def client(server: SandboxServer) -> OgangiClient:
 
 
 def test_signature_matches_the_documented_check_value() -> None:
-    message = "8/-1/434/peter/true/testJsonBroadcast/null".split("/")
+    message = ["8", "-1", "434", "peter", "true", "testJsonBroadcast", "null"]
     assert sign("A1B2T3J4N5", message) == "345c9baab29d1500ebbf756b9aaa61fcdf265aa5703cd9d1a82ae57850d9b688"
 
 
@@ -132,8 +131,15 @@ def test_get_mo_messages_survives_the_seeds_malformed_sample(client: OgangiClien
     assert outcome.verdict is Verdict.SUCCEEDED and outcome.result is not None
     assert outcome.result["total"] == 17
     assert outcome.result["items"] == [
-        {"text": "Test", "from": "58123456789", "to": "19893143924", "encoding": "UTF-8",
-         "keyword": "^OGANGI.*", "carrier": "Movistar", "sent_at": "2014-10-13 10:30:51.922"}
+        {
+            "text": "Test",
+            "from": "58123456789",
+            "to": "19893143924",
+            "encoding": "UTF-8",
+            "keyword": "^OGANGI.*",
+            "carrier": "Movistar",
+            "sent_at": "2014-10-13 10:30:51.922",
+        }
     ]
 
 

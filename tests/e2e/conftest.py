@@ -41,8 +41,9 @@ class Stack:
             headers["x-api-key"] = key
         return self.session.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
 
-    def wait_for(self, operation_id: str, *, final: bool = True, timeout: float = 30.0,
-                 key: str = API_KEY) -> dict[str, Any]:
+    def wait_for(
+        self, operation_id: str, *, final: bool = True, timeout: float = 30.0, key: str = API_KEY
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             body: dict[str, Any] = self.call("GET", f"/v1/operations/{operation_id}", key=key).json()
@@ -55,12 +56,16 @@ class Stack:
         return answer
 
 
-def start_stack(extra_env: dict[str, str] | None = None, log_name: str = "stack.log",
-                tmp: Path | None = None) -> tuple[subprocess.Popen[bytes], Stack]:
+def start_stack(
+    extra_env: dict[str, str] | None = None, log_name: str = "stack.log", tmp: Path | None = None
+) -> tuple[subprocess.Popen[bytes], Stack]:
     port, aws_port = free_port(), free_port()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("OGANGI_", "CONTACTATONCE_", "INTERACT_",
-                                                                    "PROTEXTING_", "AWS_"))},
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("OGANGI_", "CONTACTATONCE_", "INTERACT_", "PROTEXTING_", "AWS_"))
+        },
         "TEXTGATE_PORT": str(port),
         "TEXTGATE_AWS_PORT": str(aws_port),
         "TEXTGATE_API_KEY": API_KEY,
@@ -77,8 +82,9 @@ def start_stack(extra_env: dict[str, str] | None = None, log_name: str = "stack.
     }
     log_path = (tmp or Path("/tmp")) / log_name
     log_file = log_path.open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "textgate_local"], cwd=ROOT, env=env,
-                               stdout=log_file, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "textgate_local"], cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
+    )
     stack = Stack(url=f"http://127.0.0.1:{port}", session=requests.Session(), log_path=log_path)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -66,8 +66,7 @@ def test_provider_rejection_ends_failed_with_its_words(stack: Stack) -> None:
     operation = stack.call("POST", "/v1/ogangi/sms", json={"to": "+15005550001", "text": "x"}).json()
     done = stack.wait_for(operation["id"])
     assert done["status"] == "failed"
-    assert done["error"] == {"code": "bad_signature", "message": "Invalid signature, access denied",
-                             "retryable": False}
+    assert done["error"] == {"code": "bad_signature", "message": "Invalid signature, access denied", "retryable": False}
 
 
 def test_transient_errors_retry_until_exhausted(stack: Stack) -> None:

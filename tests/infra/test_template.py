@@ -15,8 +15,11 @@ from textgate_local.template import ROOT, Tagged, Template, api_routes, queue_so
 
 TEMPLATE = Template.read()
 FUNCTIONS = TEMPLATE.of_type("AWS::Serverless::Function")
-NO_KEY_ROUTES = {("GET", "/v1/health"), ("GET", "/v1/sumotext/callbacks/{kind}"),
-                 ("POST", "/v1/sumotext/callbacks/{kind}")}
+NO_KEY_ROUTES = {
+    ("GET", "/v1/health"),
+    ("GET", "/v1/sumotext/callbacks/{kind}"),
+    ("POST", "/v1/sumotext/callbacks/{kind}"),
+}
 
 
 def test_functions_run_python_313_on_arm64_with_the_shared_layer() -> None:
@@ -136,7 +139,12 @@ def test_sam_build_makes_an_arm64_python_313_layer(tmp_path: Path) -> None:
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "PATH": f"{python_dir}{os.pathsep}{os.environ['PATH']}"}
     completed = subprocess.run(
         [sam, "build", "--build-dir", str(build_dir), "--template-file", str(ROOT / "template.yaml"), "--parallel"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     layer = build_dir / "SharedLayer" / "python"

@@ -6,7 +6,6 @@ import json
 import threading
 import time
 
-
 import pytest
 
 from textgate import aws, clock
@@ -24,8 +23,12 @@ def fast_retries(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def accept() -> Operation:
-    return operations.accept(client="c", operation="ogangi.send_sms", provider="ogangi",
-                             payload={"to": "+13056708084", "text": "hi", "from": "1", "carrier": None})
+    return operations.accept(
+        client="c",
+        operation="ogangi.send_sms",
+        provider="ogangi",
+        payload={"to": "+13056708084", "text": "hi", "from": "1", "carrier": None},
+    )
 
 
 def drain(queue_url: str) -> list[str]:
@@ -84,7 +87,7 @@ def test_transient_failures_retry_then_exhaust(fast_retries: None) -> None:
 
 def test_rejection_is_final_at_once(fast_retries: None) -> None:
     operation = accept()
-    config, calls = scripted(ProviderOutcome.rejected("bad_signature", "Invalid signature, access denied"))
+    config, _ = scripted(ProviderOutcome.rejected("bad_signature", "Invalid signature, access denied"))
     assert deliver_message(body_of(operation), config)
     stored = records.get(operation.id)
     assert stored is not None and stored.status is Status.FAILED
@@ -128,8 +131,9 @@ def test_concurrent_copies_of_one_message_call_the_provider_once(fast_retries: N
 
     config = DeliveryConfig(provider="ogangi", execute=slow)
     results: list[bool] = []
-    threads = [threading.Thread(target=lambda: results.append(deliver_message(body_of(operation), config)))
-               for _ in range(5)]
+    threads = [
+        threading.Thread(target=lambda: results.append(deliver_message(body_of(operation), config))) for _ in range(5)
+    ]
     for thread in threads:
         thread.start()
     time.sleep(0.5)
@@ -144,13 +148,14 @@ def test_concurrent_copies_of_one_message_call_the_provider_once(fast_retries: N
 def test_a_batch_reports_only_its_failed_messages(fast_retries: None) -> None:
     good, missing = accept(), "op_doesnotexist"
     config, _ = scripted(ProviderOutcome.succeeded({"provider_message_id": "1"}))
-    event = {"Records": [
-        {"messageId": "m1", "body": body_of(good)},
-        {"messageId": "m2", "body": json.dumps({"operation_id": missing})},
-        {"messageId": "m3", "body": "not json"},
-    ]}
-    assert handle_batch(event, config) == {"batchItemFailures": [{"itemIdentifier": "m2"},
-                                                                 {"itemIdentifier": "m3"}]}
+    event = {
+        "Records": [
+            {"messageId": "m1", "body": body_of(good)},
+            {"messageId": "m2", "body": json.dumps({"operation_id": missing})},
+            {"messageId": "m3", "body": "not json"},
+        ]
+    }
+    assert handle_batch(event, config) == {"batchItemFailures": [{"itemIdentifier": "m2"}, {"itemIdentifier": "m3"}]}
 
 
 def test_a_failed_queue_write_fails_the_operation_and_the_request(
@@ -182,5 +187,3 @@ def aws_url(name: str) -> str:
     import os
 
     return os.environ[name]
-
-

@@ -10,8 +10,9 @@ from textgate.models import Operation, OperationError, Status
 
 
 def new_operation() -> Operation:
-    operation = Operation.new(operation="ogangi.send_sms", provider="ogangi", client="c",
-                              payload={"to": "+13056708084", "text": "hi"})
+    operation = Operation.new(
+        operation="ogangi.send_sms", provider="ogangi", client="c", payload={"to": "+13056708084", "text": "hi"}
+    )
     records.create(operation)
     return operation
 
@@ -36,11 +37,13 @@ def test_a_final_state_never_changes(aws_env: dict[str, str]) -> None:
     operation = new_operation()
     claimed = records.claim(operation.id, now=clock.now(), lease_seconds=60)
     assert claimed is not None
-    done = records.finish(operation.id, attempt=1, status=Status.SUCCEEDED, now=clock.now(),
-                          result={"provider_message_id": "-1"})
+    done = records.finish(
+        operation.id, attempt=1, status=Status.SUCCEEDED, now=clock.now(), result={"provider_message_id": "-1"}
+    )
     assert done is not None and done.status is Status.SUCCEEDED
-    again = records.finish(operation.id, attempt=1, status=Status.FAILED, now=clock.now(),
-                           error=OperationError(code="x", message="y"))
+    again = records.finish(
+        operation.id, attempt=1, status=Status.FAILED, now=clock.now(), error=OperationError(code="x", message="y")
+    )
     assert again is None
     assert records.claim(operation.id, now=clock.now() + 10_000, lease_seconds=60) is None
     assert records.fail_unsent(operation.id, now=clock.now(), error=OperationError(code="x", message="y")) is None
@@ -63,8 +66,9 @@ def test_a_rate_limited_attempt_is_refunded(aws_env: dict[str, str]) -> None:
     operation = new_operation()
     now = clock.now()
     records.claim(operation.id, now=now, lease_seconds=60)
-    scheduled = records.schedule_retry(operation.id, attempt=1, now=now, next_attempt_at=now, error=None,
-                                       refund_attempt=True)
+    scheduled = records.schedule_retry(
+        operation.id, attempt=1, now=now, next_attempt_at=now, error=None, refund_attempt=True
+    )
     assert scheduled is not None and scheduled.attempts == 0
 
 

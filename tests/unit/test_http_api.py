@@ -9,8 +9,13 @@ from textgate.schemas.ogangi import SendSmsRequest
 
 
 def event(body: str | None, method: str = "POST") -> dict[str, Any]:
-    return {"httpMethod": method, "path": "/v1/ogangi/sms", "body": body, "headers": {"Content-Type": "x"},
-            "requestContext": {"requestId": "r1", "identity": {"apiKeyId": "local", "sourceIp": "127.0.0.1"}}}
+    return {
+        "httpMethod": method,
+        "path": "/v1/ogangi/sms",
+        "body": body,
+        "headers": {"Content-Type": "x"},
+        "requestContext": {"requestId": "r1", "identity": {"apiKeyId": "local", "sourceIp": "127.0.0.1"}},
+    }
 
 
 @api_handler

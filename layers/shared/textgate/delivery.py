@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from textgate import clock, log, retry
-from textgate.dal import events
+from textgate.dal import events, queue
 from textgate.dal import operations as records
-from textgate.dal import queue
 from textgate.executors import NotAttempted
 from textgate.models import Operation, OperationError, Status
 from textgate.providers.outcome import ProviderOutcome, Verdict
@@ -47,8 +46,7 @@ def handle_batch(event: dict[str, Any], config: DeliveryConfig) -> dict[str, Any
     records_in = event.get("Records") or []
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=get_settings().delivery_concurrency,
-                                   thread_name_prefix="delivery")
+        _pool = ThreadPoolExecutor(max_workers=get_settings().delivery_concurrency, thread_name_prefix="delivery")
     results = list(_pool.map(lambda record: _safe_deliver(record, config), records_in))
     failures = [
         {"itemIdentifier": record["messageId"]}
@@ -129,24 +127,37 @@ def _settle(operation: Operation, outcome: ProviderOutcome, config: DeliveryConf
     settings = get_settings()
     now = clock.now()
     attempt = operation.attempts
-    logger.info("provider answered", extra={"verdict": outcome.verdict.value, "code": outcome.code,
-                                             "http_status": outcome.http_status})
+    logger.info(
+        "provider answered",
+        extra={"verdict": outcome.verdict.value, "code": outcome.code, "http_status": outcome.http_status},
+    )
     if outcome.verdict is Verdict.SUCCEEDED:
         private = config.protect(operation, outcome.private) if config.protect and outcome.private else {}
-        ended = records.finish(operation.id, attempt=attempt, status=Status.SUCCEEDED, now=now,
-                               result=outcome.result or {}, private=private)
+        ended = records.finish(
+            operation.id,
+            attempt=attempt,
+            status=Status.SUCCEEDED,
+            now=now,
+            result=outcome.result or {},
+            private=private,
+        )
     elif outcome.verdict is Verdict.REJECTED:
-        ended = records.finish(operation.id, attempt=attempt, status=Status.FAILED, now=now,
-                               error=_error(outcome, retryable=False))
+        ended = records.finish(
+            operation.id, attempt=attempt, status=Status.FAILED, now=now, error=_error(outcome, retryable=False)
+        )
     elif outcome.verdict is Verdict.UNKNOWN:
-        ended = records.finish(operation.id, attempt=attempt, status=Status.UNKNOWN, now=now,
-                               error=_error(outcome, retryable=False))
+        ended = records.finish(
+            operation.id, attempt=attempt, status=Status.UNKNOWN, now=now, error=_error(outcome, retryable=False)
+        )
     elif outcome.verdict is Verdict.RATE_LIMITED:
         wait = max(1.0, outcome.retry_after or settings.retry_base_seconds)
         return _retry_later(operation, outcome, now, wait, refund=True, config=config)
     elif attempt >= settings.max_attempts:
         ended = records.finish(
-            operation.id, attempt=attempt, status=Status.FAILED, now=now,
+            operation.id,
+            attempt=attempt,
+            status=Status.FAILED,
+            now=now,
             error=OperationError(
                 code="retries_exhausted",
                 message=f"gave up after {attempt} attempts; last answer: {outcome.message or outcome.code}",
@@ -163,11 +174,16 @@ def _settle(operation: Operation, outcome: ProviderOutcome, config: DeliveryConf
     return True
 
 
-def _retry_later(operation: Operation, outcome: ProviderOutcome, now: float, wait: float, *, refund: bool,
-                 config: DeliveryConfig) -> bool:
+def _retry_later(
+    operation: Operation, outcome: ProviderOutcome, now: float, wait: float, *, refund: bool, config: DeliveryConfig
+) -> bool:
     scheduled = records.schedule_retry(
-        operation.id, attempt=operation.attempts, now=now, next_attempt_at=now + wait,
-        error=_error(outcome, retryable=True), refund_attempt=refund,
+        operation.id,
+        attempt=operation.attempts,
+        now=now,
+        next_attempt_at=now + wait,
+        error=_error(outcome, retryable=True),
+        refund_attempt=refund,
     )
     if scheduled is None:
         return True
@@ -191,4 +207,3 @@ def _error(outcome: ProviderOutcome, *, retryable: bool) -> OperationError:
 
 def _announce(operation: Operation) -> None:
     events.publish(f"operation.{operation.status.value}", operation.public())
-

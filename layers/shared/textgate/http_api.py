@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -21,7 +21,6 @@ from textgate.errors import ApiError, InternalError, InvalidJson, ValidationFail
 
 logger = log.get_logger(__name__)
 
-M = TypeVar("M", bound=BaseModel)
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
@@ -72,8 +71,7 @@ def field_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]
         message = error["msg"]
         if message.startswith("Value error, "):
             message = message[len("Value error, ") :]
-        errors.append({"field": prefix + location if location else prefix.rstrip(".") or "body",
-                       "message": message})
+        errors.append({"field": prefix + location if location else prefix.rstrip(".") or "body", "message": message})
     return errors
 
 
@@ -86,7 +84,7 @@ def parse_json(text: str | None) -> Any:
         raise InvalidJson("the body is not valid JSON") from None
 
 
-def validate(model: type[M], data: Any) -> M:
+def validate[M: BaseModel](model: type[M], data: Any) -> M:
     if not isinstance(data, dict):
         raise ValidationFailed(
             "the body must be a JSON object", errors=[{"field": "body", "message": "must be a JSON object"}]
@@ -100,7 +98,7 @@ def validate(model: type[M], data: Any) -> M:
         ) from None
 
 
-def json_body(request: ApiRequest, model: type[M]) -> M:
+def json_body[M: BaseModel](request: ApiRequest, model: type[M]) -> M:
     return validate(model, parse_json(request.body))
 
 

@@ -30,15 +30,26 @@ class Route:
 
 
 ROUTES: list[Route] = [
-    Route("post", "/v1/ogangi/sms", "Send an SMS through Ogangi (sendSMS with a carrier, else sendMT)",
-          "ogangi.send_sms", "ogangi", ogangi.SendSmsRequest,
-          example={"to": "+13056708084", "text": "Hello", "carrier": "Movistar"}),
-    Route("get", "/v1/operations/{id}", "One operation and what became of it", "operations.get", "operations",
-          status=200, errors=(403, 404)),
-    Route("get", "/v1/health", "Liveness", "health", "meta", response=None, status=200, api_key=False,
-          errors=()),
-    Route("get", "/v1/openapi.json", "This document", "openapi", "meta", response=None, status=200,
-          errors=(403,)),
+    Route(
+        "post",
+        "/v1/ogangi/sms",
+        "Send an SMS through Ogangi (sendSMS with a carrier, else sendMT)",
+        "ogangi.send_sms",
+        "ogangi",
+        ogangi.SendSmsRequest,
+        example={"to": "+13056708084", "text": "Hello", "carrier": "Movistar"},
+    ),
+    Route(
+        "get",
+        "/v1/operations/{id}",
+        "One operation and what became of it",
+        "operations.get",
+        "operations",
+        status=200,
+        errors=(403, 404),
+    ),
+    Route("get", "/v1/health", "Liveness", "health", "meta", response=None, status=200, api_key=False, errors=()),
+    Route("get", "/v1/openapi.json", "This document", "openapi", "meta", response=None, status=200, errors=(403,)),
 ]
 
 _ERROR_TEXT = {
@@ -69,12 +80,25 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
         parameters.append({"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
     if route.query is not None:
         for name, info in route.query.model_fields.items():
-            parameters.append({"name": info.alias or name, "in": "query", "required": info.is_required(),
-                               "schema": {"type": "string"}, "description": info.description or ""})
+            parameters.append(
+                {
+                    "name": info.alias or name,
+                    "in": "query",
+                    "required": info.is_required(),
+                    "schema": {"type": "string"},
+                    "description": info.description or "",
+                }
+            )
     if route.method == "post" and route.api_key:
-        parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
-                           "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-                           "description": "Replays the first answer for 24 hours instead of acting twice"})
+        parameters.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                "description": "Replays the first answer for 24 hours instead of acting twice",
+            }
+        )
     return parameters
 
 

@@ -6,6 +6,7 @@ answer (after acting), a malformed body, or a 429 with rate-limit headers.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -73,8 +74,7 @@ class SandboxServer:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"sandbox-{app.name}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"sandbox-{app.name}", daemon=True)
 
     @property
     def url(self) -> str:
@@ -138,8 +138,9 @@ class SandboxServer:
                     self._reset()
                     return
                 if fault in (Fault.HTTP_500, Fault.HTTP_503):
-                    answer = SandboxAnswer(int(fault.value[-3:]), b"Internal Server Error",
-                                           {"Content-Type": "text/plain"})
+                    answer = SandboxAnswer(
+                        int(fault.value[-3:]), b"Internal Server Error", {"Content-Type": "text/plain"}
+                    )
                 elif fault is Fault.RATE_LIMIT:
                     answer = sandbox.app.rate_limited(request)
                 else:
@@ -157,10 +158,8 @@ class SandboxServer:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(answer.body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
             def _reset(self) -> None:
                 # SO_LINGER 0: the client sees a reset, not a clean close.

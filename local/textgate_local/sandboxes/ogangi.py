@@ -64,10 +64,10 @@ class OgangiSandbox:
             return SandboxAnswer(405, b"Method Not Allowed", {"Allow": "POST"})
         if not request.path.startswith("/rest/api/"):
             return SandboxAnswer(404, b"Not Found")
-        rest = request.path[len("/rest/api/"):]
+        rest = request.path[len("/rest/api/") :]
         for operation, counts in _OPERATIONS.items():
             if rest.startswith(operation + "/"):
-                segments = rest[len(operation) + 1:].split("/")
+                segments = rest[len(operation) + 1 :].split("/")
                 if len(segments) - 2 not in counts:
                     return _xml(operation, "ERROR", f"expected {counts} values, got {len(segments) - 2}")
                 return self._signed(operation, segments)
@@ -77,12 +77,15 @@ class OgangiSandbox:
         values, public_key, signature = segments[:-2], segments[-2], segments[-1]
         expected = hmac.new(self.private_key.encode(), "/".join(values).encode(), hashlib.sha256).hexdigest()
         method = operation.rsplit("/", 1)[-1]
-        if unquote(values[0]) != self.instance_id or unquote(public_key) != self.public_key or not (
-            hmac.compare_digest(expected, signature)
+        if (
+            unquote(values[0]) != self.instance_id
+            or unquote(public_key) != self.public_key
+            or not (hmac.compare_digest(expected, signature))
         ):
             return _xml(method, "BAD_SIGNATURE", "Invalid signature, access denied")
         try:
-            return getattr(self, "_" + method)(values[1:])
+            answer: SandboxAnswer = getattr(self, "_" + method)(values[1:])
+            return answer
         except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
             return _xml(method, "ERROR", f"bad parameter: {exc}")
 
@@ -168,8 +171,9 @@ class OgangiSandbox:
             time.sleep(self.slow_seconds)
             return _xml(method, "OK", "Completed", acted=f"{method}:{mobile}:slow")
         if mobile == MALFORMED_NUMBER:
-            return SandboxAnswer(200, b"<input>oops<status>", {"Content-Type": "application/xml"},
-                                 acted=f"{method}:{mobile}:malformed")
+            return SandboxAnswer(
+                200, b"<input>oops<status>", {"Content-Type": "application/xml"}, acted=f"{method}:{mobile}:malformed"
+            )
         return None
 
 

@@ -25,7 +25,7 @@ def publish(detail_type: str, detail: dict[str, Any]) -> bool:
                 }
             ]
         )
-    except Exception:  # noqa: BLE001
+    except Exception:
         logger.exception("event not published", extra={"detail_type": detail_type})
         return False
     if answer.get("FailedEntryCount"):

@@ -62,9 +62,7 @@ def from_item(item: dict[str, Any]) -> Operation:
 
 
 def create(operation: Operation) -> None:
-    aws.dynamodb().put_item(
-        TableName=_table(), Item=to_item(operation), ConditionExpression="attribute_not_exists(id)"
-    )
+    aws.dynamodb().put_item(TableName=_table(), Item=to_item(operation), ConditionExpression="attribute_not_exists(id)")
 
 
 def get(operation_id: str) -> Operation | None:
@@ -75,8 +73,11 @@ def get(operation_id: str) -> Operation | None:
 def get_private(operation_id: str, name: str) -> str | None:
     """A private attribute (for example a PIN's keyed hash) that `Operation` never carries."""
     item = aws.dynamodb().get_item(
-        TableName=_table(), Key={"id": {"S": operation_id}}, ConsistentRead=True,
-        ProjectionExpression="#n", ExpressionAttributeNames={"#n": name},
+        TableName=_table(),
+        Key={"id": {"S": operation_id}},
+        ConsistentRead=True,
+        ProjectionExpression="#n",
+        ExpressionAttributeNames={"#n": name},
     )
     value = item.get("Item", {}).get(name)
     return value["S"] if value else None
@@ -244,4 +245,3 @@ def clear_dead_lettered(operation_id: str, *, now: float) -> Operation | None:
         condition="attribute_exists(dead_lettered_at)",
         values={},
     )
-

@@ -16,7 +16,7 @@ def queue_url(provider: str) -> str:
 
 
 def enqueue(provider: str, operation_id: str, *, delay_seconds: float = 0) -> None:
-    delay = max(0, min(MAX_DELAY_SECONDS, int(round(delay_seconds))))
+    delay = max(0, min(MAX_DELAY_SECONDS, round(delay_seconds)))
     aws.sqs().send_message(
         QueueUrl=queue_url(provider),
         MessageBody=json.dumps({"operation_id": operation_id}),

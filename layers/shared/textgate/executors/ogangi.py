@@ -29,7 +29,10 @@ def execute(operation: Operation) -> ProviderOutcome:
                 carrier=payload["carrier"], sender=payload["from"], mobile=mobile, text=payload["text"]
             )
         return ogangi.send_mt(
-            sender=payload["from"], carrier=payload.get("carrier"), mobile=mobile, text=payload["text"],
+            sender=payload["from"],
+            carrier=payload.get("carrier"),
+            mobile=mobile,
+            text=payload["text"],
             flags=payload.get("flags"),
         )
     raise NotAttempted(f"no Ogangi executor for {operation.operation}")

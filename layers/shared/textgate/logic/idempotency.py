@@ -31,9 +31,7 @@ def check_key(key: str) -> None:
         )
 
 
-def run_once(
-    scope: str, key: str, fingerprint: str, run: Callable[[], dict[str, Any]]
-) -> tuple[dict[str, Any], bool]:
+def run_once(scope: str, key: str, fingerprint: str, run: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
     """Run `run` at most once per (scope, key); answer (response, replayed)."""
     check_key(key)
     scoped = f"{scope}#{key}"

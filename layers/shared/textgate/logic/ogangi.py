@@ -32,6 +32,9 @@ def accept_sms(client: str, request: SendSmsRequest) -> Operation:
         "flags": request.flags,
     }
     return operations.accept(
-        client=client, operation="ogangi.send_sms", provider=PROVIDER, payload=payload,
+        client=client,
+        operation="ogangi.send_sms",
+        provider=PROVIDER,
+        payload=payload,
         sms=sms.describe(request.text),
     )

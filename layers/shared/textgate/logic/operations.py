@@ -29,9 +29,7 @@ def accept(
         records.fail_unsent(
             accepted.id,
             now=clock.now(),
-            error=OperationError(
-                code="queue_unavailable", message="the operation could not be queued", retryable=True
-            ),
+            error=OperationError(code="queue_unavailable", message="the operation could not be queued", retryable=True),
         )
         raise ServiceUnavailable("the operation could not be queued; nothing was sent, try again") from None
     finally:

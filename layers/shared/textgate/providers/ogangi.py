@@ -77,9 +77,7 @@ class OgangiClient:
 
     def send_sms(self, *, carrier: str, sender: str, mobile: str, text: str) -> ProviderOutcome:
         """tools/sendSMS: carrier before from; mobileNumber and text in Base64."""
-        url = self.signed_url(
-            "tools/sendSMS", [segment(carrier), segment(sender), b64(mobile), b64(text)]
-        )
+        url = self.signed_url("tools/sendSMS", [segment(carrier), segment(sender), b64(mobile), b64(text)])
         return self._outcome(url, _sms_result)
 
     def send_mt(

@@ -30,8 +30,9 @@ class ProviderOutcome:
     private: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def succeeded(cls, result: dict[str, Any], *, http_status: int | None = None,
-                  private: dict[str, Any] | None = None) -> ProviderOutcome:
+    def succeeded(
+        cls, result: dict[str, Any], *, http_status: int | None = None, private: dict[str, Any] | None = None
+    ) -> ProviderOutcome:
         return cls(Verdict.SUCCEEDED, result=result, http_status=http_status, private=private or {})
 
     @classmethod
@@ -48,5 +49,6 @@ class ProviderOutcome:
 
     @classmethod
     def rate_limited(cls, retry_after: float, message: str, *, http_status: int | None = 429) -> ProviderOutcome:
-        return cls(Verdict.RATE_LIMITED, code="rate_limited", message=message,
-                   http_status=http_status, retry_after=retry_after)
+        return cls(
+            Verdict.RATE_LIMITED, code="rate_limited", message=message, http_status=http_status, retry_after=retry_after
+        )

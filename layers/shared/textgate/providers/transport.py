@@ -79,8 +79,7 @@ def call(
     **kwargs: Any,
 ) -> HttpAnswer:
     try:
-        response = session(provider).request(method, url, timeout=timeout, stream=True,
-                                             allow_redirects=False, **kwargs)
+        response = session(provider).request(method, url, timeout=timeout, stream=True, allow_redirects=False, **kwargs)
     except requests.exceptions.ConnectTimeout:
         raise NotSent("connection timed out") from None
     except requests.exceptions.ReadTimeout:

@@ -55,4 +55,3 @@ class ListMoQuery(RequestModel):
     page: int = Field(default=1, ge=1, le=100_000)
     per_page: int = Field(default=50, ge=1, le=500)
     filter: str | None = Field(default=None, min_length=1, max_length=512)
-
