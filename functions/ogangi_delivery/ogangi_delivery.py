@@ -5,9 +5,11 @@ from typing import Any
 from textgate.delivery import DeliveryConfig, handle_batch
 from textgate.executors import ogangi
 from textgate.http_api import setup_logging
+from textgate.logic.pins import protect
 
 setup_logging()
-CONFIG = DeliveryConfig(provider="ogangi", execute=ogangi.execute)
+# Only send_pin returns private fields (the generated PIN): they are stored as a keyed hash.
+CONFIG = DeliveryConfig(provider="ogangi", execute=ogangi.execute, protect=protect)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

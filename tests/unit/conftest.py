@@ -8,7 +8,7 @@ UNIT_ENVIRONMENT = {
     "OPERATIONS_TABLE": "ops",
     "IDEMPOTENCY_TABLE": "idem",
     "CALLBACKS_TABLE": "cb",
-    "SUPPRESSION_TABLE": "supp",
+    "SUPPRESSION_TABLE": "supp", "LIMITS_TABLE": "limits",
     "EVENT_BUS_NAME": "textgate",
     "OGANGI_QUEUE_URL": "q1",
     "CONTACTATONCE_QUEUE_URL": "q2",

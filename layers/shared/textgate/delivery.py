@@ -39,7 +39,7 @@ class DeliveryConfig:
     provider: str
     execute: Executor
     # Turns private outcome fields into what may be stored (for example a PIN into its keyed hash).
-    protect: Callable[[Operation, dict[str, Any]], dict[str, str]] | None = None
+    protect: Callable[[Operation, dict[str, Any]], dict[str, str | float]] | None = None
 
 
 def handle_batch(event: dict[str, Any], config: DeliveryConfig) -> dict[str, Any]:

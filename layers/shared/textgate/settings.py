@@ -18,6 +18,7 @@ class Settings(BaseModel):
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
     callbacks_table: str = Field(alias="CALLBACKS_TABLE")
     suppression_table: str = Field(alias="SUPPRESSION_TABLE")
+    limits_table: str = Field(alias="LIMITS_TABLE")
     event_bus_name: str = Field(alias="EVENT_BUS_NAME")
 
     ogangi_queue_url: str = Field(alias="OGANGI_QUEUE_URL")

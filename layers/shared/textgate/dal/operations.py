@@ -70,19 +70,6 @@ def get(operation_id: str) -> Operation | None:
     return from_item(item["Item"]) if "Item" in item else None
 
 
-def get_private(operation_id: str, name: str) -> str | None:
-    """A private attribute (for example a PIN's keyed hash) that `Operation` never carries."""
-    item = aws.dynamodb().get_item(
-        TableName=_table(),
-        Key={"id": {"S": operation_id}},
-        ConsistentRead=True,
-        ProjectionExpression="#n",
-        ExpressionAttributeNames={"#n": name},
-    )
-    value = item.get("Item", {}).get(name)
-    return value["S"] if value else None
-
-
 def _update(
     operation_id: str,
     *,
@@ -157,9 +144,10 @@ def finish(
     now: float,
     result: dict[str, Any] | None = None,
     error: OperationError | None = None,
-    private: dict[str, str] | None = None,
+    private: dict[str, str | float] | None = None,
 ) -> Operation | None:
-    """sending (this attempt) -> a final status. Never moves a record that is already final."""
+    """sending (this attempt) -> a final status. Never moves a record that is already final.
+    `private` attributes are stored beside the record and never read into `Operation`."""
     if status not in FINAL_STATUSES:
         raise ValueError(f"{status} is not final")
     sets: dict[str, Any] = {"status": _s(status), "updated_at": _n(now)}
@@ -168,7 +156,7 @@ def finish(
     if error is not None:
         sets["error"] = _s(error.model_dump_json())
     for name, value in (private or {}).items():
-        sets[name] = _s(value)
+        sets[name] = _s(value) if isinstance(value, str) else _n(value)
     return _update(
         operation_id,
         sets=sets,

@@ -35,4 +35,14 @@ def execute(operation: Operation) -> ProviderOutcome:
             text=payload["text"],
             flags=payload.get("flags"),
         )
+    if operation.operation == "ogangi.send_pin":
+        return client().send_pin(
+            carrier=payload["carrier"],
+            sender=payload["from"],
+            mobile=phone.digits(payload["to"]),
+            text=payload["text"],
+            length=int(payload["length"]),
+        )
+    if operation.operation == "ogangi.fire_message":
+        return client().fire_message(mobile=phone.digits(payload["mobile"]), text=payload["text"])
     raise NotAttempted(f"no Ogangi executor for {operation.operation}")

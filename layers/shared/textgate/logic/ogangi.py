@@ -7,13 +7,13 @@ from textgate.errors import ValidationFailed
 from textgate.logic import operations
 from textgate.logic.suppression import ensure_not_opted_out
 from textgate.models import Operation
-from textgate.schemas.ogangi import SendSmsRequest
+from textgate.schemas.ogangi import FireMessageRequest, SendSmsRequest
 from textgate.settings import get_settings
 
 PROVIDER = "ogangi"
 
 
-def _sender(requested: str | None) -> str:
+def sender(requested: str | None) -> str:
     sender = requested or get_settings().ogangi_from
     if not sender:
         raise ValidationFailed(
@@ -27,7 +27,7 @@ def accept_sms(client: str, request: SendSmsRequest) -> Operation:
     payload = {
         "to": request.to,
         "text": request.text,
-        "from": _sender(request.sender),
+        "from": sender(request.sender),
         "carrier": request.carrier,
         "flags": request.flags,
     }
@@ -38,3 +38,9 @@ def accept_sms(client: str, request: SendSmsRequest) -> Operation:
         payload=payload,
         sms=sms.describe(request.text),
     )
+
+
+def accept_fire_message(client: str, request: FireMessageRequest) -> Operation:
+    """Inject an inbound message: nothing is texted to the handset, so the suppression list does not apply."""
+    payload = {"mobile": request.mobile, "text": request.text}
+    return operations.accept(client=client, operation="ogangi.fire_message", provider=PROVIDER, payload=payload)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from textgate.schemas.common import CountryCode, RequestModel, normalise_phone
 
@@ -55,3 +55,26 @@ class ListMoQuery(RequestModel):
     page: int = Field(default=1, ge=1, le=100_000)
     per_page: int = Field(default=50, ge=1, le=500)
     filter: str | None = Field(default=None, min_length=1, max_length=512)
+
+
+class PinCheckResult(BaseModel):
+    id: str
+    verified: bool
+    attempts_left: int
+
+
+class InboundMessage(BaseModel):
+    text: str | None
+    sender: str | None = Field(alias="from")
+    to: str | None
+    encoding: str | None
+    keyword: str | None
+    carrier: str | None
+    sent_at: str | None
+
+
+class InboundPage(BaseModel):
+    total: int
+    page: int
+    per_page: int
+    items: list[InboundMessage]

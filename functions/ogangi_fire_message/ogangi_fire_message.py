@@ -1,0 +1,15 @@
+"""POST /v1/ogangi/mo: inject an inbound message (fireMessage)."""
+
+from typing import Any
+
+from textgate.http_api import ApiRequest, accepted, api_handler, json_body, setup_logging
+from textgate.logic.ogangi import accept_fire_message
+from textgate.schemas.ogangi import FireMessageRequest
+
+setup_logging()
+
+
+@api_handler
+def handler(request: ApiRequest) -> dict[str, Any]:
+    operation = accept_fire_message(request.client, json_body(request, FireMessageRequest))
+    return accepted(operation.public())

@@ -1,0 +1,91 @@
+"""PIN verification: Ogangi generates and sends the PIN; we keep only its keyed hash and judge the checks.
+
+A PIN expires 10 minutes after it was sent, allows 5 wrong checks, verifies once; at most 5 PINs per recipient
+per hour. No answer and no log line ever holds the PIN.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+from textgate import clock, secrets, sms
+from textgate.dal import limits, pins
+from textgate.errors import (
+    NotFound,
+    TooManyAttempts,
+    TooManyRequests,
+    VerificationExpired,
+    VerificationPending,
+    VerificationUsed,
+)
+from textgate.logic import operations
+from textgate.logic.ogangi import PROVIDER, sender
+from textgate.logic.suppression import ensure_not_opted_out
+from textgate.models import Operation, Status
+from textgate.schemas.ogangi import SendPinRequest
+from textgate.settings import get_settings
+
+OPERATION = "ogangi.send_pin"
+PIN_TTL_SECONDS = 600
+MAX_WRONG_CHECKS = 5
+MAX_PINS_PER_HOUR = 5
+
+
+def _key() -> bytes:
+    return str(secrets.get_secret(get_settings().pin_key_secret_id)["key"]).encode()
+
+
+def pin_hash(operation_id: str, pin: str) -> str:
+    # Bound to the operation id, so one hash says nothing about another verification's PIN.
+    return hmac.new(_key(), f"{operation_id}:{pin}".encode(), hashlib.sha256).hexdigest()
+
+
+def accept_pin(client: str, request: SendPinRequest) -> Operation:
+    ensure_not_opted_out(request.to, "to")
+    if not limits.take_slot(f"pin#{request.to}", limit=MAX_PINS_PER_HOUR, window_seconds=3600, now=clock.now()):
+        raise TooManyRequests(f"at most {MAX_PINS_PER_HOUR} PINs per recipient per hour; try again later")
+    payload = {
+        "to": request.to,
+        "carrier": request.carrier,
+        "text": request.text,
+        "length": request.length,
+        "from": sender(request.sender),
+    }
+    return operations.accept(
+        client=client, operation=OPERATION, provider=PROVIDER, payload=payload, sms=sms.describe(request.text)
+    )
+
+
+def protect(operation: Operation, private: dict[str, Any]) -> dict[str, str | float]:
+    """What delivery stores when Ogangi returns the PIN it generated: its keyed hash and the check state."""
+    return {
+        pins.HASH: pin_hash(operation.id, str(private["pin"])),
+        pins.EXPIRES_AT: clock.now() + PIN_TTL_SECONDS,
+        pins.ATTEMPTS_LEFT: MAX_WRONG_CHECKS,
+    }
+
+
+def check(client: str, verification_id: str, code: str) -> dict[str, Any]:
+    operation = operations.get_for_client(client, verification_id)
+    if operation.operation != OPERATION:
+        raise NotFound(f"no verification {verification_id}")
+    if not operation.status.final:
+        raise VerificationPending("the PIN has not been sent yet; check again shortly")
+    state = pins.state(verification_id) if operation.status is Status.SUCCEEDED else None
+    if state is None:
+        raise VerificationExpired("the PIN was never delivered; send a new one")
+    now = clock.now()
+    if state.verified_at is not None:
+        raise VerificationUsed("this PIN was already verified")
+    if now >= state.expires_at:
+        raise VerificationExpired("the PIN expired; send a new one")
+    if state.attempts_left <= 0:
+        raise TooManyAttempts("too many wrong codes; send a new PIN")
+    right = hmac.compare_digest(state.pin_hash, pin_hash(verification_id, code))
+    left = pins.mark_verified(verification_id, now=now) if right else pins.spend_attempt(verification_id, now=now)
+    if left is None:
+        # Another check got there first: judge again on what it left.
+        return check(client, verification_id, code)
+    return {"id": verification_id, "verified": right, "attempts_left": left}

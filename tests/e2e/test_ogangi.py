@@ -1,0 +1,98 @@
+"""Ogangi's other operations through the local stack: PINs, injected and listed inbound messages."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from e2e.conftest import Stack
+
+# A number per test keeps the 5-PINs-per-hour limit from one test out of another's way.
+PIN_NUMBERS = iter(f"+1212555{n:04d}" for n in range(2000, 2100))
+
+
+def send_pin(stack: Stack, to: str) -> dict[str, Any]:
+    answer = stack.call("POST", "/v1/ogangi/pins", json={"to": to, "carrier": "Movistar", "text": "Your code"})
+    assert answer.status_code == 202, answer.text
+    done = stack.wait_for(answer.json()["id"])
+    assert done["status"] == "succeeded", done
+    return done
+
+
+def sandbox_pin(stack: Stack, to: str) -> str:
+    answer = stack.session.get(f"{stack.url}/_sandbox/ogangi/pins/{to.lstrip('+')}", timeout=5)
+    pin: str = answer.json()["pin"]
+    return pin
+
+
+def check(stack: Stack, verification_id: str, code: str) -> Any:
+    return stack.call("POST", f"/v1/ogangi/pins/{verification_id}/check", json={"code": code})
+
+
+def test_pin_is_sent_then_verified_once(stack: Stack) -> None:
+    to = next(PIN_NUMBERS)
+    verification = send_pin(stack, to)
+    pin = sandbox_pin(stack, to)
+    assert len(pin) == 6
+    assert pin not in str(verification), "the PIN must never be shown"
+    first = check(stack, verification["id"], pin)
+    assert first.status_code == 200
+    assert first.json() == {"id": verification["id"], "verified": True, "attempts_left": 5}
+    again = check(stack, verification["id"], pin)
+    assert again.status_code == 410 and again.json()["code"] == "verification_used"
+
+
+def test_five_wrong_codes_lock_the_pin_even_for_the_right_code(stack: Stack) -> None:
+    to = next(PIN_NUMBERS)
+    verification = send_pin(stack, to)
+    pin = sandbox_pin(stack, to)
+    wrong = "000000" if pin != "000000" else "111111"
+    left = [check(stack, verification["id"], wrong).json()["attempts_left"] for _ in range(5)]
+    assert left == [4, 3, 2, 1, 0]
+    locked = check(stack, verification["id"], pin)
+    assert locked.status_code == 429 and locked.json()["code"] == "too_many_attempts"
+
+
+def test_at_most_five_pins_per_recipient_per_hour(stack: Stack) -> None:
+    to = next(PIN_NUMBERS)
+    body = {"to": to, "carrier": "Movistar", "text": "Your code"}
+    statuses = [stack.call("POST", "/v1/ogangi/pins", json=body).status_code for _ in range(6)]
+    assert statuses == [202] * 5 + [429]
+
+
+def test_checking_before_the_pin_is_sent_is_pending(stack: Stack) -> None:
+    answer = stack.call("POST", "/v1/ogangi/pins", json={"to": next(PIN_NUMBERS), "carrier": "M", "text": "c"})
+    early = check(stack, answer.json()["id"], "123456")
+    # Delivery is quick locally; either it is still pending or it has been sent (then a wrong code counts).
+    assert early.status_code in (409, 200)
+    if early.status_code == 409:
+        assert early.json()["code"] == "verification_pending"
+
+
+def test_a_send_sms_operation_is_not_a_verification(stack: Stack) -> None:
+    operation = stack.call("POST", "/v1/ogangi/sms", json={"to": "+13056708084", "text": "x"}).json()
+    assert check(stack, operation["id"], "123456").status_code == 404
+
+
+def test_fired_message_is_listed_synchronously(stack: Stack) -> None:
+    word = f"JOIN{uuid.uuid4().hex[:6]}"
+    fired = stack.call("POST", "/v1/ogangi/mo", json={"mobile": "+13056708084", "text": f"{word} ñ"})
+    assert fired.status_code == 202
+    done = stack.wait_for(fired.json()["id"])
+    assert done["status"] == "succeeded" and done["result"]["text"] == f"{word} ñ"
+    listed = stack.call("GET", "/v1/ogangi/mo", params={"filter": word, "per_page": 10})
+    assert listed.status_code == 200
+    page = listed.json()
+    assert page["total"] == 1 and page["page"] == 1 and page["per_page"] == 10
+    assert page["items"][0]["text"] == f"{word} ñ" and page["items"][0]["from"] == "13056708084"
+
+
+def test_listing_survives_the_seeds_malformed_answer(stack: Stack) -> None:
+    page = stack.call("GET", "/v1/ogangi/mo", params={"filter": "malformed"}).json()
+    assert page["total"] == 17 and page["items"][0]["keyword"] == "^OGANGI.*"
+
+
+def test_listing_validates_its_query(stack: Stack) -> None:
+    answer = stack.call("GET", "/v1/ogangi/mo", params={"page": "0", "per_page": "x"})
+    assert answer.status_code == 422
+    assert {error["field"] for error in answer.json()["errors"]} == {"page", "per_page"}
