@@ -7,6 +7,7 @@ visibility timeout (and reach the dead-letter queue after maxReceiveCount receiv
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -92,3 +93,20 @@ class QueuePoller:
             "eventSourceARN": self.queue_arn,
             "awsRegion": "us-east-1",
         }
+
+
+class RulePoller(QueuePoller):
+    """An EventBridge rule's target, locally: the rule delivers to a tap queue; each event invokes the function
+    once, as an asynchronous invocation would (a failed invocation is tried again after the visibility timeout)."""
+
+    def poll_once(self, wait_seconds: int = 1) -> int:
+        answer = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds)
+        messages = answer.get("Messages", [])
+        for message in messages:
+            try:
+                self.invoke(self.source.function, json.loads(message["Body"]))
+            except Exception:
+                logger.exception("%s raised on an event; it will be delivered again", self.source.function)
+                continue
+            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return len(messages)

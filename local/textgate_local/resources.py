@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 
-from textgate_local.template import Template
+from textgate_local.template import RuleSource, Template
 
 
 def client(service: str, endpoint: str) -> Any:
@@ -98,3 +98,14 @@ def function_environment(template: Template) -> dict[str, str]:
     """The Globals environment, resolved against the local resources (all functions share it)."""
     variables = template.function_defaults().get("Environment", {}).get("Variables", {})
     return {key: str(value) for key, value in template.resolve(variables).items()}
+
+
+def create_rule_tap(template: Template, endpoint: str, rule: RuleSource) -> tuple[str, str]:
+    """The rule on the local bus, with a queue as its target in place of the function (moto invokes no Lambda)."""
+    sqs, events = client("sqs", endpoint), client("events", endpoint)
+    name = f"{rule.function}Tap"
+    url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=name, EventBusName=rule.bus, EventPattern=json.dumps(rule.pattern), State="ENABLED")
+    events.put_targets(Rule=name, EventBusName=rule.bus, Targets=[{"Id": "tap", "Arn": arn}])
+    return url, arn

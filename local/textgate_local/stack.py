@@ -14,10 +14,10 @@ from textgate_local import resources
 from textgate_local.functions import Functions
 from textgate_local.gateway import Gateway
 from textgate_local.moto_endpoint import MotoEndpoint, free_port
-from textgate_local.pollers import QueuePoller
+from textgate_local.pollers import QueuePoller, RulePoller
 from textgate_local.sandbox_admin import sandbox_admin
 from textgate_local.sandboxes.base import SandboxServer
-from textgate_local.template import Template, api_routes, queue_sources
+from textgate_local.template import QueueSource, Template, api_routes, queue_sources, rule_sources
 
 SANDBOX_SENDER = "19893653744"  # the seed's long code, used as the default sender against the Ogangi sandbox
 
@@ -195,6 +195,18 @@ class LocalStack:
             )
             poller.start()
             self.pollers.append(poller)
+        for rule in rule_sources(self.template):
+            tap_url, tap_arn = resources.create_rule_tap(self.template, self.moto.url, rule)
+            source = QueueSource(
+                function=rule.function,
+                queue=f"{rule.function}Tap",
+                batch_size=10,
+                max_concurrency=2,
+                report_failures=False,
+            )
+            rule_poller = RulePoller(source, tap_url, tap_arn, sqs, self.functions.invoke)
+            rule_poller.start()
+            self.pollers.append(rule_poller)
         self.gateway = Gateway(
             api_routes(self.template),
             self.functions.invoke,

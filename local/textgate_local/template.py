@@ -170,6 +170,7 @@ class QueueSource:
 @dataclass(frozen=True)
 class RuleSource:
     function: str
+    bus: str
     pattern: dict[str, Any]
 
 
@@ -215,5 +216,7 @@ def rule_sources(template: Template) -> list[RuleSource]:
     for name, spec in template.of_type("AWS::Serverless::Function").items():
         for event in spec.get("Properties", {}).get("Events", {}).values():
             if event["Type"] == "EventBridgeRule":
-                sources.append(RuleSource(name, template.resolve(event["Properties"]["Pattern"])))
+                properties = event["Properties"]
+                bus = str(template.resolve(properties.get("EventBusName", "default")))
+                sources.append(RuleSource(name, bus, template.resolve(properties["Pattern"])))
     return sources

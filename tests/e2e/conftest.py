@@ -32,6 +32,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @dataclass
 class Stack:
     url: str
+    aws_url: str
     session: requests.Session
     log_path: Path
 
@@ -85,7 +86,12 @@ def start_stack(
     process = subprocess.Popen(
         [sys.executable, "-m", "textgate_local"], cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
     )
-    stack = Stack(url=f"http://127.0.0.1:{port}", session=requests.Session(), log_path=log_path)
+    stack = Stack(
+        url=f"http://127.0.0.1:{port}",
+        aws_url=f"http://127.0.0.1:{aws_port}",
+        session=requests.Session(),
+        log_path=log_path,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
