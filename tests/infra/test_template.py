@@ -66,7 +66,7 @@ def test_every_v1_route_but_health_and_the_callback_needs_an_api_key() -> None:
 
 
 def test_each_provider_has_a_queue_a_dead_letter_queue_and_a_delivery_function() -> None:
-    sources = {source.queue: source for source in queue_sources(TEMPLATE)}
+    sources = {source.queue: source for source in queue_sources(TEMPLATE) if "DeadLetter" not in source.queue}
     assert set(sources) == {"OgangiQueue", "ContactAtOnceQueue", "InteractQueue", "ProtextingQueue"}
     for queue, source in sources.items():
         properties = TEMPLATE.properties(queue)
@@ -117,8 +117,19 @@ def test_policies_are_least_privilege() -> None:
             assert not any(action in ("dynamodb:Scan", "dynamodb:DeleteTable") for action in actions), name
 
 
+def test_every_dead_letter_queue_is_watched_and_alarmed() -> None:
+    watched = {source.queue for source in queue_sources(TEMPLATE) if source.function == "DeadLetterFunction"}
+    queues = {name for name in TEMPLATE.of_type("AWS::SQS::Queue") if name.endswith("DeadLetterQueue")}
+    assert watched == queues and len(queues) == 4
+    alarm = TEMPLATE.properties("DeadLetterAlarm")
+    assert alarm["Dimensions"][0]["Value"] == Tagged("Ref", "DeadLetterFunction")
+    assert alarm["AlarmActions"] == [Tagged("Ref", "AlarmTopic")]
+
+
 def test_delivery_functions_read_only_their_own_provider_secret() -> None:
     for source in queue_sources(TEMPLATE):
+        if source.function == "DeadLetterFunction":
+            continue
         provider = source.queue.removesuffix("Queue")
         secrets = [
             resource.value

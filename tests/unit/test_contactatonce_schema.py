@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from textgate.errors import ValidationFailed
 from textgate.http_api import validate
 from textgate.schemas.contactatonce import NOT_SENDABLE, InitiateConversationRequest

@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 
-from textgate.errors import ValidationFailed
+from textgate.dal import suppression
+from textgate.errors import RecipientOptedOut, ValidationFailed
 from textgate.http_api import validate
+from textgate.logic import operations
+from textgate.logic.interact import accept_campaign_sms
 from textgate.schemas.interact import CampaignPath, SendCampaignSmsRequest
 
 VALID = {"caller_id": "+972544696388", "jp_token": "Aejhib7"}
@@ -31,8 +34,9 @@ def test_minimal_request_is_accepted_with_the_optional_fields_absent() -> None:
 
 
 def test_numbers_are_normalised_to_e164() -> None:
-    request = validate(SendCampaignSmsRequest, {"caller_id": "+972 54 4696388", "jp_token": "t",
-                                                "from": "+1 (212) 555-1234"})
+    request = validate(
+        SendCampaignSmsRequest, {"caller_id": "+972 54 4696388", "jp_token": "t", "from": "+1 (212) 555-1234"}
+    )
     assert request.caller_id == "+972544696388" and request.sender == "+12125551234"
 
 
@@ -161,9 +165,13 @@ def route(monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, list[tuple[str, 
 
 
 def event(campaign_id: str, body: str) -> dict[str, Any]:
-    return {"httpMethod": "POST", "path": f"/v1/interact/campaigns/{campaign_id}/sms",
-            "pathParameters": {"campaign_id": campaign_id}, "body": body,
-            "requestContext": {"identity": {"apiKeyId": "key-1"}, "requestId": "r1"}}
+    return {
+        "httpMethod": "POST",
+        "path": f"/v1/interact/campaigns/{campaign_id}/sms",
+        "pathParameters": {"campaign_id": campaign_id},
+        "body": body,
+        "requestContext": {"identity": {"apiKeyId": "key-1"}, "requestId": "r1"},
+    }
 
 
 def test_route_passes_the_campaign_from_the_path(route: tuple[ModuleType, list[tuple[str, str, Any]]]) -> None:
@@ -194,3 +202,40 @@ def test_route_answers_invalid_json_before_judging_fields(
     answer = module.handler(event("..", "{not json"), None)
     assert answer["statusCode"] == 400 and json.loads(answer["body"])["code"] == "invalid_json"
     assert calls == []
+
+
+# -- accepting: the suppression list and what is stored -----------------------------------------------------
+
+
+@pytest.fixture
+def accepted(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(suppression, "is_opted_out", lambda phone: phone == "+972544696388")
+    monkeypatch.setattr(operations, "accept", lambda **kwargs: calls.append(kwargs) or kwargs)
+    return calls
+
+
+def test_an_opted_out_caller_is_refused_and_nothing_queued(accepted: list[dict[str, Any]]) -> None:
+    with pytest.raises(RecipientOptedOut) as caught:
+        accept_campaign_sms("key-1", "campaign1", validate(SendCampaignSmsRequest, VALID))
+    assert caught.value.errors == [{"field": "caller_id", "message": "is on the suppression list"}]
+    assert accepted == []
+
+
+def test_the_payload_keeps_the_campaign_and_every_field(accepted: list[dict[str, Any]]) -> None:
+    body = {"caller_id": "+12125551234", "jp_token": "t", "from": "+12025550123", "additional_params": "a=1"}
+    accept_campaign_sms("key-1", "camp 1", validate(SendCampaignSmsRequest, body))
+    assert accepted == [
+        {
+            "client": "key-1",
+            "operation": "interact.send_campaign_sms",
+            "provider": "interact",
+            "payload": {
+                "campaign_id": "camp 1",
+                "caller_id": "+12125551234",
+                "jp_token": "t",
+                "from": "+12025550123",
+                "additional_params": "a=1",
+            },
+        }
+    ]

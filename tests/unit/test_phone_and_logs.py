@@ -23,6 +23,7 @@ def test_invalid_or_ambiguous_numbers_are_refused(number: str) -> None:
 
 def test_split_gives_calling_code_and_national_number() -> None:
     assert phone.split("+61491570001") == ("61", "491570001")
+    assert phone.split("+390612345678") == ("39", "0612345678")  # Rome keeps its leading zero
     assert phone.digits("+13056708084") == "13056708084"
 
 

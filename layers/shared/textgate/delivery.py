@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from textgate import clock, log, retry
-from textgate.dal import events, queue
+from textgate.dal import events, limits, queue
 from textgate.dal import operations as records
 from textgate.executors import NotAttempted
+from textgate.logic.opt_outs import record_opt_out
+from textgate.logic.suppression import handset_of, opted_out_recipient
 from textgate.models import Operation, OperationError, Status
 from textgate.providers.outcome import ProviderOutcome, Verdict
 from textgate.settings import get_settings
@@ -103,12 +105,27 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
     if current.next_attempt_at is not None and current.next_attempt_at > now + 1:
         # Early: a copy of a message whose delayed successor is already queued. Wait for its time.
         return _requeue(operation_id, config.provider, current.next_attempt_at - now)
+    if opted_out_recipient(current.operation, current.payload):
+        ended = records.fail_unsent(
+            operation_id,
+            now=now,
+            error=OperationError(code="recipient_opted_out", message="the recipient opted out after this was queued"),
+        )
+        if ended is not None:
+            _announce(ended)
+        return True
+    resume_at = limits.paused_until(config.provider)
+    if resume_at > now:
+        # The provider said its allowance is spent: wait, without spending an attempt.
+        return _requeue(operation_id, config.provider, resume_at - now)
     claimed = records.claim(operation_id, now=now, lease_seconds=LEASE_SECONDS)
     if claimed is None:
         latest = records.get(operation_id)
         return latest is not None and latest.status.final
     logger.info("calling the provider", extra={"attempt": claimed.attempts, "operation": claimed.operation})
     outcome = _call(config, claimed)
+    if outcome.pause_for:
+        limits.pause(config.provider, until=clock.now() + outcome.pause_for)
     return _settle(claimed, outcome, config)
 
 
@@ -142,6 +159,7 @@ def _settle(operation: Operation, outcome: ProviderOutcome, config: DeliveryConf
             private=private,
         )
     elif outcome.verdict is Verdict.REJECTED:
+        _learn_opt_out(operation, outcome)
         ended = records.finish(
             operation.id, attempt=attempt, status=Status.FAILED, now=now, error=_error(outcome, retryable=False)
         )
@@ -172,6 +190,17 @@ def _settle(operation: Operation, outcome: ProviderOutcome, config: DeliveryConf
         return True
     _announce(ended)
     return True
+
+
+def _learn_opt_out(operation: Operation, outcome: ProviderOutcome) -> None:
+    """A provider that says the handset opted out is heard: the number joins our suppression list."""
+    number = handset_of(operation.operation, operation.payload) if outcome.code == "recipient_opted_out" else None
+    if number is None:
+        return
+    try:
+        record_opt_out(number, source=operation.provider)
+    except Exception:  # noqa: BLE001 - the operation's own outcome must still be recorded
+        logger.exception("could not add the number to the suppression list")
 
 
 def _retry_later(

@@ -25,9 +25,10 @@ def normalise(number: str, country: str | None = None) -> str:
 
 
 def split(e164: str) -> tuple[str, str]:
-    """(calling code, national number) in digits: '+13056708084' -> ('1', '3056708084')."""
+    """(calling code, national number) in digits: '+13056708084' -> ('1', '3056708084').
+    The national significant number keeps a leading zero where it is part of the number (Italy: +39 06…)."""
     parsed = phonenumbers.parse(e164, None)
-    return str(parsed.country_code), str(parsed.national_number)
+    return str(parsed.country_code), phonenumbers.national_significant_number(parsed)
 
 
 def digits(e164: str) -> str:

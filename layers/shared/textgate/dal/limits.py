@@ -42,3 +42,31 @@ def take_slot(key: str, *, limit: int, window_seconds: float, now: float, tries:
             raise
         return True
     return False
+
+
+def pause(provider: str, *, until: float) -> None:
+    """Hold every delivery to `provider` until `until` (its allowance is spent). Only ever extends a pause."""
+    try:
+        aws.dynamodb().put_item(
+            TableName=get_settings().limits_table,
+            Item={
+                "key": {"S": f"pause#{provider}"},
+                "until": {"N": repr(until)},
+                "expires_at": {"N": str(int(until) + 60)},
+            },
+            ConditionExpression="attribute_not_exists(#u) OR #u < :until",
+            ExpressionAttributeNames={"#u": "until"},
+            ExpressionAttributeValues={":until": {"N": repr(until)}},
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+
+
+def paused_until(provider: str) -> float:
+    item = (
+        aws.dynamodb()
+        .get_item(TableName=get_settings().limits_table, Key={"key": {"S": f"pause#{provider}"}}, ConsistentRead=True)
+        .get("Item")
+    )
+    return float(item["until"]["N"]) if item else 0.0

@@ -95,7 +95,8 @@ def _update(
         for index, name in enumerate(remove):
             names[f"#r{index}"] = name
         expression += " REMOVE " + ", ".join(f"#r{index}" for index in range(len(remove)))
-    names["#status"] = "status"
+    if "#status" in condition:
+        names["#status"] = "status"
     request: dict[str, Any] = {
         "TableName": _table(),
         "Key": {"id": {"S": operation_id}},
@@ -216,20 +217,40 @@ def expire_lease(operation_id: str, *, now: float, error: OperationError) -> Ope
 
 
 def mark_dead_lettered(operation_id: str, *, now: float) -> Operation | None:
-    """Note on a record that is not final that its message reached the dead-letter queue."""
+    """Note on the record that its message reached the dead-letter queue (listed by the dead_letters index)."""
     return _update(
         operation_id,
-        sets={"dead_lettered_at": _n(now), "updated_at": _n(now)},
-        condition="attribute_exists(id) AND NOT (#status IN (:succeeded, :failed, :unknown))",
-        values={":succeeded": _s(Status.SUCCEEDED), ":failed": _s(Status.FAILED), ":unknown": _s(Status.UNKNOWN)},
+        sets={"dead_lettered_at": _n(now), "updated_at": _n(now), "dead_letter_queue": {"S": "pending"}},
+        condition="attribute_exists(id)",
+        values={},
     )
 
 
+def dead_lettered(limit: int = 1000) -> list[str]:
+    """Ids of the operations whose messages reached a dead-letter queue and were not put back yet."""
+    ids: list[str] = []
+    request: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": "dead_letters",
+        "KeyConditionExpression": "dead_letter_queue = :pending",
+        "ExpressionAttributeValues": {":pending": {"S": "pending"}},
+        "ProjectionExpression": "id",
+    }
+    while len(ids) < limit:
+        answer = aws.dynamodb().query(**request)
+        ids.extend(item["id"]["S"] for item in answer.get("Items", []))
+        if "LastEvaluatedKey" not in answer:
+            break
+        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+    return ids[:limit]
+
+
 def clear_dead_lettered(operation_id: str, *, now: float) -> Operation | None:
+    """Put back: off the index; `dead_lettered_at` stays as history."""
     return _update(
         operation_id,
         sets={"updated_at": _n(now)},
-        remove=("dead_lettered_at",),
-        condition="attribute_exists(dead_lettered_at)",
+        remove=("dead_letter_queue",),
+        condition="attribute_exists(dead_letter_queue)",
         values={},
     )

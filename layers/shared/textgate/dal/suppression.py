@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from textgate import aws
 from textgate.settings import get_settings
 
@@ -45,6 +47,29 @@ def put(phone: str, *, opted_out: bool, source: str, now: float) -> SuppressionE
         },
     )
     return entry
+
+
+def change(phone: str, *, opted_out: bool, source: str, now: float) -> SuppressionEntry | None:
+    """Write only what changes the list; None when the number is already in that state (or, opting in, was
+    never listed). Conditional, so of two copies of the same STOP only one is a change."""
+    condition = "attribute_not_exists(phone) OR opted_out = :was" if opted_out else "opted_out = :was"
+    try:
+        aws.dynamodb().put_item(
+            TableName=_table(),
+            Item={
+                "phone": {"S": phone},
+                "opted_out": {"BOOL": opted_out},
+                "source": {"S": source},
+                "updated_at": {"N": repr(now)},
+            },
+            ConditionExpression=condition,
+            ExpressionAttributeValues={":was": {"BOOL": not opted_out}},
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return None
+        raise
+    return SuppressionEntry(phone=phone, opted_out=opted_out, source=source, updated_at=now)
 
 
 def _entry(item: dict[str, Any]) -> SuppressionEntry:

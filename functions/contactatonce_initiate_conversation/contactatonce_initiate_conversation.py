@@ -1,0 +1,15 @@
+"""POST /v1/contactatonce/conversations: validate, record, queue, answer 202."""
+
+from typing import Any
+
+from textgate.http_api import ApiRequest, accepted, api_handler, json_body, setup_logging
+from textgate.logic.contactatonce import accept_conversation
+from textgate.schemas.contactatonce import InitiateConversationRequest
+
+setup_logging()
+
+
+@api_handler
+def handler(request: ApiRequest) -> dict[str, Any]:
+    operation = accept_conversation(request.client, json_body(request, InitiateConversationRequest))
+    return accepted(operation.public())

@@ -1,0 +1,41 @@
+"""ContactAtOnce operations: from a stored payload to one XML call in the payload's region."""
+
+from __future__ import annotations
+
+from textgate import secrets
+from textgate.executors import NotAttempted
+from textgate.logic.contactatonce import INITIATE_CONVERSATION
+from textgate.models import Operation
+from textgate.providers.contactatonce import ContactAtOnceClient, ContactAtOnceCredentials, Conversation
+from textgate.providers.outcome import ProviderOutcome
+from textgate.settings import get_settings
+
+
+def client() -> ContactAtOnceClient:
+    settings = get_settings()
+    try:
+        credentials = ContactAtOnceCredentials.from_secret(secrets.get_secret(settings.contactatonce_secret_id))
+    except (secrets.SecretUnavailable, KeyError) as exc:
+        raise NotAttempted(f"ContactAtOnce credentials unavailable ({type(exc).__name__})") from None
+    try:
+        return ContactAtOnceClient.from_settings(credentials, settings)
+    except ValueError as exc:
+        # A misconfigured root element: nothing was sent, and a fixed setting lets a retry go through.
+        raise NotAttempted(f"ContactAtOnce settings unusable ({exc})") from None
+
+
+def execute(operation: Operation) -> ProviderOutcome:
+    if operation.operation != INITIATE_CONVERSATION:
+        raise NotAttempted(f"no ContactAtOnce executor for {operation.operation}")
+    payload = operation.payload
+    conversation = Conversation(
+        consumer_phone=payload["consumer_phone"],
+        merchant_id=payload.get("merchant_id"),
+        advertiser_id=payload.get("advertiser_id"),
+        placement_id=payload.get("placement_id"),
+        listing_details=payload.get("listing_details"),
+        consumer_first_name=payload.get("consumer_first_name"),
+        consumer_last_name=payload.get("consumer_last_name"),
+        consumer_question=payload.get("consumer_question"),
+    )
+    return client().initiate_conversation(conversation, region=payload.get("region", "na"))

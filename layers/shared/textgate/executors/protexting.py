@@ -1,0 +1,32 @@
+"""ProTexting operations: from a stored payload to one JSON call."""
+
+from __future__ import annotations
+
+from textgate import phone, secrets
+from textgate.executors import NotAttempted
+from textgate.models import Operation
+from textgate.providers.outcome import ProviderOutcome
+from textgate.providers.protexting import ProTextingClient, ProTextingCredentials
+from textgate.settings import get_settings
+
+
+def client() -> ProTextingClient:
+    settings = get_settings()
+    try:
+        credentials = ProTextingCredentials.from_secret(secrets.get_secret(settings.protexting_secret_id))
+    except (secrets.SecretUnavailable, KeyError, ValueError) as exc:
+        raise NotAttempted(f"ProTexting credentials unavailable ({type(exc).__name__})") from None
+    return ProTextingClient(settings.protexting_base_url, credentials, settings.provider_timeouts)
+
+
+def execute(operation: Operation) -> ProviderOutcome:
+    payload = operation.payload
+    if operation.operation == "protexting.opt_in":
+        return client().opt_in(
+            phone_number=phone.digits(payload["phone_number"]),
+            group_ids=payload["group_ids"],
+            cta_message=payload.get("cta_message"),
+            confirm_message=payload.get("confirm_message"),
+            send_cta_message=payload.get("send_cta_message"),
+        )
+    raise NotAttempted(f"no ProTexting executor for {operation.operation}")

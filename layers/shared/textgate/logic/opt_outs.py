@@ -1,0 +1,69 @@
+"""Changing the suppression list: the API's routes, Sumotext's STOP and START, and ProTexting's "opted out".
+
+Every change publishes `opt_out.changed`; a request that changes nothing (a second STOP) writes and publishes
+nothing.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from textgate import clock, log
+from textgate.dal import events, suppression
+from textgate.errors import ValidationFailed
+from textgate.phone import InvalidPhoneNumber, normalise
+from textgate.schemas.sumotext import OptOutView
+
+logger = log.get_logger(__name__)
+
+
+def parse_phone(raw: str, country: str | None) -> str:
+    """The {phone} of a route: E.164 ('+' may come URL-encoded, or as a space from a decoded '+'), or national
+    digits with `country`."""
+    text = unquote(raw) if "%" in raw else raw
+    if text.startswith(" ") and text.strip():
+        text = "+" + text.strip()
+    try:
+        return normalise(text, country)
+    except InvalidPhoneNumber as exc:
+        raise ValidationFailed("invalid phone", errors=[{"field": "phone", "message": str(exc)}]) from None
+
+
+def view(number: str, entry: suppression.SuppressionEntry | None) -> OptOutView:
+    if entry is None:
+        return OptOutView(phone=number, opted_out=False, source=None, updated_at=None)
+    return OptOutView(
+        phone=number, opted_out=entry.opted_out, source=entry.source, updated_at=clock.rfc3339(entry.updated_at)
+    )
+
+
+def status(number: str) -> OptOutView:
+    return view(number, suppression.get(number))
+
+
+def set_opted_out(number: str, opted_out: bool, *, source: str) -> OptOutView:
+    """Put `number` (E.164) on the list or take it off, and answer where it stands now."""
+    changed = suppression.change(number, opted_out=opted_out, source=source, now=clock.now())
+    if changed is None:
+        return status(number)
+    current = view(number, changed)
+    logger.info(
+        "suppression list changed",
+        extra={"phone": log.mask_phone(number), "opted_out": opted_out, "source": source},
+    )
+    events.publish("opt_out.changed", current.model_dump())
+    return current
+
+
+def record_opt_out(phone: str, *, source: str) -> None:
+    """For the sending paths: a provider told us the number opted out (ProTexting's "opted out" answer).
+
+    `phone` is E.164 or international digits without '+' (ProTexting's form). A number that cannot be read
+    cannot be texted either, so it is logged and left off the list rather than failing the caller.
+    """
+    try:
+        number = normalise(phone if phone.startswith("+") else "+" + phone)
+    except InvalidPhoneNumber:
+        logger.warning("opt-out of an unreadable number ignored", extra={"source": source})
+        return
+    set_opted_out(number, True, source=source)

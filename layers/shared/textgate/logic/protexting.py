@@ -1,0 +1,22 @@
+"""Accepting ProTexting operations."""
+
+from __future__ import annotations
+
+from textgate.logic import operations
+from textgate.models import Operation
+from textgate.schemas.protexting import OptInRequest
+
+PROVIDER = "protexting"
+
+
+def accept_opt_in(client: str, request: OptInRequest) -> Operation:
+    # The suppression list is not consulted: opting in is the user's own request to receive messages
+    # (whether it should also clear a local opt-out is for a later issue to decide).
+    payload = {
+        "phone_number": request.phone_number,
+        "group_ids": request.group_ids,
+        "cta_message": request.cta_message,
+        "confirm_message": request.confirm_message,
+        "send_cta_message": request.send_cta_message,
+    }
+    return operations.accept(client=client, operation="protexting.opt_in", provider=PROVIDER, payload=payload)

@@ -1,0 +1,188 @@
+"""Uniphore (Jacada) Interact, Send SMS API version 3: a JSON POST, answers in plain text.
+
+POST `{base}/interact/version/3/account/{accountId}/resources/campaign/sms/{campaignId}` with the headers
+Tenant-Id, Application-Key and (when the account has one) Environment-Name. The campaign holds the text; the
+call names the customer (`callerId`) and the interaction (`jpToken`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from textgate import clock
+from textgate.providers import transport
+from textgate.providers.outcome import ProviderOutcome
+
+PROVIDER = "interact"
+MAX_WORDS = 500  # the provider's words kept in an error message
+
+# The sid follows "messageSid:"; a bare search for "SM…" would take the "SMS" of "in SMS queue".
+_MESSAGE_SID = re.compile(r"messageSid:\s*(SM[0-9A-Za-z]+)")
+_CAMPAIGN_NOT_FOUND = re.compile(r"^Campaign .* was not found$", re.DOTALL)
+_TELEPHONY_NOT_DEFINED = "Telephony provider is not defined"
+# The seed's 401 body has a trailing comma, so it is not JSON: its message is found with a pattern instead.
+_JSON_MESSAGE = re.compile(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+@dataclass(frozen=True)
+class InteractCredentials:
+    account_id: str
+    tenant_id: str
+    application_key: str = field(repr=False)
+    environment_name: str = ""  # empty: the Environment-Name header is left out
+
+    @classmethod
+    def from_secret(cls, secret: dict[str, Any]) -> InteractCredentials:
+        def required(name: str) -> str:
+            value = secret.get(name)
+            if value is None or str(value) == "":
+                raise KeyError(name)
+            return str(value)
+
+        return cls(
+            account_id=required("account_id"),
+            tenant_id=required("tenant_id"),
+            application_key=required("application_key"),
+            environment_name=str(secret.get("environment_name") or ""),
+        )
+
+
+def query_string(params: dict[str, str] | str) -> str:
+    """additionalParams as Interact reads it: `var1=value1&var2=value2`; a string is the caller's own."""
+    return params if isinstance(params, str) else urlencode(params)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as delta-seconds or an HTTP-date; None when absent or unreadable."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - clock.now()) if when.tzinfo is not None else None
+
+
+class InteractClient:
+    def __init__(self, base_url: str, credentials: InteractCredentials, timeout: tuple[float, float]) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._credentials = credentials
+        self._timeout = timeout
+
+    def campaign_sms_url(self, campaign_id: str) -> str:
+        # The syntax line, not the seed's sample request: the sample adds `/callerid/{CallerId}`, which neither
+        # the syntax line nor the URI field table has, and the caller id already travels in the body.
+        account = quote(self._credentials.account_id, safe="")
+        campaign = quote(campaign_id, safe="")  # one path segment, even with '/' or spaces in the id
+        return f"{self._base_url}/interact/version/3/account/{account}/resources/campaign/sms/{campaign}"
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "Tenant-Id": self._credentials.tenant_id,
+            "Application-Key": self._credentials.application_key,
+            "Content-Type": "application/json",
+        }
+        if self._credentials.environment_name:
+            headers["Environment-Name"] = self._credentials.environment_name
+        return headers
+
+    def send_campaign_sms(
+        self,
+        *,
+        campaign_id: str,
+        caller_id: str,
+        jp_token: str,
+        sender: str | None = None,
+        additional_params: dict[str, str] | str | None = None,
+    ) -> ProviderOutcome:
+        body: dict[str, str] = {"callerId": caller_id, "jpToken": jp_token}
+        if sender is not None:
+            body["from"] = sender
+        if additional_params is not None:
+            body["additionalParams"] = query_string(additional_params)
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        try:
+            answer = transport.call(
+                PROVIDER,
+                "POST",
+                self.campaign_sms_url(campaign_id),
+                timeout=self._timeout,
+                headers=self.headers(),
+                data=data,
+            )
+        except transport.NotSent as exc:
+            return ProviderOutcome.transient("provider_unreachable", f"Interact not reached: {exc}")
+        except transport.NoAnswer as exc:
+            return ProviderOutcome.unknown("provider_timeout", f"Interact gave no usable answer: {exc}")
+        return interpret(answer, secret=self._credentials.application_key)
+
+
+def interpret(answer: transport.HttpAnswer, *, secret: str) -> ProviderOutcome:
+    """`secret` (the application key) is blanked out of anything the provider says, should it echo it."""
+    status = answer.status
+    words = _words(answer.text, secret)
+    if 200 <= status < 300:
+        found = _MESSAGE_SID.search(answer.text)
+        if found is None:
+            # It took the request and did not say what became of it: the SMS may be on its way.
+            return ProviderOutcome.unknown(
+                "provider_malformed_answer", f"Interact's answer has no messageSid: {words}", http_status=status
+            )
+        return ProviderOutcome.succeeded(
+            {"message_sid": found.group(1), "provider_status": "placed", "description": words}, http_status=status
+        )
+    if status == 400:
+        return ProviderOutcome.rejected(
+            "invalid_parameter", words or "missing or invalid parameter", http_status=status
+        )
+    if status == 401:
+        return ProviderOutcome.rejected("unauthorized", _unauthorized(answer, secret), http_status=status)
+    if status == 403 and "token expired" in words.lower():
+        return ProviderOutcome.rejected("token_expired", words, http_status=status)
+    if status == 404 and _CAMPAIGN_NOT_FOUND.match(words):
+        return ProviderOutcome.rejected("campaign_not_found", words, http_status=status)
+    if status == 429:
+        wait = retry_after_seconds(answer.header("Retry-After"))
+        if wait is None:
+            return ProviderOutcome.transient("rate_limited", f"Interact answered HTTP 429: {words}", http_status=status)
+        return ProviderOutcome.rate_limited(wait, f"Interact asked to wait {wait:.0f} seconds", http_status=status)
+    if status >= 500:
+        if _TELEPHONY_NOT_DEFINED in words:
+            # The account's telephony settings are missing or expired: no retry fixes that, an administrator does.
+            return ProviderOutcome.rejected("telephony_not_configured", words, http_status=status)
+        return ProviderOutcome.transient(
+            "provider_error", f"Interact answered HTTP {status}: {words}", http_status=status
+        )
+    # Any other 4xx (a 404 from a wrong base URL, a 403 from a firewall) and any redirect: not acted on, final.
+    return ProviderOutcome.rejected(
+        "provider_rejected", f"Interact answered HTTP {status}: {words}", http_status=status
+    )
+
+
+def _unauthorized(answer: transport.HttpAnswer, secret: str) -> str:
+    message = "Request is unauthorized"
+    found = _JSON_MESSAGE.search(answer.text)
+    if found is not None:
+        try:
+            message = json.loads(f'"{found.group(1)}"')
+        except ValueError:
+            message = found.group(1)
+    reason = answer.header("Unauthenticated-Reason")
+    if reason:
+        message = f"{message} (Unauthenticated-Reason: {reason})"
+    return _words(message, secret)
+
+
+def _words(text: str, secret: str) -> str:
+    words = text.strip()
+    if secret:
+        words = words.replace(secret, "[redacted]")
+    return words[:MAX_WORDS]

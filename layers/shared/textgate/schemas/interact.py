@@ -1,0 +1,93 @@
+"""Interact request bodies, and the campaign id that comes in the path."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from textgate.schemas.common import CountryCode, RequestModel, normalise_phone
+
+MAX_PARAMS = 50
+
+
+def _unicode(value: str) -> str:
+    # JSON can escape a lone surrogate, which UTF-8 cannot carry. Plain str fields refuse one already; a value
+    # that goes through the dict-or-string union is not checked for it.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+class CampaignPath(RequestModel):
+    campaign_id: str = Field(min_length=1, max_length=256, examples=["campaign1"])
+
+    @field_validator("campaign_id")
+    @classmethod
+    def _campaign_id(cls, value: str) -> str:
+        # '.' and '..' would be read as dot segments and change the path the provider sees.
+        if value in {".", ".."} or any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+            raise ValueError("must be a campaign identifier without control characters, not '.' or '..'")
+        return value
+
+
+class SendCampaignSmsRequest(RequestModel):
+    country: CountryCode | None = None
+    caller_id: str = Field(
+        examples=["+972544696388"], description="the customer's number: E.164, or national digits with `country`"
+    )
+    jp_token: str = Field(
+        min_length=1,
+        max_length=512,
+        pattern=r"^\S+$",
+        examples=["Aejhib7"],
+        description="the interaction's token, from Interact's generateToken",
+    )
+    sender: str | None = Field(
+        default=None,
+        alias="from",
+        examples=["+12125551234"],
+        description="the number the SMS is sent from; the campaign's own when absent",
+    )
+    additional_params: dict[str, str] | str | None = Field(
+        default=None,
+        examples=[{"var1": "value1"}, "var1=value1&var2=value2"],
+        description="extra parameters for the campaign: an object, or a query string",
+    )
+
+    _caller_id = field_validator("caller_id", mode="before")(normalise_phone)
+
+    @field_validator("sender", mode="before")
+    @classmethod
+    def _sender(cls, value: object, info: ValidationInfo) -> str | None:
+        return None if value is None else normalise_phone(value, info)
+
+    @field_validator("additional_params", mode="before")
+    @classmethod
+    def _additional_params(cls, value: object) -> object:
+        # Checked before the union so that a wrong value gets one plain message, not one per union member.
+        if value is None:
+            return None
+        if isinstance(value, dict):
+            if not 1 <= len(value) <= MAX_PARAMS:
+                raise ValueError(f"must have 1 to {MAX_PARAMS} entries; leave it out for none")
+            for name, item in value.items():
+                if not isinstance(item, str):
+                    raise ValueError(f"the value of {name!r} must be a string")
+                if not name or len(name) > 128 or len(item) > 1024:
+                    raise ValueError("names must be 1 to 128 characters, values at most 1024")
+                _unicode(name + item)
+            return value
+        if isinstance(value, str):
+            if not value or len(value) > 4096 or value.startswith("?"):
+                raise ValueError("must be a query string of 1 to 4096 characters, without a leading '?'")
+            try:
+                pairs = parse_qsl(value, keep_blank_values=True, strict_parsing=True)
+            except ValueError:
+                raise ValueError("must be a query string like var1=value1&var2=value2") from None
+            if any(not name for name, _ in pairs):
+                raise ValueError("every parameter needs a name")
+            return _unicode(value)
+        raise ValueError("must be an object of strings or a query string")

@@ -1,0 +1,116 @@
+"""Sumotext callbacks, the stored hits, the events query and the suppression list's answers."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from textgate import clock
+from textgate.schemas.common import CountryCode, RequestModel, normalise_phone
+
+Kind = Literal["crm", "poll", "text4info", "mo", "dlr"]
+KINDS: frozenset[str] = frozenset(("crm", "poll", "text4info", "mo", "dlr"))
+FieldValue = str | list[str]
+
+
+class CallbackQuery(BaseModel):
+    """What Sumotext sends (query string or form); every other parameter is kept as it came. Documents only."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    token: str = Field(description="The shared secret of the callback URL; never stored")
+    mobile: str | None = Field(
+        default=None, description="Required except for dlr: national digits (read with `country`) or E.164"
+    )
+    country: str | None = Field(default=None, description="USA, US, CAN, CA, …; US when absent")
+    shortcode: str | None = Field(default=None, description="Also accepted as `short code`")
+    key: str | None = Field(default=None, description="Keyword; a poll's replies are listed by it")
+    carrier: str | None = Field(default=None, description="Also accepted as `carrierId`")
+    reply: str | None = Field(default=None, description="poll: the user's answer")
+    label: str | None = Field(default=None, description="poll: the answer's label")
+    lead: str | None = Field(default=None, description="text4info: the keyword")
+    msg: str | None = Field(default=None, description="text4info, mo: the text; STOP, START, … change the opt-out list")
+    smsid: str | None = Field(default=None, description="mo: the message id; a repeat is stored once")
+    sumoid: str | None = Field(default=None, description="dlr: required, the message id")
+    mtcode: str | None = Field(default=None, description="dlr: 4 delivered, 5 failed")
+    mtdescription: str | None = Field(default=None, description="dlr: the status in words")
+
+
+class CallbackHit(BaseModel):
+    """One stored callback, as the `sumotext.callback` event carries it."""
+
+    id: str = Field(examples=["mo#8842211"], description="mo#<smsid>, dlr#<sumoid>#<mtcode>, else cb_<random>")
+    kind: Kind
+    mobile: str | None = Field(examples=["+12125551212"], description="E.164 when it could be read, else as given")
+    mobile_valid: bool | None = Field(description="false when the number was stored as given; null without one")
+    received_at: str
+    source_ip: str
+    method: str
+    fields: dict[str, FieldValue] = Field(description="Every parameter but the token; a repeated one is a list")
+    params: dict[str, str] = Field(
+        description="The documented parameters under one spelling each (carrier for carrierId, …)"
+    )
+    poll_key: str | None = Field(default=None, description="poll only: poll#<KEY>")
+    # The sort key of the indexes: the receive time to the microsecond, then the id. Internal, never shown.
+    received_sk: SkipJsonSchema[str] = Field(exclude=True)
+
+
+class CallbackEventView(BaseModel):
+    id: str
+    kind: Kind
+    mobile: str | None
+    received_at: str
+    fields: dict[str, FieldValue]
+
+
+class CallbackEventsPage(BaseModel):
+    items: list[CallbackEventView]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page; null at the end")
+
+
+def _plus_from_query(value: object) -> object:
+    """An unencoded '+' in a query string arrives as a space: '?mobile=+1212…' means +1212…."""
+    if isinstance(value, str) and value.startswith(" ") and value.strip():
+        return "+" + value.strip()
+    return value
+
+
+class EventsQuery(RequestModel):
+    country: CountryCode | None = Field(default=None, description="ISO 3166 alpha-2 of a national `mobile`")
+    mobile: str | None = Field(default=None, description="E.164 (or national digits with `country`)")
+    kind: Kind | None = Field(default=None, description="`mobile` or `kind` is required")
+    keyword: str | None = Field(
+        default=None, min_length=1, max_length=64, description="With kind=poll: one poll's replies"
+    )
+    since: str | None = Field(default=None, description="RFC 3339; only hits received at or after it")
+    limit: int = Field(default=50, ge=1, le=100, description="Items per page, 1 to 100")
+    cursor: str | None = Field(default=None, min_length=1, max_length=2048, description="`next_cursor` of a page")
+
+    @field_validator("mobile", mode="before")
+    @classmethod
+    def _mobile(cls, value: object, info: ValidationInfo) -> str:
+        return normalise_phone(_plus_from_query(value), info)
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _since(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().replace(" ", "+")  # an unencoded offset '+' (…T10:00:00+02:00) came as a space
+            try:
+                clock.parse_rfc3339(value)
+            except ValueError:
+                raise ValueError("must be an RFC 3339 time, like 2026-11-22T10:00:00Z") from None
+        return value
+
+
+class OptOutQuery(RequestModel):
+    country: CountryCode | None = Field(default=None, description="ISO 3166 alpha-2 of a national `phone`")
+
+
+class OptOutView(BaseModel):
+    phone: str = Field(examples=["+12125551212"])
+    opted_out: bool
+    source: str | None = Field(examples=["sumotext"], description="sumotext, api, protexting; null if never listed")
+    updated_at: str | None = Field(description="When the number last changed on the list; null if never listed")

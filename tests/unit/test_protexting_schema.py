@@ -1,0 +1,107 @@
+"""The opt-in request body: what is accepted, and the field-level errors of what is not."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from textgate.errors import ValidationFailed
+from textgate.http_api import validate
+from textgate.schemas.protexting import OptInRequest
+
+VALID: dict[str, Any] = {"phone_number": "+13056708084", "group_ids": [1]}
+
+
+def errors_of(body: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(ValidationFailed) as raised:
+        validate(OptInRequest, body)
+    return {error["field"]: error["message"] for error in raised.value.errors}
+
+
+def test_minimal_body_leaves_every_option_unset() -> None:
+    request = validate(OptInRequest, VALID)
+    assert (request.phone_number, request.group_ids) == ("+13056708084", [1])
+    assert (request.cta_message, request.confirm_message, request.send_cta_message) == (None, None, None)
+
+
+def test_full_body() -> None:
+    request = validate(
+        OptInRequest,
+        {
+            **VALID,
+            "group_ids": [1, 2_147_483_647],
+            "cta_message": "Olá 👋",
+            "confirm_message": "Thanks",
+            "send_cta_message": False,
+        },
+    )
+    assert request.group_ids == [1, 2_147_483_647]
+    assert (request.cta_message, request.confirm_message, request.send_cta_message) == ("Olá 👋", "Thanks", False)
+
+
+def test_national_digits_with_a_country_are_normalised() -> None:
+    request = validate(OptInRequest, {"country": "US", "phone_number": "(305) 670-8084", "group_ids": [1]})
+    assert request.phone_number == "+13056708084"
+
+
+def test_missing_required_fields_are_each_named() -> None:
+    assert set(errors_of({})) == {"phone_number", "group_ids"}
+
+
+@pytest.mark.parametrize(
+    ("phone_number", "country"),
+    [("3056708084", None), ("+1305", None), ("not a number", "US"), (13056708084, None)],
+)
+def test_bad_phone_numbers(phone_number: object, country: str | None) -> None:
+    body = {**VALID, "phone_number": phone_number, **({"country": country} if country else {})}
+    assert set(errors_of(body)) == {"phone_number"}
+
+
+def test_bad_country() -> None:
+    assert "country" in errors_of({**VALID, "country": "USA"})
+
+
+@pytest.mark.parametrize(
+    ("group_ids", "field"),
+    [
+        ([], "group_ids"),
+        (1, "group_ids"),
+        (None, "group_ids"),
+        (list(range(1, 102)), "group_ids"),
+        ([0], "group_ids.0"),
+        ([1, -3], "group_ids.1"),
+        ([2_147_483_648], "group_ids.0"),
+        (["1"], "group_ids.0"),  # strict: a string is not a group id
+        ([True], "group_ids.0"),  # nor is a boolean
+        ([1.0], "group_ids.0"),
+    ],
+)
+def test_bad_group_ids(group_ids: object, field: str) -> None:
+    assert set(errors_of({**VALID, "group_ids": group_ids})) == {field}
+
+
+@pytest.mark.parametrize("name", ["cta_message", "confirm_message"])
+@pytest.mark.parametrize("value", ["", "x" * 1601, 5])
+def test_bad_messages(name: str, value: object) -> None:
+    assert set(errors_of({**VALID, name: value})) == {name}
+
+
+@pytest.mark.parametrize("name", ["cta_message", "confirm_message"])
+def test_a_lone_surrogate_cannot_reach_the_provider(name: str) -> None:
+    # JSON lets a caller send one; it could not be written as UTF-8 to the provider.
+    assert set(errors_of({**VALID, name: json.loads('"a\\ud800b"')})) == {name}
+
+
+def test_longest_message_is_accepted() -> None:
+    assert validate(OptInRequest, {**VALID, "cta_message": "x" * 1600}).cta_message == "x" * 1600
+
+
+@pytest.mark.parametrize("value", [1, 0, "true", "yes"])
+def test_send_cta_message_is_strictly_a_boolean(value: object) -> None:
+    assert set(errors_of({**VALID, "send_cta_message": value})) == {"send_cta_message"}
+
+
+def test_unknown_fields_are_refused() -> None:
+    assert set(errors_of({**VALID, "GroupIds": [1], "sendCta": True})) == {"GroupIds", "sendCta"}

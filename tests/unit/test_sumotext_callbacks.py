@@ -1,0 +1,413 @@
+"""Reading a Sumotext callback: token, parameters, the stored hit, STOP and START; the handler with a fake store."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import sys
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import pytest
+
+from textgate.errors import ApiError
+from textgate.http_api import parse_event
+from textgate.logic import sumotext
+from textgate.schemas.sumotext import CallbackHit
+from textgate_local.template import ROOT
+
+SECRET = {"token": "current-token", "previous_token": "previous-token"}
+NOW = 1_795_860_000.25  # 2026-11-28T10:00:00.250000Z
+
+
+def test_current_and_previous_tokens_match_others_do_not() -> None:
+    assert sumotext.token_matches("current-token", SECRET)
+    assert sumotext.token_matches("previous-token", SECRET)
+    for wrong in ("", "current-token ", "CURRENT-TOKEN", "current", "tøken-ü", "\x00"):
+        assert not sumotext.token_matches(wrong, SECRET), wrong
+
+
+def test_an_empty_previous_token_never_matches() -> None:
+    secret = {"token": "current-token", "previous_token": ""}
+    assert not sumotext.token_matches("", secret)
+    assert not sumotext.token_matches("", {"token": "", "previous_token": ""})
+    assert not sumotext.token_matches("x", {"previous_token": None})
+    assert sumotext.token_matches("current-token", secret)
+
+
+def hit(kind: str, query: str, **kwargs: Any) -> CallbackHit:
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return sumotext.build_hit(kind, pairs, now=NOW, source_ip="203.0.113.10", method="GET", **kwargs)
+
+
+def test_crm_from_the_seed_keeps_every_field_and_reads_the_number_with_country_usa() -> None:
+    stored = hit(
+        "crm",
+        "country=USA&shortcode=84700&key=SOMEKEY&mobile=2125551212&carrierId=VERIZONUS&Name=Bill&DOB=1/1/2000&Zip=10024",
+    )
+    assert stored.mobile == "+12125551212" and stored.mobile_valid is True
+    assert stored.fields == {
+        "country": "USA",
+        "shortcode": "84700",
+        "key": "SOMEKEY",
+        "mobile": "2125551212",
+        "carrierId": "VERIZONUS",
+        "Name": "Bill",
+        "DOB": "1/1/2000",
+        "Zip": "10024",
+    }
+    assert stored.params["carrier"] == "VERIZONUS" and stored.params["shortcode"] == "84700"
+    assert stored.id.startswith("cb_") and stored.poll_key is None
+    assert stored.received_at == "2026-11-28T10:00:00Z"
+    assert stored.received_sk == f"2026-11-28T10:00:00.250000Z#{stored.id}"
+    assert stored.kind == "crm" and stored.source_ip == "203.0.113.10"
+
+
+def test_both_spellings_of_carrier_and_short_code_are_read() -> None:
+    assert hit("crm", "mobile=2125551212&carrier=ATT").params["carrier"] == "ATT"
+    assert hit("crm", "mobile=2125551212&CarrierID=TMO").params["carrier"] == "TMO"
+    assert hit("crm", "mobile=2125551212&short+code=84700").params["shortcode"] == "84700"
+
+
+def test_poll_from_the_seed_is_listed_by_its_keyword_upper_cased() -> None:
+    stored = hit("poll", "mobile=2125551212&carrier=VERIZONUS&shortcode=84700&key=fb1&reply=A&label=Tampa")
+    assert stored.poll_key == "poll#FB1"
+    assert stored.params["reply"] == "A" and stored.params["label"] == "Tampa"
+    assert hit("crm", "mobile=2125551212&key=fb1").poll_key is None
+
+
+def test_text4info_from_the_seed_with_its_empty_pair() -> None:
+    stored = hit("text4info", "lead=keyword&&mobile=2125551212&msg=ServerMsg")
+    assert stored.fields == {"lead": "keyword", "mobile": "2125551212", "msg": "ServerMsg"}
+    assert stored.mobile == "+12125551212"
+
+
+def test_mo_and_dlr_ids_are_deterministic_others_random() -> None:
+    assert hit("mo", "mobile=2125551212&smsid=88422110&msg=hi").id == "mo#88422110"
+    assert hit("dlr", "sumoid=5512093&mtcode=4&mtdescription=Delivered").id == "dlr#5512093#4"
+    assert hit("dlr", "sumoid=5512093&mtcode=5").id == "dlr#5512093#5"
+    without_smsid = {hit("mo", "mobile=2125551212&msg=hi").id for _ in range(3)}
+    assert len(without_smsid) == 3 and all(identifier.startswith("cb_") for identifier in without_smsid)
+    assert not sumotext.is_deterministic(next(iter(without_smsid)))
+    assert sumotext.is_deterministic("mo#1") and sumotext.is_deterministic("dlr#1#4")
+
+
+def test_a_dlr_needs_no_mobile_but_keeps_one_it_is_given() -> None:
+    stored = hit("dlr", "sumoid=1&mtcode=4")
+    assert stored.mobile is None and stored.mobile_valid is None
+    assert hit("dlr", "sumoid=1&mtcode=4&mobile=2125551212").mobile == "+12125551212"
+
+
+@pytest.mark.parametrize(
+    ("mobile", "country", "expected"),
+    [
+        ("2125551212", None, "+12125551212"),
+        ("12125551212", "USA", "+12125551212"),
+        ("+12125551212", "CAN", "+12125551212"),
+        ("4165551234", "CAN", "+14165551234"),
+        ("4165551234", "ca", "+14165551234"),
+        ("4165551234", "U.S.A.", "+14165551234"),
+        ("7911123456", "GB", "+447911123456"),
+        ("2125551212", "Narnia", "+12125551212"),
+    ],
+)
+def test_numbers_are_read_with_country(mobile: str, country: str | None, expected: str) -> None:
+    assert sumotext.read_mobile(mobile, country) == (expected, True)
+
+
+def test_an_unreadable_number_is_stored_as_given_with_a_flag() -> None:
+    for mobile in ("abc", "123", "+999999"):
+        stored = hit("crm", urlencode({"mobile": mobile}))
+        assert stored.mobile == mobile and stored.mobile_valid is False
+
+
+def test_repeated_parameters_keep_every_value_in_order() -> None:
+    stored = hit("crm", "mobile=2125551212&color=red&color=&color=blue&Zip=1")
+    assert stored.fields["color"] == ["red", "", "blue"] and stored.fields["Zip"] == "1"
+
+
+def test_empty_values_are_kept_and_the_first_non_empty_value_is_the_documented_one() -> None:
+    stored = hit("mo", "mobile=&mobile=2125551212&smsid=7&msg=&carrier=")
+    assert stored.fields["msg"] == "" and stored.fields["carrier"] == ""
+    assert stored.fields["mobile"] == ["", "2125551212"] and stored.mobile == "+12125551212"
+    assert "msg" not in stored.params and "carrier" not in stored.params
+
+
+def test_unicode_and_lone_surrogates_are_stored_safely() -> None:
+    stored = sumotext.build_hit(
+        "crm",
+        [("mobile", "2125551212"), ("Name", "Zoë 👋 名前"), ("bad\ud800", "x\udfff")],
+        now=NOW,
+        source_ip="",
+        method="POST",
+    )
+    assert stored.fields["Name"] == "Zoë 👋 名前"
+    assert json.dumps(stored.model_dump(), ensure_ascii=False).encode("utf-8")
+    assert stored.fields == {"mobile": "2125551212", "Name": "Zoë 👋 名前", "bad?": "x?"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "query", "field"),
+    [
+        ("crm", "shortcode=84700", "mobile"),
+        ("poll", "mobile=&key=FB1", "mobile"),
+        ("mo", "mobile=%20%20&smsid=1", "mobile"),
+        ("text4info", "MOBILE2=1", "mobile"),
+        ("dlr", "mtcode=4&mobile=2125551212", "sumoid"),
+        ("dlr", "sumoid=", "sumoid"),
+    ],
+)
+def test_a_missing_mobile_or_sumoid_is_400(kind: str, query: str, field: str) -> None:
+    with pytest.raises(ApiError) as raised:
+        hit(kind, query)
+    assert raised.value.status == 400 and raised.value.errors == [{"field": field, "message": "is required"}]
+
+
+def test_sizes_are_capped_with_a_clear_status() -> None:
+    assert len(hit("crm", "mobile=2125551212&" + "&".join(f"f{n}={n}" for n in range(199))).fields) == 200
+    cases = [
+        ("mobile=2125551212&" + "&".join(f"f{n}=1" for n in range(sumotext.MAX_PARAMETERS)), 413),
+        ("mobile=2125551212&note=" + "x" * (sumotext.MAX_VALUE_CHARS + 1), 413),
+        ("mobile=2125551212&" + "n" * (sumotext.MAX_NAME_CHARS + 1) + "=1", 413),
+        ("mobile=" + "1" * (sumotext.MAX_MOBILE_CHARS + 1), 400),
+        ("mobile=2125551212&smsid=" + "9" * (sumotext.MAX_ID_CHARS + 1), 400),
+        ("mobile=2125551212&key=" + "K" * (sumotext.MAX_ID_CHARS + 1), 400),
+    ]
+    for query, status in cases:
+        with pytest.raises(ApiError) as raised:
+            hit("mo", query)
+        assert raised.value.status == status, query[:60]
+    assert len(hit("crm", "mobile=2125551212&note=" + "x" * sumotext.MAX_VALUE_CHARS).fields["note"]) == 4096
+
+
+def test_what_is_stored_stays_far_below_the_item_limit_even_with_escapes() -> None:
+    control = "\x01" * sumotext.MAX_VALUE_CHARS  # six bytes each as JSON
+    pairs = [("mobile", "2125551212")] + [(f"c{n}", control) for n in range(6)]
+    with pytest.raises(ApiError) as raised:
+        sumotext.build_hit("crm", pairs, now=NOW, source_ip="", method="GET")
+    assert raised.value.status == 413
+
+
+@pytest.mark.parametrize(
+    ("kind", "msg", "expected"),
+    [
+        ("mo", "STOP", True),
+        ("mo", "  stop \n", True),
+        ("text4info", "StopAll", True),
+        ("mo", "unsubscribe", True),
+        ("mo", "Cancel", True),
+        ("mo", "end", True),
+        ("mo", "QUIT", True),
+        ("mo", "start", False),
+        ("text4info", " UnStop ", False),
+        ("mo", "yes", False),
+        ("mo", "STOP please", None),
+        ("mo", "S T O P", None),
+        ("mo", "", None),
+        ("poll", "STOP", None),
+        ("crm", "STOP", None),
+    ],
+)
+def test_stop_and_start_words(kind: str, msg: str, expected: bool | None) -> None:
+    query = urlencode({"mobile": "2125551212", "msg": msg, "sumoid": "1"})
+    assert sumotext.opt_change(hit(kind, query)) is expected
+
+
+# ---------------------------------------------------------------- the handler, with a fake store
+
+
+def callback_handler() -> Any:
+    folder = str(ROOT / "functions" / "sumotext_callback")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return importlib.import_module("sumotext_callback").handler
+
+
+@pytest.fixture
+def handler(unit_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setattr(sumotext, "get_secret", lambda secret_id: SECRET)
+    return callback_handler()
+
+
+@pytest.fixture
+def store(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    stored: dict[str, Any] = {"hits": {}, "events": [], "opt": []}
+
+    def put_new(hit: CallbackHit, *, expires_at: int) -> bool:
+        if hit.id in stored["hits"]:
+            return False
+        stored["hits"][hit.id] = hit
+        return True
+
+    monkeypatch.setattr(sumotext.callbacks, "put_new", put_new)
+    monkeypatch.setattr(sumotext.callbacks, "exists", lambda identifier: identifier in stored["hits"])
+    monkeypatch.setattr(sumotext.events, "publish", lambda kind, detail: stored["events"].append((kind, detail)))
+    monkeypatch.setattr(
+        sumotext.opt_outs, "set_opted_out", lambda number, out, *, source: stored["opt"].append((number, out, source))
+    )
+    return stored
+
+
+def event(
+    kind: str, query: str, *, method: str = "GET", body: str | None = None, content_type: str | None = None
+) -> dict[str, Any]:
+    pairs = parse_qsl(query, keep_blank_values=True)
+    multi: dict[str, list[str]] = {}
+    for name, value in pairs:
+        multi.setdefault(name, []).append(value)
+    return {
+        "httpMethod": method,
+        "path": f"/v1/sumotext/callbacks/{kind}",
+        "pathParameters": {"kind": kind},
+        "queryStringParameters": {name: values[-1] for name, values in multi.items()} or None,
+        "multiValueQueryStringParameters": multi or None,
+        "headers": {"Content-Type": content_type} if content_type else {},
+        "body": body,
+        "requestContext": {"requestId": "r1", "identity": {"sourceIp": "203.0.113.10"}},
+    }
+
+
+def test_a_stored_hit_is_ok_in_plain_text_and_published(handler: Any, store: dict[str, Any]) -> None:
+    answer = handler(event("poll", "token=current-token&mobile=2125551212&key=FB1&reply=A"), None)
+    assert answer == {"statusCode": 200, "headers": {"Content-Type": "text/plain; charset=utf-8"}, "body": "OK"}
+    [(kind, detail)] = store["events"]
+    [stored] = store["hits"].values()
+    assert kind == "sumotext.callback" and detail == stored.model_dump()
+    assert "received_sk" not in detail and detail["poll_key"] == "poll#FB1"
+
+
+def test_the_token_is_never_stored_in_any_spelling(handler: Any, store: dict[str, Any]) -> None:
+    query = "token=previous-token&mobile=2125551212&Token=current-token&TOKEN=x"
+    form = urlencode({"token": "current-token", "Name": "Bill"})
+    answer = handler(event("crm", query, method="POST", body=form), None)
+    assert answer["statusCode"] == 200
+    [stored] = store["hits"].values()
+    assert stored.fields == {"mobile": "2125551212", "Name": "Bill"}
+    assert "token" not in json.dumps(store["events"]).lower()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "mobile=2125551212",
+        "token=&mobile=2125551212",
+        "token=s3cr3t-guess&mobile=1",
+        "token=current-token&token=current-token",
+    ],
+)
+def test_a_missing_or_wrong_token_is_403_and_nothing_is_stored(handler: Any, store: dict[str, Any], query: str) -> None:
+    answer = handler(event("mo", query), None)
+    assert answer["statusCode"] == 403 and answer["headers"]["Content-Type"] == "application/problem+json"
+    assert "current-token" not in answer["body"] and "s3cr3t" not in answer["body"]
+    assert store["hits"] == {} and store["events"] == []
+
+
+def test_the_token_only_counts_in_the_query_string(handler: Any, store: dict[str, Any]) -> None:
+    form = urlencode({"token": "current-token", "mobile": "2125551212"})
+    assert handler(event("crm", "", method="POST", body=form), None)["statusCode"] == 403
+    assert store["hits"] == {}
+
+
+def test_an_unknown_kind_is_404_after_the_token(handler: Any, store: dict[str, Any]) -> None:
+    assert handler(event("vote", "token=current-token&mobile=2125551212"), None)["statusCode"] == 404
+    assert handler(event("MO", "token=current-token&mobile=2125551212"), None)["statusCode"] == 404
+    assert handler(event("vote", "token=bad&mobile=2125551212"), None)["statusCode"] == 403
+    assert store["hits"] == {}
+
+
+def test_a_form_body_and_the_query_string_are_taken_together(handler: Any, store: dict[str, Any]) -> None:
+    body = urlencode([("mobile", "2125551212"), ("smsid", "42"), ("msg", "hello world"), ("tag", "b")])
+    answer = handler(
+        event(
+            "mo",
+            "token=current-token&tag=a",
+            method="POST",
+            body=body,
+            content_type="application/x-www-form-urlencoded",
+        ),
+        None,
+    )
+    assert answer["statusCode"] == 200
+    stored = store["hits"]["mo#42"]
+    assert stored.fields == {"tag": ["a", "b"], "mobile": "2125551212", "smsid": "42", "msg": "hello world"}
+    assert stored.method == "POST"
+
+
+def test_a_base64_form_body_is_read(handler: Any, store: dict[str, Any]) -> None:
+    raw = urlencode({"mobile": "2125551212", "Name": "Zoë"}).encode()
+    request = event("crm", "token=current-token", method="POST", body=base64.b64encode(raw).decode())
+    request["isBase64Encoded"] = True
+    assert handler(request, None)["statusCode"] == 200
+    [stored] = store["hits"].values()
+    assert stored.fields["Name"] == "Zoë"
+
+
+def test_a_body_that_is_not_a_form_is_415(handler: Any, store: dict[str, Any]) -> None:
+    for content_type in ("application/json", "text/plain", "multipart/form-data; boundary=x"):
+        request = event("crm", "token=current-token", method="POST", body='{"mobile": "1"}', content_type=content_type)
+        answer = handler(request, None)
+        assert answer["statusCode"] == 415, content_type
+        assert json.loads(answer["body"])["code"] == "unsupported_media_type"
+    assert store["hits"] == {}
+
+
+def test_a_big_body_is_413(handler: Any, store: dict[str, Any]) -> None:
+    body = "mobile=2125551212&note=" + "x" * sumotext.MAX_BODY_BYTES
+    answer = handler(event("crm", "token=current-token", method="POST", body=body), None)
+    assert answer["statusCode"] == 413 and json.loads(answer["body"])["code"] == "payload_too_large"
+    many = "&".join(f"f{n}=1" for n in range(sumotext.MAX_PARAMETERS + 5))
+    assert handler(event("crm", "token=current-token", method="POST", body=many), None)["statusCode"] == 413
+
+
+def test_odd_input_never_ends_in_a_5xx(handler: Any, store: dict[str, Any]) -> None:
+    odd = [
+        ("crm", "token=current-token&mobile=%F0%9F%91%8B&name=%FF%FE"),
+        ("crm", "token=current-token&mobile=2125551212&=nameless&&&=&x"),
+        ("mo", "token=current-token&mobile=2125551212&smsid=%00&msg=%00STOP"),
+        ("poll", "token=current-token&mobile=2125551212&key=%20%20&reply=A"),
+        ("poll", "token=current-token&mobile=2125551212&key=%C3%9F"),
+        ("dlr", "token=current-token&sumoid=%E2%80%AE&mtcode="),
+        ("text4info", "token=current-token&mobile=" + "9" * 64 + "&msg=STOP"),
+        ("mo", "token=current-token&mobile=2125551212&" + "&".join(f"p{n}=%E2%9C%93" for n in range(200))),
+        ("crm", "token=current-token&mobile=2125551212&x=" + "é" * 5000),
+    ]
+    for kind, query in odd:
+        answer = handler(event(kind, query), None)
+        assert answer["statusCode"] in (200, 400, 413), (query[:80], answer)
+    assert store["hits"]["dlr#\u202e#"].params == {"sumoid": "\u202e"}
+    assert [hit.poll_key for hit in store["hits"].values() if hit.kind == "poll"] == [None, "poll#SS"]
+
+
+def test_stop_and_start_go_to_the_list_but_not_for_an_unreadable_number(handler: Any, store: dict[str, Any]) -> None:
+    handler(event("mo", "token=current-token&mobile=2125551212&smsid=1&msg=%20Stop%20"), None)
+    handler(event("text4info", "token=current-token&mobile=2125551212&msg=start"), None)
+    handler(event("mo", "token=current-token&mobile=abc&smsid=2&msg=STOP"), None)
+    handler(event("poll", "token=current-token&mobile=2125551212&key=K&reply=STOP&msg=STOP"), None)
+    assert store["opt"] == [("+12125551212", True, "sumotext"), ("+12125551212", False, "sumotext")]
+    assert len(store["hits"]) == 4
+
+
+def test_a_repeated_mo_is_ok_stored_once_and_does_not_replay_its_stop(handler: Any, store: dict[str, Any]) -> None:
+    stop = event("mo", "token=current-token&mobile=2125551212&smsid=9&msg=STOP")
+    assert handler(stop, None)["body"] == "OK"
+    handler(event("mo", "token=current-token&mobile=2125551212&smsid=10&msg=START"), None)
+    assert handler(stop, None)["body"] == "OK"
+    assert [out for _, out, _ in store["opt"]] == [True, False]
+    assert [detail["id"] for _, detail in store["events"]] == ["mo#9", "mo#10"]
+
+
+def test_a_secret_that_cannot_be_read_is_a_503(unit_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def unavailable(secret_id: str) -> dict[str, Any]:
+        raise sumotext.SecretUnavailable("secret s5 could not be read")
+
+    monkeypatch.setattr(sumotext, "get_secret", unavailable)
+    answer = callback_handler()(event("crm", "token=current-token&mobile=2125551212"), None)
+    assert answer["statusCode"] == 503
+
+
+def test_a_request_event_parses_as_the_gateway_sends_it() -> None:
+    request = parse_event(event("crm", "token=t&a=1&a=2"))
+    assert sumotext.query_pairs(request) == [("token", "t"), ("a", "1"), ("a", "2")]
+    only_single = {**event("crm", "a=1"), "multiValueQueryStringParameters": None}
+    assert sumotext.query_pairs(parse_event(only_single)) == [("a", "1")]
