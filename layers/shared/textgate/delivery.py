@@ -199,7 +199,7 @@ def _learn_opt_out(operation: Operation, outcome: ProviderOutcome) -> None:
         return
     try:
         record_opt_out(number, source=operation.provider)
-    except Exception:  # noqa: BLE001 - the operation's own outcome must still be recorded
+    except Exception:  # the operation's own outcome must still be recorded
         logger.exception("could not add the number to the suppression list")
 
 
