@@ -113,6 +113,8 @@ class StackConfig:
     callback_token: str = ""
     environment: dict[str, str] = field(default_factory=dict)  # the API.md settings that were given
     sandbox_slow_seconds: float = 30.0
+    # ProTexting's sandbox allowance: (calls, per seconds), or None for no limit.
+    protexting_rate_limit: tuple[int, float] | None = (60, 60.0)
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> StackConfig:
@@ -130,7 +132,19 @@ class StackConfig:
             callback_token=env.get("SUMOTEXT_CALLBACK_TOKEN") or secrets.token_urlsafe(24),
             environment=given,
             sandbox_slow_seconds=float(env.get("TEXTGATE_SANDBOX_SLOW_SECONDS") or 30),
+            protexting_rate_limit=_rate_limit(env.get("TEXTGATE_PROTEXTING_RATE_LIMIT") or "60/60"),
         )
+
+
+def _rate_limit(text: str) -> tuple[int, float] | None:
+    """'60/60' is 60 calls a minute; 'off' is no limit."""
+    if text.strip().lower() == "off":
+        return None
+    calls, _, seconds = text.partition("/")
+    try:
+        return int(calls), float(seconds or 60)
+    except ValueError:
+        raise ValueError("TEXTGATE_PROTEXTING_RATE_LIMIT is calls/seconds (60/60) or off") from None
 
 
 def _is_setting(name: str) -> bool:
@@ -227,7 +241,15 @@ class LocalStack:
             if not missing:
                 continue
             module = importlib.import_module(f"textgate_local.sandboxes.{spec.module}")
-            app = getattr(module, spec.factory)(**credentials, slow_seconds=self.config.sandbox_slow_seconds)
+            options: dict[str, Any] = {"slow_seconds": self.config.sandbox_slow_seconds}
+            if spec.provider == "protexting":
+                limit = self.config.protexting_rate_limit
+                options |= (
+                    {"enforce_rate_limit": False}
+                    if limit is None
+                    else {"rate_limit": limit[0], "window_seconds": limit[1]}
+                )
+            app = getattr(module, spec.factory)(**credentials, **options)
             server = SandboxServer(app, slow_seconds=self.config.sandbox_slow_seconds).start()
             self.sandboxes[spec.provider] = server
             for var in missing:

@@ -86,10 +86,12 @@ def start_stack(
     process = subprocess.Popen(
         [sys.executable, "-m", "textgate_local"], cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
     )
+    session = requests.Session()
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))
     stack = Stack(
         url=f"http://127.0.0.1:{port}",
         aws_url=f"http://127.0.0.1:{aws_port}",
-        session=requests.Session(),
+        session=session,
         log_path=log_path,
     )
     deadline = time.monotonic() + 60

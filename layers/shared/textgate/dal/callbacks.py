@@ -106,11 +106,12 @@ def query(
 
     It reads one item beyond the page, so a full last page does not leave a cursor to an empty one.
     """
-    names = {"#p": INDEXES[index], "#sk": "received_sk"}
+    names = {"#p": INDEXES[index]}
     values: dict[str, Any] = {":p": {"S": partition_value}}
     condition = "#p = :p"
     if since_sk is not None:
         condition += " AND #sk >= :since"
+        names["#sk"] = "received_sk"
         values[":since"] = {"S": since_sk}
     request: dict[str, Any] = {
         "TableName": _table(),

@@ -1,0 +1,175 @@
+"""Sumotext through the local stack over HTTP: callbacks of every kind, a burst, STOP meaning stop, opt-outs."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import parse_qsl
+
+import requests
+
+from e2e.conftest import CALLBACK_TOKEN, Stack
+
+BURST = 1000
+BURST_WORKERS = 16
+
+
+def fresh_mobile(area: str = "646") -> str:
+    """National digits of a valid US number no other test uses."""
+    return f"{area}555{random.randrange(10_000):04d}"
+
+
+def callback(
+    stack: Stack, kind: str, params: list[tuple[str, str]], *, form: bool = False, token: str | None = CALLBACK_TOKEN
+) -> requests.Response:
+    query = [("token", token)] if token is not None else []
+    path = f"/v1/sumotext/callbacks/{kind}"
+    if form:
+        return stack.call("POST", path, key=None, params=query, data=params)
+    return stack.call("GET", path, key=None, params=query + params)
+
+
+def listed(stack: Stack, **query: str) -> list[dict[str, Any]]:
+    """Every page of GET /v1/sumotext/events, in order."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        answer = stack.call("GET", "/v1/sumotext/events", params={**query, **({"cursor": cursor} if cursor else {})})
+        assert answer.status_code == 200, answer.text
+        page = answer.json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def test_every_kind_is_stored_over_get_and_a_post_form(stack: Stack) -> None:
+    mobile = fresh_mobile("212")
+    seed = {
+        "crm": f"country=USA&shortcode=84700&key=SOMEKEY&mobile={mobile}&carrierId=VERIZONUS&Name=Bill&DOB=1/1/2000",
+        "poll": f"mobile={mobile}&carrier=VERIZONUS&shortcode=84700&key=FB1&reply=A&label=Tampa",
+        "text4info": f"lead=keyword&&mobile={mobile}&msg=ServerMsg",
+        "mo": f"mobile={mobile}&carrierId=VERIZONUS&smsid={uuid.uuid4().hex}&shortcode=84700&key=K&msg=hi",
+    }
+    for form in (False, True):
+        for kind, query in seed.items():
+            answer = callback(stack, kind, parse_qsl(query, keep_blank_values=True), form=form)
+            assert answer.status_code == 200 and answer.text == "OK", (kind, answer.text)
+            assert answer.headers["Content-Type"].startswith("text/plain")
+    items = listed(stack, mobile=f"+1{mobile}")
+    assert sorted(item["kind"] for item in items) == sorted([*seed, "crm", "poll", "text4info"])  # mo once
+    assert all(item["mobile"] == f"+1{mobile}" and "token" not in item["fields"] for item in items)
+    poll = next(item for item in items if item["kind"] == "poll")
+    assert poll["fields"] == dict(parse_qsl(seed["poll"]))
+    sumoid = uuid.uuid4().hex
+    assert callback(stack, "dlr", [("sumoid", sumoid), ("mtcode", "4"), ("mtdescription", "Delivered")]).text == "OK"
+    assert [item["id"] for item in listed(stack, kind="dlr", limit="100") if sumoid in item["id"]] == [
+        f"dlr#{sumoid}#4"
+    ]
+
+
+def test_the_callback_needs_its_token_not_an_api_key(stack: Stack) -> None:
+    mobile = fresh_mobile("212")
+    for token in (None, "", "wrong"):
+        answer = callback(stack, "crm", [("mobile", mobile)], token=token)
+        assert answer.status_code == 403 and answer.headers["Content-Type"] == "application/problem+json"
+        assert answer.json()["code"] == "forbidden"
+    with_key = stack.call("GET", "/v1/sumotext/callbacks/crm", params={"mobile": mobile})
+    assert with_key.status_code == 403
+    assert callback(stack, "vote", [("mobile", mobile)]).status_code == 404
+    assert callback(stack, "crm", [("Name", "no mobile")]).status_code == 400
+    assert listed(stack, mobile=f"+1{mobile}") == []
+    for path in ("/v1/sumotext/events?kind=mo", f"/v1/opt-outs/%2B1{mobile}"):
+        refused = stack.call("GET", path, key=None)
+        assert refused.status_code == 403 and refused.json() == {"message": "Forbidden"}
+
+
+def test_a_burst_of_callbacks_is_stored_exactly_once(stack: Stack) -> None:
+    keyword = "B" + uuid.uuid4().hex[:10].upper()
+    local = threading.local()
+
+    def send(number: int) -> int:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        params = [
+            ("mobile", f"917555{number:04d}"),
+            ("carrier", "VERIZONUS"),
+            ("shortcode", "84700"),
+            ("key", keyword),
+            ("reply", "AB"[number % 2]),
+            ("label", f"n{number}"),
+        ]
+        url = f"{stack.url}/v1/sumotext/callbacks/poll"
+        token = {"token": CALLBACK_TOKEN}
+        if number % 2:
+            answer = local.session.post(url, params=token, data=params, timeout=30)
+        else:
+            answer = local.session.get(url, params=[*token.items(), *params], timeout=30)
+        assert answer.text == "OK", answer.text
+        return answer.status_code
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(BURST_WORKERS) as pool:
+        statuses = list(pool.map(send, range(BURST)))
+    duration = time.monotonic() - started
+    print(f"\n{BURST} callbacks with {BURST_WORKERS} workers in {duration:.1f} s ({BURST / duration:.0f}/s)")
+    assert statuses == [200] * BURST
+    assert duration < 60
+
+    items = listed(stack, kind="poll", keyword=keyword.lower(), limit="100")
+    assert len(items) == BURST
+    assert len({item["id"] for item in items}) == BURST
+    assert sorted(item["fields"]["label"] for item in items) == sorted(f"n{number}" for number in range(BURST))
+    times = [item["received_at"] for item in items]
+    assert times == sorted(times, reverse=True)
+
+
+def test_concurrent_copies_of_an_mo_are_stored_once(stack: Stack) -> None:
+    mobile = fresh_mobile("718")
+    params = [("mobile", mobile), ("smsid", uuid.uuid4().hex), ("msg", "hello")]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: callback(stack, "mo", params, form=True).text, range(8)))
+    assert answers == ["OK"] * 8
+    assert len(listed(stack, mobile=f"+1{mobile}")) == 1
+
+
+def test_stop_through_the_callback_stops_ogangi_sends_and_start_undoes_it(stack: Stack) -> None:
+    mobile = fresh_mobile("415")
+    phone = f"+1{mobile}"
+    stop = [("mobile", mobile), ("country", "USA"), ("smsid", uuid.uuid4().hex), ("msg", " stop ")]
+    assert callback(stack, "mo", stop).text == "OK"
+    listing = stack.call("GET", f"/v1/opt-outs/%2B1{mobile}").json()
+    assert listing["opted_out"] is True and listing["source"] == "sumotext"
+
+    text = f"after stop {uuid.uuid4().hex[:8]}"
+    refused = stack.call("POST", "/v1/ogangi/sms", json={"to": phone, "text": text, "carrier": "Movistar"})
+    assert refused.status_code == 422 and refused.json()["code"] == "recipient_opted_out"
+    time.sleep(1)  # a queued message would have reached the sandbox by now
+    assert not any(text in acted for acted in stack.sandbox("ogangi")["acted"])
+
+    assert (
+        callback(stack, "text4info", [("mobile", mobile), ("lead", "JOIN"), ("msg", "START")], form=True).text == "OK"
+    )
+    assert stack.call("GET", f"/v1/opt-outs/{mobile}", params={"country": "US"}).json()["opted_out"] is False
+    accepted = stack.call("POST", "/v1/ogangi/sms", json={"to": phone, "text": text, "carrier": "Movistar"})
+    assert accepted.status_code == 202
+    assert stack.wait_for(accepted.json()["id"])["status"] == "succeeded"
+
+
+def test_the_opt_out_routes(stack: Stack) -> None:
+    mobile = fresh_mobile("202")
+    never = stack.call("GET", f"/v1/opt-outs/%2B1{mobile}")
+    assert never.json() == {"phone": f"+1{mobile}", "opted_out": False, "source": None, "updated_at": None}
+    put = stack.call("PUT", f"/v1/opt-outs/%2B1{mobile}")
+    assert put.status_code == 200 and put.json()["opted_out"] is True and put.json()["source"] == "api"
+    assert stack.call("GET", f"/v1/opt-outs/{mobile}?country=US").json() == put.json()
+    refused = stack.call("POST", "/v1/ogangi/sms", json={"to": f"+1{mobile}", "text": "x"})
+    assert refused.status_code == 422 and refused.json()["code"] == "recipient_opted_out"
+    deleted = stack.call("DELETE", f"/v1/opt-outs/+1{mobile}")
+    assert deleted.status_code == 200 and deleted.json()["opted_out"] is False
+    bad = stack.call("GET", "/v1/opt-outs/12345")
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "phone"

@@ -1,0 +1,134 @@
+"""The suppression list against moto: the /v1/opt-outs/{phone} handler, record_opt_out, and the sending paths."""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import json
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from textgate import clock
+from textgate.dal import events, suppression
+from textgate.errors import ApiError
+from textgate.logic import opt_outs
+from textgate.logic.ogangi import accept_sms
+from textgate.schemas.ogangi import SendSmsRequest
+from textgate_local.template import ROOT
+
+_numbers = itertools.count(1000)  # each worker has its own moto: numbers only need to be unique per process
+
+
+def new_phone() -> str:
+    return f"+1305555{next(_numbers):04d}"
+
+
+def route(method: str, phone: str, query: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    folder = str(ROOT / "functions" / "opt_outs")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    event = {
+        "httpMethod": method,
+        "path": f"/v1/opt-outs/{phone}",
+        "pathParameters": {"phone": phone},
+        "queryStringParameters": query,
+        "requestContext": {"requestId": "r", "identity": {"apiKeyId": "local"}},
+    }
+    answer = importlib.import_module("opt_outs").handler(event, None)
+    return answer["statusCode"], json.loads(answer["body"])
+
+
+@pytest.fixture
+def changes(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    real = events.publish
+
+    def spy(detail_type: str, detail: dict[str, Any]) -> bool:
+        if detail_type == "opt_out.changed":
+            seen.append(detail)
+        return real(detail_type, detail)
+
+    monkeypatch.setattr(events, "publish", spy)
+    return seen
+
+
+def test_a_number_never_seen_is_not_opted_out(changes: list[Any]) -> None:
+    phone = new_phone()
+    assert route("GET", phone) == (200, {"phone": phone, "opted_out": False, "source": None, "updated_at": None})
+    assert route("DELETE", phone) == (200, {"phone": phone, "opted_out": False, "source": None, "updated_at": None})
+    assert suppression.get(phone) is None and changes == []
+
+
+def test_put_opts_out_delete_opts_back_in_and_each_change_is_published_once(changes: list[Any]) -> None:
+    phone = new_phone()
+    before = clock.now()
+    status, body = route("PUT", phone)
+    assert status == 200 and body["opted_out"] is True and body["source"] == "api"
+    assert before - 1 <= clock.parse_rfc3339(body["updated_at"]) <= clock.now() + 1
+    assert route("GET", phone) == (200, body)
+    assert route("PUT", phone) == (200, body)  # already out: nothing changes, nothing is published
+    status, back_in = route("DELETE", phone)
+    assert status == 200 and back_in["opted_out"] is False and back_in["source"] == "api"
+    assert route("DELETE", phone) == (200, back_in)
+    assert changes == [body, back_in]
+    assert set(body) == {"phone", "opted_out", "source", "updated_at"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "query"),
+    [("%2B1{n}", None), ("+1{n}", None), (" 1{n}", None), ("{n}", {"country": "US"}), ("{n}", {"country": "us"})],
+)
+def test_the_phone_may_be_encoded_or_national(changes: list[Any], raw: str, query: dict[str, str] | None) -> None:
+    phone = new_phone()
+    status, body = route("PUT", raw.format(n=phone[2:]), query)
+    assert status == 200 and body["phone"] == phone and suppression.is_opted_out(phone)
+
+
+@pytest.mark.parametrize(
+    ("raw", "query", "field"),
+    [
+        ("3055550000", None, "phone"),
+        ("+1555", None, "phone"),
+        ("call-me", {"country": "US"}, "phone"),
+        ("3055550000", {"country": "USA"}, "country"),
+        ("+13055550000", {"colour": "red"}, "colour"),
+    ],
+)
+def test_a_bad_phone_or_query_is_422_and_changes_nothing(
+    changes: list[Any], raw: str, query: dict[str, str] | None, field: str
+) -> None:
+    for method in ("GET", "PUT", "DELETE"):
+        status, body = route(method, raw, query)
+        assert status == 422 and body["code"] == "validation_error"
+        assert field in {error["field"] for error in body["errors"]}
+    assert changes == []
+
+
+def test_an_opted_out_number_is_refused_by_the_sending_paths(changes: list[Any]) -> None:
+    phone = new_phone()
+    route("PUT", phone)
+    with pytest.raises(ApiError) as raised:
+        accept_sms("local", SendSmsRequest.model_validate({"to": phone, "text": "hi"}))
+    assert raised.value.status == 422 and raised.value.code == "recipient_opted_out"
+
+
+def test_record_opt_out_is_what_the_delivery_code_calls(changes: list[Any]) -> None:
+    phone = new_phone()
+    opt_outs.record_opt_out(phone.lstrip("+"), source="protexting")
+    opt_outs.record_opt_out(phone, source="protexting")
+    entry = suppression.get(phone)
+    assert entry is not None and entry.opted_out and entry.source == "protexting"
+    assert [(change["phone"], change["source"]) for change in changes] == [(phone, "protexting")]
+    assert route("GET", phone)[1]["source"] == "protexting"
+
+
+def test_concurrent_puts_make_one_change(changes: list[Any]) -> None:
+    phone = new_phone()
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda _: route("PUT", phone), range(12)))
+    assert {status for status, _ in answers} == {200}
+    assert {body["opted_out"] for _, body in answers} == {True}
+    assert len(changes) == 1
