@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -110,9 +110,10 @@ def write_summary(lines: list[str]) -> None:
 def test_every_operation_ends_final_none_lost_none_twice(faulty_stack: Stack) -> None:
     run = uuid.uuid4().hex[:6]
     planned = requests_for(run)
-    send: Callable[[tuple[str, str, dict[str, Any], str]], Any] = lambda item: faulty_stack.call(
-        "POST", item[1], json=item[2], headers={"Idempotency-Key": f"{item[0]}{item[3]}"}
-    )
+
+    def send(item: tuple[str, str, dict[str, Any], str]) -> Any:
+        return faulty_stack.call("POST", item[1], json=item[2], headers={"Idempotency-Key": f"{item[0]}{item[3]}"})
+
     started = time.monotonic()
     with ThreadPoolExecutor(16) as pool:
         answers = list(pool.map(send, planned))

@@ -23,7 +23,7 @@ def test_concurrent_duplicates_act_once(aws_env: dict[str, str]) -> None:
 
     def attempt(_: int) -> str:
         try:
-            response, replayed = idempotency.run_once("client-a", "key-1", "hash-1", act)
+            _response, replayed = idempotency.run_once("client-a", "key-1", "hash-1", act)
         except IdempotencyKeyInUse:
             return "in_use"
         return "replayed" if replayed else "ran"
