@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from textgate_local.template import RuleSource, Template
 
@@ -14,6 +15,7 @@ def client(service: str, endpoint: str) -> Any:
     # The service name is only known at run time, so the typed overloads of boto3.client cannot apply.
     return boto3.client(  # type: ignore[call-overload]
         service,
+        config=Config(max_pool_connections=64),
         endpoint_url=endpoint,
         region_name="us-east-1",
         aws_access_key_id="local",

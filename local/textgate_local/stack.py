@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from textgate_local import resources
+from textgate_local import docs_page, resources
 from textgate_local.functions import Functions
 from textgate_local.gateway import Gateway
 from textgate_local.moto_endpoint import MotoEndpoint, free_port
@@ -261,6 +261,8 @@ class LocalStack:
     def _extra_pages(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes] | None:
         if path.startswith("/_sandbox/"):
             return sandbox_admin(self.sandboxes, method, path.removeprefix("/_sandbox/"), body)
+        if method == "GET" and (path == "/docs" or path.startswith("/docs/")):
+            return docs_page.serve(path, self.config.api_keys["local"])
         return None
 
     def stop(self) -> None:
@@ -281,7 +283,7 @@ class LocalStack:
         lines = [
             "textgate local stack is up (Ctrl-C stops everything it started)",
             f"  API            {self.gateway.url}/v1   (header x-api-key: {key})",
-            f"  OpenAPI        {self.gateway.url}/v1/openapi.json",
+            f"  OpenAPI        {self.gateway.url}/v1/openapi.json   (Swagger UI: {self.gateway.url}/docs)",
             f"  Callback URL   {self.gateway.url}/v1/sumotext/callbacks/{{kind}}?token={self.config.callback_token}",
             f"  AWS endpoint   {self.moto.url}   (moto; tables, queues, bus and secrets from template.yaml)",
         ]

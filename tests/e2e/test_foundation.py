@@ -100,3 +100,11 @@ def test_idempotency_key_replays_and_acts_once(stack: Stack) -> None:
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
     stack.wait_for(first.json()["id"])
     assert stack.sandbox("ogangi")["acted"].count(f"sendMT:13056708084:{body['text']}") == 1
+
+
+def test_swagger_ui_is_served_with_its_assets(stack: Stack) -> None:
+    page = stack.session.get(f"{stack.url}/docs", timeout=10)
+    assert page.status_code == 200 and "SwaggerUIBundle" in page.text and "/v1/openapi.json" in page.text
+    bundle = stack.session.get(f"{stack.url}/docs/swagger-ui-bundle.js", timeout=10)
+    assert bundle.status_code == 200 and len(bundle.content) > 100_000
+    assert stack.session.get(f"{stack.url}/docs/../template.yaml", timeout=10).status_code == 404

@@ -71,6 +71,7 @@ class SandboxServer:
         self.faults_injected: dict[str, int] = {}
         self.fault_plan: FaultPlan | None = None
         self.slow_seconds = slow_seconds
+        self.latency_seconds = 0.0  # added to every answer: a provider's own processing time (benchmarks)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
@@ -127,6 +128,8 @@ class SandboxServer:
                     body=body,
                 )
                 sandbox._record(request)
+                if sandbox.latency_seconds:
+                    time.sleep(sandbox.latency_seconds)
                 fault = sandbox.fault_plan(request) if sandbox.fault_plan else Fault.NONE
                 if fault is Fault.RESET_BEFORE:
                     sandbox._note(SandboxAnswer(0), fault)
