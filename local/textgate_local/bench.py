@@ -11,7 +11,6 @@ import statistics
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ BATCHES = 5
 def cold_starts() -> list[tuple[str, float]]:
     """Import time of each handler in a fresh interpreter (what a cold start pays before the first request)."""
     template = Template.read()
-    env = {**os.environ, **{name: "dummy" for name in _required_settings()}, "OGANGI_BASE_URL": "http://x"}
+    env = {**os.environ, **dict.fromkeys(_required_settings(), "dummy"), "OGANGI_BASE_URL": "http://x"}
     env["AWS_DEFAULT_REGION"] = "us-east-1"
     results = []
     for name, spec in sorted(template.of_type("AWS::Serverless::Function").items()):
@@ -160,9 +159,8 @@ def main() -> int:
             f"delivery, {label:<24} {operations} operations in {seconds:5.2f} s = {operations / seconds:6.1f}/s "
             f"(provider answers in {PROVIDER_LATENCY * 1000:.0f} ms)"
         )
-    print(
-        f"speed-up from calling the provider concurrently: {figures['sequential_seconds'] / figures['concurrent_seconds']:.1f}x"
-    )
+    speed_up = figures["sequential_seconds"] / figures["concurrent_seconds"]
+    print(f"speed-up from calling the provider concurrently: {speed_up:.1f}x")
     print(f"\nshared layer: {layer_size()}")
     Path(ROOT / ".test-reports").mkdir(exist_ok=True)
     (ROOT / ".test-reports" / "bench.json").write_text(json.dumps(figures, indent=2))
