@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -167,3 +168,15 @@ def test_sam_build_makes_an_arm64_python_313_layer(tmp_path: Path) -> None:
     assert not (layer / "boto3").exists(), "boto3 comes with the runtime; keep the layer small"
     size = sum(path.stat().st_size for path in layer.rglob("*") if path.is_file())
     assert size < 30 * 1024 * 1024
+
+
+def test_sample_events_match_the_templates_routes() -> None:
+    routes = {(route.method, route.path) for route in api_routes(TEMPLATE)}
+    samples = sorted((ROOT / "events").glob("*.json"))
+    assert len(samples) >= 10
+    for sample in samples:
+        event = json.loads(sample.read_text())
+        if "httpMethod" in event:
+            assert (event["httpMethod"], event["resource"]) in routes, sample.name
+        else:
+            assert "Records" in event or "detail-type" in event, sample.name
