@@ -1,4 +1,4 @@
-"""moto in server mode, started as a child process: the local AWS endpoint."""
+"""moto in server mode (see moto_server.py), started as a child process: the local AWS endpoint."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 
 class MotoEndpoint:
@@ -19,9 +20,11 @@ class MotoEndpoint:
     def start(self, timeout: float = 30.0) -> MotoEndpoint:
         if _port_in_use(self.port):
             raise RuntimeError(f"port {self.port} is taken: set TEXTGATE_AWS_PORT to a free port")
-        env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
+        local = str(Path(__file__).resolve().parents[1])
+        path = os.pathsep.join(filter(None, [local, os.environ.get("PYTHONPATH", "")]))
+        env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true", "PYTHONPATH": path, "MOTO_PORT": str(self.port)}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "textgate_local.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=env,

@@ -17,7 +17,7 @@ import pytest
 
 from textgate import aws, clock
 from textgate.dal import callbacks, events, suppression
-from textgate_local.template import ROOT
+from textgate_local.template import ROOT, Template, api_routes
 
 Params = list[tuple[str, str]]
 TOKEN = "current-token"  # the integration tier's Sumotext secret
@@ -375,7 +375,7 @@ def test_the_stored_hit_reaches_the_bus(aws_env: dict[str, str]) -> None:
     try:
         params = [("mobile", mobile), ("carrierId", "TMOBILE"), ("smsid", f"bus-{mobile}"), ("msg", "STOP")]
         assert call(callback("mo", params, form=True))["body"] == "OK"
-        received = []
+        received: list[dict[str, Any]] = []
         deadline = time.monotonic() + 10
         while len(received) < 2 and time.monotonic() < deadline:
             for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
@@ -394,9 +394,15 @@ def test_the_stored_hit_reaches_the_bus(aws_env: dict[str, str]) -> None:
 
 
 def test_the_sample_events_are_the_routes_of_the_template() -> None:
-    from textgate_local.template import Template, api_routes
-
     routes = {(route.method, route.path) for route in api_routes(Template.read())}
-    for path in Path(ROOT / "events").glob("*.json"):
+    samples = [*Path(ROOT / "events").glob("sumotext_*.json"), *Path(ROOT / "events").glob("opt_out_*.json")]
+    assert len(samples) == 10
+    for path in samples:
         event = json.loads(path.read_text(encoding="utf-8"))
         assert (event["httpMethod"], event["resource"]) in routes, path.name
+
+
+@pytest.mark.parametrize("name", ["sumotext_events_by_keyword", "sumotext_events_by_mobile"])
+def test_the_sample_queries_are_answered(aws_env: dict[str, str], name: str) -> None:
+    answer = load_handler("sumotext_events")(sample(name), None)
+    assert answer["statusCode"] == 200 and set(json.loads(answer["body"])) == {"items", "next_cursor"}

@@ -187,3 +187,23 @@ def aws_url(name: str) -> str:
     import os
 
     return os.environ[name]
+
+
+def test_a_message_a_little_early_is_put_back_for_its_time_not_left_for_the_visibility_timeout(
+    fast_retries: None,
+) -> None:
+    queue_url = aws_url("OGANGI_QUEUE_URL")
+    operation = accept()
+    drain(queue_url)
+    now = clock.now()
+    records.claim(operation.id, now=now, lease_seconds=60)
+    records.schedule_retry(operation.id, attempt=1, now=now, next_attempt_at=now + 0.5, error=None)
+    config, calls = scripted(ProviderOutcome.succeeded({"provider_message_id": "1"}))
+    # Arrives 0.5 s early: it must be acknowledged and re-queued, not failed back to SQS for 180 s.
+    assert deliver_message(body_of(operation), config)
+    assert calls == [] and drain(queue_url) == []  # the new copy is delayed, rounded up to a whole second
+    time.sleep(1.2)
+    [again] = drain(queue_url)
+    assert deliver_message(again, config)
+    stored = records.get(operation.id)
+    assert stored is not None and stored.status is Status.SUCCEEDED and calls == [operation.id]

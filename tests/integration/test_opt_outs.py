@@ -26,19 +26,24 @@ def new_phone() -> str:
     return f"+1305555{next(_numbers):04d}"
 
 
-def route(method: str, phone: str, query: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+def invoke(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     folder = str(ROOT / "functions" / "opt_outs")
     if folder not in sys.path:
         sys.path.insert(0, folder)
-    event = {
-        "httpMethod": method,
-        "path": f"/v1/opt-outs/{phone}",
-        "pathParameters": {"phone": phone},
-        "queryStringParameters": query,
-        "requestContext": {"requestId": "r", "identity": {"apiKeyId": "local"}},
-    }
     answer = importlib.import_module("opt_outs").handler(event, None)
     return answer["statusCode"], json.loads(answer["body"])
+
+
+def route(method: str, phone: str, query: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    return invoke(
+        {
+            "httpMethod": method,
+            "path": f"/v1/opt-outs/{phone}",
+            "pathParameters": {"phone": phone},
+            "queryStringParameters": query,
+            "requestContext": {"requestId": "r", "identity": {"apiKeyId": "local"}},
+        }
+    )
 
 
 @pytest.fixture
@@ -132,3 +137,14 @@ def test_concurrent_puts_make_one_change(changes: list[Any]) -> None:
     assert {status for status, _ in answers} == {200}
     assert {body["opted_out"] for _, body in answers} == {True}
     assert len(changes) == 1
+
+
+def test_the_sample_events_put_get_and_delete_one_number(changes: list[Any]) -> None:
+    def sample(name: str) -> dict[str, Any]:
+        return json.loads((ROOT / "events" / f"{name}.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+    assert invoke(sample("opt_out_put"))[1]["opted_out"] is True
+    status, body = invoke(sample("opt_out_get"))
+    assert status == 200 and body["phone"] == "+12125551212" and body["opted_out"] is True
+    status, body = invoke(sample("opt_out_delete"))
+    assert status == 200 and body["phone"] == "+12125551212" and body["opted_out"] is False

@@ -27,3 +27,11 @@ def test_openapi_document_is_valid_openapi_3_1() -> None:
     validate(spec)  # type: ignore[arg-type]
     assert "/v1/ogangi/sms" in spec["paths"]
     assert spec["paths"]["/v1/health"]["get"]["security"] == []
+
+
+def test_openapi_describes_every_route_of_the_template() -> None:
+    from textgate_local.template import Template, api_routes
+
+    paths = document()["paths"]
+    for route in api_routes(Template.read()):
+        assert route.method.lower() in paths.get(route.path, {}), f"{route.method} {route.path} is not documented"

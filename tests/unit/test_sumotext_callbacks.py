@@ -11,10 +11,12 @@ from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
+from textgate.dal import callbacks, events
 from textgate.errors import ApiError
 from textgate.http_api import parse_event
-from textgate.logic import sumotext
+from textgate.logic import opt_outs, sumotext
 from textgate.schemas.sumotext import CallbackHit
+from textgate.secrets import SecretUnavailable
 from textgate_local.template import ROOT
 
 SECRET = {"token": "current-token", "previous_token": "previous-token"}
@@ -240,11 +242,11 @@ def store(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         stored["hits"][hit.id] = hit
         return True
 
-    monkeypatch.setattr(sumotext.callbacks, "put_new", put_new)
-    monkeypatch.setattr(sumotext.callbacks, "exists", lambda identifier: identifier in stored["hits"])
-    monkeypatch.setattr(sumotext.events, "publish", lambda kind, detail: stored["events"].append((kind, detail)))
+    monkeypatch.setattr(callbacks, "put_new", put_new)
+    monkeypatch.setattr(callbacks, "exists", lambda identifier: identifier in stored["hits"])
+    monkeypatch.setattr(events, "publish", lambda kind, detail: stored["events"].append((kind, detail)))
     monkeypatch.setattr(
-        sumotext.opt_outs, "set_opted_out", lambda number, out, *, source: stored["opt"].append((number, out, source))
+        opt_outs, "set_opted_out", lambda number, out, *, source: stored["opt"].append((number, out, source))
     )
     return stored
 
@@ -399,7 +401,7 @@ def test_a_repeated_mo_is_ok_stored_once_and_does_not_replay_its_stop(handler: A
 
 def test_a_secret_that_cannot_be_read_is_a_503(unit_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     def unavailable(secret_id: str) -> dict[str, Any]:
-        raise sumotext.SecretUnavailable("secret s5 could not be read")
+        raise SecretUnavailable("secret s5 could not be read")
 
     monkeypatch.setattr(sumotext, "get_secret", unavailable)
     answer = callback_handler()(event("crm", "token=current-token&mobile=2125551212"), None)

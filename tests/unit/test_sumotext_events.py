@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from textgate.dal import callbacks
 from textgate.errors import ApiError
 from textgate.http_api import validate
 from textgate.logic import sumotext
@@ -145,8 +146,8 @@ def test_the_handler_answers_a_page_and_a_cursor_that_continues_it(
         calls.append({"index": index, "partition": partition, **kwargs})
         return [hit(2), hit(1)], {"id": "cb_1", "poll_key": "poll#FB1", "received_sk": hit(1).received_sk}
 
-    monkeypatch.setattr(sumotext.callbacks, "query", fake_query)
-    event = {
+    monkeypatch.setattr(callbacks, "query", fake_query)
+    event: dict[str, Any] = {
         "httpMethod": "GET",
         "path": "/v1/sumotext/events",
         "queryStringParameters": {"kind": "poll", "keyword": "fb1", "limit": "2", "since": "2026-11-22T00:00:00Z"},

@@ -102,8 +102,8 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
                 _announce(ended)
             return True
         return False  # another worker holds it; look again when this message comes back
-    if current.next_attempt_at is not None and current.next_attempt_at > now + 1:
-        # Early: a copy of a message whose delayed successor is already queued. Wait for its time.
+    if current.next_attempt_at is not None and current.next_attempt_at > now:
+        # Early (a copy of a message whose delayed successor is queued, or SQS a little ahead): wait for its time.
         return _requeue(operation_id, config.provider, current.next_attempt_at - now)
     if opted_out_recipient(current.operation, current.payload):
         ended = records.fail_unsent(
@@ -121,7 +121,12 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
     claimed = records.claim(operation_id, now=now, lease_seconds=LEASE_SECONDS)
     if claimed is None:
         latest = records.get(operation_id)
-        return latest is not None and latest.status.final
+        if latest is None or latest.status.final:
+            return latest is not None
+        if latest.status is not Status.SENDING:
+            # Not due after all (the clock moved between our read and the write): come back when it is.
+            return _requeue(operation_id, config.provider, (latest.next_attempt_at or now) - clock.now())
+        return False  # another worker holds it; look again when this message comes back
     logger.info("calling the provider", extra={"attempt": claimed.attempts, "operation": claimed.operation})
     outcome = _call(config, claimed)
     if outcome.pause_for:

@@ -132,7 +132,7 @@ def query(
     found: list[dict[str, Any]] = []
     key: dict[str, Any] | None = {name: {"S": value} for name, value in start_key.items()} if start_key else None
     for _ in range(_MAX_READS):
-        wanted = limit - len(found)
+        wanted = limit + 1 - len(found)
         request["Limit"] = max(wanted, _FILTERED_READ) if filters else wanted
         if key is not None:
             request["ExclusiveStartKey"] = key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from textgate import aws
 from textgate.settings import get_settings
@@ -16,7 +17,8 @@ def queue_url(provider: str) -> str:
 
 
 def enqueue(provider: str, operation_id: str, *, delay_seconds: float = 0) -> None:
-    delay = max(0, min(MAX_DELAY_SECONDS, round(delay_seconds)))
+    # Rounded up: a message must never arrive before the time it waits for.
+    delay = max(0, min(MAX_DELAY_SECONDS, math.ceil(delay_seconds)))
     aws.sqs().send_message(
         QueueUrl=queue_url(provider),
         MessageBody=json.dumps({"operation_id": operation_id}),

@@ -284,7 +284,9 @@ def receive(request: ApiRequest) -> CallbackHit | None:
     bound = log.bind(callback_id=hit.id, kind=kind)
     try:
         opt = opt_change(hit)
-        if opt is not None and hit.mobile is not None and hit.mobile_valid:
+        if opt is not None and not hit.mobile_valid:
+            logger.warning("opt-out word from a number that cannot be read; the list is unchanged")
+        elif opt is not None and hit.mobile is not None:
             # The list changes before the hit is stored: if storing fails, Sumotext's answer is an error and
             # the number is still out. A repeat of an mo already stored must not undo a later START.
             if is_deterministic(hit.id) and callbacks.exists(hit.id):
