@@ -2,9 +2,10 @@
 
 from typing import Any
 
-from textgate.http_api import ApiRequest, api_handler, respond, setup_logging, validate
+from textgate.http_api import ApiRequest, api_handler, respond, setup_logging
 from textgate.logic.inbound import list_inbound
 from textgate.schemas.ogangi import ListMoQuery
+from textgate.validation import validate
 
 setup_logging()
 

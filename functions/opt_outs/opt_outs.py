@@ -2,9 +2,10 @@
 
 from typing import Any
 
-from textgate.http_api import ApiRequest, api_handler, respond, setup_logging, validate
+from textgate.http_api import ApiRequest, api_handler, respond, setup_logging
 from textgate.logic.opt_outs import parse_phone, set_opted_out, status
 from textgate.schemas.sumotext import OptOutQuery
+from textgate.validation import validate
 
 setup_logging()
 

@@ -2,9 +2,10 @@
 
 from typing import Any
 
-from textgate.http_api import ApiRequest, api_handler, respond, setup_logging, validate
+from textgate.http_api import ApiRequest, api_handler, respond, setup_logging
 from textgate.logic.sumotext import list_events
 from textgate.schemas.sumotext import EventsQuery
+from textgate.validation import validate
 
 setup_logging()
 

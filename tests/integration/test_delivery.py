@@ -167,9 +167,9 @@ def test_a_failed_queue_write_fails_the_operation_and_the_request(
     created: list[str] = []
     real_create = records.create
 
-    def spy(operation: Operation) -> None:
+    def spy(operation: Operation) -> Operation:
         created.append(operation.id)
-        real_create(operation)
+        return real_create(operation)
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise RuntimeError("SQS is down")

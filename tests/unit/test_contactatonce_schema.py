@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from textgate.errors import ValidationFailed
-from textgate.http_api import validate
 from textgate.schemas.contactatonce import NOT_SENDABLE, InitiateConversationRequest
+from textgate.validation import validate
 
 
 def errors_of(body: dict[str, Any]) -> dict[str, str]:

@@ -12,10 +12,10 @@ import pytest
 
 from textgate.dal import suppression
 from textgate.errors import RecipientOptedOut, ValidationFailed
-from textgate.http_api import validate
 from textgate.logic import operations
 from textgate.logic.interact import accept_campaign_sms
 from textgate.schemas.interact import CampaignPath, SendCampaignSmsRequest
+from textgate.validation import validate
 
 VALID = {"caller_id": "+972544696388", "jp_token": "Aejhib7"}
 

@@ -45,3 +45,17 @@ def test_log_lines_are_json_and_never_hold_a_whole_number(capsys: pytest.Capture
 
 def test_timestamps_and_ids_are_not_masked() -> None:
     assert log.redact("2026-11-22T10:00:00Z op_3f9a1c0e") == "2026-11-22T10:00:00Z op_3f9a1c0e"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["PUT /v1/opt-outs/%2B13056708084", "call +1 (305) 670-8084 now", "to 305.670.8084", "+44 7700 900123"],
+)
+def test_numbers_in_urls_and_with_separators_are_masked(text: str) -> None:
+    redacted = log.redact(text)
+    assert "670" not in redacted.replace("8084", "") and "7700 900" not in redacted, redacted
+
+
+@pytest.mark.parametrize("text", ["2026-11-22T10:00:00.123Z", "version 3.13.0", "12:30:45", "id 550e8400-e29b-41d4"])
+def test_dates_times_and_versions_are_left_alone(text: str) -> None:
+    assert log.redact(text) == text

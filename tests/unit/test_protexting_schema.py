@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from textgate.errors import ValidationFailed
-from textgate.http_api import validate
 from textgate.schemas.protexting import OptInRequest
+from textgate.validation import validate
 
 VALID: dict[str, Any] = {"phone_number": "+13056708084", "group_ids": [1]}
 

@@ -12,9 +12,9 @@ import pytest
 
 from textgate.dal import callbacks
 from textgate.errors import ApiError
-from textgate.http_api import validate
 from textgate.logic import sumotext
 from textgate.schemas.sumotext import CallbackHit, EventsQuery
+from textgate.validation import validate
 from textgate_local.template import ROOT
 
 

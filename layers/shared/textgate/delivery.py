@@ -129,9 +129,18 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
         return False  # another worker holds it; look again when this message comes back
     logger.info("calling the provider", extra={"attempt": claimed.attempts, "operation": claimed.operation})
     outcome = _call(config, claimed)
+    settled = _settle(claimed, outcome, config)
     if outcome.pause_for:
-        limits.pause(config.provider, until=clock.now() + outcome.pause_for)
-    return _settle(claimed, outcome, config)
+        _pause(config.provider, outcome.pause_for)
+    return settled
+
+
+def _pause(provider: str, seconds: float) -> None:
+    """Best effort: a missed pause costs at most a rate-limited answer, which delays without failing."""
+    try:
+        limits.pause(provider, until=clock.now() + seconds)
+    except Exception:
+        logger.exception("could not record the provider's pause")
 
 
 def _call(config: DeliveryConfig, operation: Operation) -> ProviderOutcome:
@@ -220,7 +229,11 @@ def _retry_later(
         refund_attempt=refund,
     )
     if scheduled is None:
-        return True
+        # Either another worker ended it, or our own write went through and only its answer was lost (botocore
+        # retried it and the retry found the condition gone). Only a final record may go without a message.
+        latest = records.get(operation.id)
+        if latest is None or latest.status.final:
+            return True
     return _requeue(operation.id, config.provider, wait)
 
 

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from textgate import log
-from textgate.errors import ApiError, InternalError, InvalidJson, ValidationFailed
+from textgate.errors import ApiError, InternalError, InvalidJson
+from textgate.validation import validate
 
 logger = log.get_logger(__name__)
 
@@ -64,17 +65,6 @@ def parse_event(event: dict[str, Any]) -> ApiRequest:
     )
 
 
-def field_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
-    errors = []
-    for error in exc.errors(include_url=False, include_input=False):
-        location = ".".join(str(part) for part in error["loc"] if part != "__root__")
-        message = error["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
-        errors.append({"field": prefix + location if location else prefix.rstrip(".") or "body", "message": message})
-    return errors
-
-
 def parse_json(text: str | None) -> Any:
     if text is None or not text.strip():
         raise InvalidJson("the request has no body; send a JSON object")
@@ -82,20 +72,6 @@ def parse_json(text: str | None) -> Any:
         return json.loads(text)
     except (ValueError, RecursionError):
         raise InvalidJson("the body is not valid JSON") from None
-
-
-def validate[M: BaseModel](model: type[M], data: Any) -> M:
-    if not isinstance(data, dict):
-        raise ValidationFailed(
-            "the body must be a JSON object", errors=[{"field": "body", "message": "must be a JSON object"}]
-        )
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        errors = field_errors(exc)
-        raise ValidationFailed(
-            "invalid " + ", ".join(sorted({error["field"] for error in errors})), errors=errors
-        ) from None
 
 
 def json_body[M: BaseModel](request: ApiRequest, model: type[M]) -> M:
@@ -122,16 +98,22 @@ def problem(error: ApiError) -> dict[str, Any]:
     }
 
 
-def api_handler(function: Callable[[ApiRequest], dict[str, Any]]) -> LambdaHandler:
-    """Wrap a route's logic: parse the event, bind the request id to the logs, map errors to answers."""
+def api_handler(
+    function: Callable[[ApiRequest], dict[str, Any]], *, fingerprint_key: Callable[[], bytes] | None = None
+) -> LambdaHandler:
+    """Wrap a route's logic: parse the event, bind the request id to the logs, map errors to answers.
+    `fingerprint_key` keys the idempotency fingerprint of bodies that hold a secret (a PIN to check)."""
 
     @functools.wraps(function)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         request = parse_event(event)
-        token = log.bind(request_id=request.request_id, route=f"{request.method} {request.path}")
+        # The route's template (/v1/opt-outs/{phone}), never the raw path: paths can hold phone numbers.
+        route = event.get("resource") or request.path
+        token = log.bind(request_id=request.request_id, route=f"{request.method} {route}")
         try:
-            if request.method == "POST" and request.header("Idempotency-Key") is not None:
-                return _idempotent(request, function)
+            # Only API clients have keys of their own (the Sumotext callback has no client).
+            if request.method == "POST" and request.client and request.header("Idempotency-Key") is not None:
+                return _idempotent(request, function, fingerprint_key)
             return function(request)
         except ApiError as error:
             if error.status >= 500:
@@ -146,7 +128,18 @@ def api_handler(function: Callable[[ApiRequest], dict[str, Any]]) -> LambdaHandl
     return handler
 
 
-def _idempotent(request: ApiRequest, function: Callable[[ApiRequest], dict[str, Any]]) -> dict[str, Any]:
+def keyed_api_handler(
+    fingerprint_key: Callable[[], bytes],
+) -> Callable[[Callable[[ApiRequest], dict[str, Any]]], LambdaHandler]:
+    """`api_handler` for routes whose body is a secret: its idempotency fingerprint is an HMAC, not a hash."""
+    return functools.partial(api_handler, fingerprint_key=fingerprint_key)
+
+
+def _idempotent(
+    request: ApiRequest,
+    function: Callable[[ApiRequest], dict[str, Any]],
+    fingerprint_key: Callable[[], bytes] | None,
+) -> dict[str, Any]:
     from textgate.logic import idempotency  # noqa: PLC0415 - only POSTs with a key need it
 
     def run() -> dict[str, Any]:
@@ -156,7 +149,9 @@ def _idempotent(request: ApiRequest, function: Callable[[ApiRequest], dict[str, 
             return problem(error)
 
     key = request.header(idempotency.HEADER) or ""
-    fingerprint = idempotency.request_hash(request.method, request.path, request.body)
+    fingerprint = idempotency.request_hash(
+        request.method, request.path, request.body, key=fingerprint_key() if fingerprint_key else None
+    )
     response, replayed = idempotency.run_once(request.client, key, fingerprint, run)
     if replayed:
         response = {**response, "headers": {**response.get("headers", {}), "Idempotent-Replayed": "true"}}

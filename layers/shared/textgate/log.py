@@ -15,8 +15,10 @@ from typing import Any
 
 _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("log_context", default=None)
 
-# 7 to 15 digits standing alone, with an optional '+': what a phone number looks like in a log line.
-_PHONE = re.compile(r"(?<![\w.-])\+?\d{7,15}(?![\w.])")
+# What a phone number looks like in a log line: 7 to 15 digits standing alone, maybe after '+' (or '%2B' in
+# a URL), maybe split by spaces, dots, dashes or brackets (+1 (305) 670-8084).
+_PHONE = re.compile(r"(?<![\w.:-])(?:\+|%2B)?\(?\d[\d ().-]{5,20}\d(?![\w.:])", re.IGNORECASE)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
@@ -29,8 +31,16 @@ def mask_phone(number: str) -> str:
     return prefix + "*" * (len(digits) - 4) + digits[-4:]
 
 
+def _mask_match(match: re.Match[str]) -> str:
+    found = match.group(0)
+    digits = re.sub(r"\D", "", found.upper().replace("%2B", "+"))
+    if not 7 <= len(digits) <= 15 or _DATE.match(found):
+        return found
+    return mask_phone(("+" if found.startswith(("+", "%2B", "%2b")) else "") + digits)
+
+
 def redact(text: str) -> str:
-    return _PHONE.sub(lambda match: mask_phone(match.group(0)), text)
+    return _PHONE.sub(_mask_match, text)
 
 
 class JsonFormatter(logging.Formatter):

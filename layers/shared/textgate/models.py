@@ -55,11 +55,18 @@ class Operation(BaseModel):
 
     @classmethod
     def new(
-        cls, *, operation: str, provider: str, client: str, payload: dict[str, Any], sms: SmsInfo | None = None
+        cls,
+        *,
+        operation: str,
+        provider: str,
+        client: str,
+        payload: dict[str, Any],
+        sms: SmsInfo | None = None,
+        operation_id: str | None = None,
     ) -> Operation:
         at = clock.now()
         return cls(
-            id=new_operation_id(),
+            id=operation_id or new_operation_id(),
             operation=operation,
             provider=provider,
             client=client,

@@ -40,8 +40,17 @@ def _record(item: dict[str, Any]) -> IdempotencyRecord:
     )
 
 
-def try_claim(key: str, request_hash: str, *, now: float, lock_seconds: float) -> bool:
-    """Claim the key for this request. False when a live record already holds it."""
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def try_claim(key: str, request_hash: str, operation_id: str, *, now: float, lock_seconds: float) -> str | None:
+    """Claim the key for this request: the operation id it reserves, or None when a live record holds it.
+
+    A fresh claim reserves `operation_id`. Taking over an abandoned claim (same request, lock run out) keeps the
+    id the first attempt reserved, so if that attempt had already created its operation, the retry finds it
+    instead of starting a second one.
+    """
     try:
         aws.dynamodb().put_item(
             TableName=_table(),
@@ -49,24 +58,40 @@ def try_claim(key: str, request_hash: str, *, now: float, lock_seconds: float) -
                 "key": {"S": key},
                 "request_hash": {"S": request_hash},
                 "state": {"S": IN_PROGRESS},
+                "operation_id": {"S": operation_id},
                 "locked_until": {"N": repr(now + lock_seconds)},
                 "expires_at": {"N": str(int(now + get_settings().idempotency_ttl_seconds))},
             },
-            # An expired record (TTL deletion is lazy) or an abandoned in-progress one may be taken over.
-            ConditionExpression="attribute_not_exists(#k) OR expires_at < :now OR "
-            "(#state = :in_progress AND locked_until < :now AND request_hash = :hash)",
-            ExpressionAttributeNames={"#k": "key", "#state": "state"},
+            # An expired record (TTL deletion is lazy) is as good as none.
+            ConditionExpression="attribute_not_exists(#k) OR expires_at < :now",
+            ExpressionAttributeNames={"#k": "key"},
+            ExpressionAttributeValues={":now": {"N": repr(now)}},
+        )
+        return operation_id
+    except ClientError as exc:
+        if not _conditional_failed(exc):
+            raise
+    try:
+        answer = aws.dynamodb().update_item(
+            TableName=_table(),
+            Key={"key": {"S": key}},
+            UpdateExpression="SET locked_until = :until",
+            ConditionExpression="#state = :in_progress AND locked_until < :now AND request_hash = :hash",
+            ExpressionAttributeNames={"#state": "state"},
             ExpressionAttributeValues={
+                ":until": {"N": repr(now + lock_seconds)},
                 ":now": {"N": repr(now)},
                 ":in_progress": {"S": IN_PROGRESS},
                 ":hash": {"S": request_hash},
             },
+            ReturnValues="ALL_NEW",
         )
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-            return False
+        if _conditional_failed(exc):
+            return None
         raise
-    return True
+    reserved = answer["Attributes"].get("operation_id", {}).get("S")
+    return reserved or operation_id
 
 
 def get(key: str) -> IdempotencyRecord | None:

@@ -61,8 +61,21 @@ def from_item(item: dict[str, Any]) -> Operation:
     return Operation.model_validate(data)
 
 
-def create(operation: Operation) -> None:
-    aws.dynamodb().put_item(TableName=_table(), Item=to_item(operation), ConditionExpression="attribute_not_exists(id)")
+def create(operation: Operation) -> Operation:
+    """Write a new record; if one with this id exists (an idempotent retry, or a write whose answer was lost
+    and retried), answer the stored one instead."""
+    try:
+        aws.dynamodb().put_item(
+            TableName=_table(), Item=to_item(operation), ConditionExpression="attribute_not_exists(id)"
+        )
+    except ClientError as exc:
+        if not _conditional_failed(exc):
+            raise
+        existing = get(operation.id)
+        if existing is None:
+            raise
+        return existing
+    return operation
 
 
 def get(operation_id: str) -> Operation | None:

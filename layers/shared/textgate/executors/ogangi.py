@@ -36,6 +36,7 @@ def execute(operation: Operation) -> ProviderOutcome:
             flags=payload.get("flags"),
         )
     if operation.operation == "ogangi.send_pin":
+        _ensure_pin_key()
         return client().send_pin(
             carrier=payload["carrier"],
             sender=payload["from"],
@@ -46,3 +47,13 @@ def execute(operation: Operation) -> ProviderOutcome:
     if operation.operation == "ogangi.fire_message":
         return client().fire_message(mobile=phone.digits(payload["mobile"]), text=payload["text"])
     raise NotAttempted(f"no Ogangi executor for {operation.operation}")
+
+
+def _ensure_pin_key() -> None:
+    """The PIN Ogangi returns must be hashed at once: without the key, do not ask Ogangi to send one."""
+    from textgate.logic.pins import hash_key  # noqa: PLC0415 - only PIN sends need it
+
+    try:
+        hash_key()
+    except (secrets.SecretUnavailable, KeyError) as exc:
+        raise NotAttempted(f"the PIN hash key is unavailable ({type(exc).__name__})") from None

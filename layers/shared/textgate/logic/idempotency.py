@@ -3,25 +3,35 @@ first request is still running is a 409. Answers under 500 are kept for 24 hours
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
+import hmac
 import json
 from collections.abc import Callable
 from typing import Any
 
-from textgate import clock
+from textgate import clock, log
 from textgate.dal import idempotency as store
 from textgate.errors import IdempotencyKeyInUse, IdempotencyKeyReused, ValidationFailed
+from textgate.models import new_operation_id
 
 HEADER = "Idempotency-Key"
+logger = log.get_logger(__name__)
+_reserved: contextvars.ContextVar[str | None] = contextvars.ContextVar("reserved_operation_id", default=None)
 LOCK_SECONDS = 60.0
 
 
-def request_hash(method: str, path: str, body: str | None) -> str:
+def request_hash(method: str, path: str, body: str | None, *, key: bytes | None = None) -> str:
+    """What makes two requests "the same". Keyed (HMAC) when the body holds a secret, so the stored
+    fingerprint cannot be reversed by trying every short code."""
     try:
         canonical = json.dumps(json.loads(body or ""), sort_keys=True, separators=(",", ":"))
     except ValueError:
         canonical = body or ""
-    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+    message = f"{method} {path}\n{canonical}".encode()
+    if key is not None:
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hashlib.sha256(message).hexdigest()
 
 
 def check_key(key: str) -> None:
@@ -35,8 +45,10 @@ def run_once(scope: str, key: str, fingerprint: str, run: Callable[[], dict[str,
     """Run `run` at most once per (scope, key); answer (response, replayed)."""
     check_key(key)
     scoped = f"{scope}#{key}"
+    reserved: str | None = None
     for _ in range(2):
-        if store.try_claim(scoped, fingerprint, now=clock.now(), lock_seconds=LOCK_SECONDS):
+        reserved = store.try_claim(scoped, fingerprint, new_operation_id(), now=clock.now(), lock_seconds=LOCK_SECONDS)
+        if reserved is not None:
             break
         record = store.get(scoped)
         if record is None:
@@ -48,13 +60,24 @@ def run_once(scope: str, key: str, fingerprint: str, run: Callable[[], dict[str,
         return record.response, True
     else:
         raise IdempotencyKeyInUse(f"the first request with this {HEADER} is still running")
+    token = _reserved.set(reserved)
     try:
         response = run()
     except BaseException:
         store.release(scoped)
         raise
+    finally:
+        _reserved.reset(token)
     if int(response.get("statusCode", 500)) >= 500:
         store.release(scoped)
-    else:
+        return response, False
+    try:
         store.complete(scoped, response)
+    except Exception:  # the work is done: a retry finds the reserved operation rather than acting again
+        logger.exception("could not record the answer for this idempotency key")
     return response, False
+
+
+def reserved_operation_id() -> str | None:
+    """The operation id this request's Idempotency-Key reserved, if it has one (see dal.idempotency.try_claim)."""
+    return _reserved.get()

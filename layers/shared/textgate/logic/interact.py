@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from textgate.errors import ValidationFailed
 from textgate.logic import operations
 from textgate.logic.suppression import ensure_not_opted_out
 from textgate.models import Operation
-from textgate.schemas.interact import SendCampaignSmsRequest
+from textgate.schemas.interact import CampaignPath, SendCampaignSmsRequest
+from textgate.validation import validate
 
 PROVIDER = "interact"
 
@@ -22,3 +26,21 @@ def accept_campaign_sms(client: str, campaign_id: str, request: SendCampaignSmsR
     }
     # No `sms` description: the text is the campaign's, held by Interact.
     return operations.accept(client=client, operation="interact.send_campaign_sms", provider=PROVIDER, payload=payload)
+
+
+def parse_request(campaign_id: str, body: Any) -> tuple[str, SendCampaignSmsRequest]:
+    """The campaign id (from the path or the event) and the body, judged together: one 422 names every bad field."""
+    errors: list[dict[str, str]] = []
+    path: CampaignPath | None = None
+    request: SendCampaignSmsRequest | None = None
+    try:
+        path = validate(CampaignPath, {"campaign_id": campaign_id})
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    try:
+        request = validate(SendCampaignSmsRequest, body)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    if path is None or request is None:
+        raise ValidationFailed("invalid " + ", ".join(sorted({error["field"] for error in errors})), errors=errors)
+    return path.campaign_id, request

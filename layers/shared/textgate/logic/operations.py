@@ -7,8 +7,9 @@ from typing import Any
 from textgate import clock, log
 from textgate.dal import operations as records
 from textgate.dal import queue
-from textgate.errors import NotFound, ServiceUnavailable
-from textgate.models import Operation, OperationError
+from textgate.errors import InternalError, NotFound, ServiceUnavailable
+from textgate.logic import idempotency
+from textgate.models import Operation, OperationError, Status
 from textgate.sms import SmsInfo
 
 logger = log.get_logger(__name__)
@@ -18,24 +19,48 @@ def accept(
     *, client: str, operation: str, provider: str, payload: dict[str, Any], sms: SmsInfo | None = None
 ) -> Operation:
     """Record the operation, then queue it. If the queue refuses, the record ends `failed` and the caller
-    gets a 503: an operation is never left `queued` with no message to move it."""
-    accepted = Operation.new(operation=operation, provider=provider, client=client, payload=payload, sms=sms)
-    records.create(accepted)
+    gets a 503: an operation is never left `queued` with no message to move it.
+
+    Under an Idempotency-Key the operation id is the one the key reserved, so a retry of a request that already
+    got this far finds its operation instead of creating a second one."""
+    proposed = Operation.new(
+        operation=operation,
+        provider=provider,
+        client=client,
+        payload=payload,
+        sms=sms,
+        operation_id=idempotency.reserved_operation_id(),
+    )
+    accepted = records.create(proposed)
+    if accepted.client != client or accepted.operation != operation:
+        raise InternalError("an operation id was reused")  # never hand out another request's record
     token = log.bind(operation_id=accepted.id, operation=operation)
     try:
-        queue.enqueue(provider, accepted.id)
-    except Exception:
-        logger.exception("could not queue the operation")
-        records.fail_unsent(
-            accepted.id,
-            now=clock.now(),
-            error=OperationError(code="queue_unavailable", message="the operation could not be queued", retryable=True),
-        )
-        raise ServiceUnavailable("the operation could not be queued; nothing was sent, try again") from None
+        if accepted is proposed or accepted.status is Status.QUEUED:
+            # A second message for an operation already queued is harmless: delivery acts on it once.
+            _enqueue_or_fail(accepted, provider)
     finally:
         log.unbind(token)
     logger.info("operation accepted", extra={"operation_id": accepted.id, "operation": operation})
     return accepted
+
+
+def _enqueue_or_fail(operation: Operation, provider: str) -> None:
+    try:
+        queue.enqueue(provider, operation.id)
+        return
+    except Exception:
+        logger.exception("could not queue the operation")
+    failed = records.fail_unsent(
+        operation.id,
+        now=clock.now(),
+        error=OperationError(code="queue_unavailable", message="the operation could not be queued", retryable=True),
+    )
+    if failed is None:
+        # SQS stored the message after all (only its answer was lost) and delivery already moved the record:
+        # the operation is under way, so the caller must not be told to try again.
+        return
+    raise ServiceUnavailable("the operation could not be queued; nothing was sent, try again")
 
 
 def get_for_client(client: str, operation_id: str) -> Operation:

@@ -33,13 +33,13 @@ MAX_WRONG_CHECKS = 5
 MAX_PINS_PER_HOUR = 5
 
 
-def _key() -> bytes:
+def hash_key() -> bytes:
     return str(secrets.get_secret(get_settings().pin_key_secret_id)["key"]).encode()
 
 
 def pin_hash(operation_id: str, pin: str) -> str:
     # Bound to the operation id, so one hash says nothing about another verification's PIN.
-    return hmac.new(_key(), f"{operation_id}:{pin}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(hash_key(), f"{operation_id}:{pin}".encode(), hashlib.sha256).hexdigest()
 
 
 def accept_pin(client: str, request: SendPinRequest) -> Operation:

@@ -16,13 +16,12 @@ from pydantic import BaseModel
 from textgate import log
 from textgate.dal import events
 from textgate.errors import ApiError, ValidationFailed
-from textgate.http_api import validate
 from textgate.logic import contactatonce, idempotency, interact, ogangi, pins, protexting
 from textgate.models import Operation
 from textgate.schemas.contactatonce import InitiateConversationRequest
-from textgate.schemas.interact import CampaignPath, SendCampaignSmsRequest
 from textgate.schemas.ogangi import FireMessageRequest, SendPinRequest, SendSmsRequest
 from textgate.schemas.protexting import OptInRequest
+from textgate.validation import validate
 
 logger = log.get_logger(__name__)
 
@@ -31,10 +30,6 @@ logger = log.get_logger(__name__)
 class Acceptor:
     model: type[BaseModel]
     accept: Callable[[str, Any], Operation]
-
-
-def _campaign_sms(client: str, body: SendCampaignSmsRequest, campaign_id: str) -> Operation:
-    return interact.accept_campaign_sms(client, campaign_id, body)
 
 
 ACCEPTORS: dict[str, Acceptor] = {
@@ -51,8 +46,8 @@ OPERATIONS = (*ACCEPTORS, CAMPAIGN_SMS)
 def _accept(client: str, operation: str, detail: dict[str, Any]) -> Operation:
     if operation == CAMPAIGN_SMS:
         body = dict(detail)
-        path = validate(CampaignPath, {"campaign_id": body.pop("campaign_id", "")})
-        return interact.accept_campaign_sms(client, path.campaign_id, validate(SendCampaignSmsRequest, body))
+        campaign_id, request = interact.parse_request(str(body.pop("campaign_id", "")), body)
+        return interact.accept_campaign_sms(client, campaign_id, request)
     acceptor = ACCEPTORS.get(operation)
     if acceptor is None:
         raise ValidationFailed(
@@ -71,7 +66,8 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(detail, dict):
             raise ValidationFailed("detail must be an object", errors=[{"field": "detail", "message": "not an object"}])
         body = dict(detail)
-        key = body.pop("idempotency_key", None)
+        # EventBridge delivers at least once: without a key of the sender's, the event's own id is the key.
+        key = body.pop("idempotency_key", None) or event.get("id")
 
         def run() -> dict[str, Any]:
             return {"statusCode": 202, "operation": _accept(client, operation, body).public()}
@@ -86,6 +82,8 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
         logger.info("trigger accepted", extra={"operation_id": answer["operation"]["id"]})
         return {"status": "accepted", "operation": answer["operation"]}
     except ApiError as error:
+        if error.status >= 500:
+            raise  # ours, not the event's: let Lambda retry it (and its on-failure destination keep it)
         logger.warning("trigger refused: %s", error.code)
         problem = error.problem()
         events.publish(
