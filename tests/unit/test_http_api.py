@@ -60,3 +60,28 @@ def test_unexpected_errors_are_a_plain_500_without_internals() -> None:
 def test_validation_of_a_non_object_body() -> None:
     with pytest.raises(ValidationFailed):
         json_body(parse_event(event("[1, 2]")), SendSmsRequest)
+
+
+def test_logs_name_the_route_template_not_a_path_holding_a_number(capsys: pytest.CaptureFixture[str]) -> None:
+    from textgate import log
+
+    log.configure("INFO")
+
+    @api_handler
+    def failing(request: ApiRequest) -> dict[str, Any]:
+        raise RuntimeError("boom")
+
+    opt_out = event(None, method="PUT") | {"path": "/v1/opt-outs/%2B13056708084", "resource": "/v1/opt-outs/{phone}"}
+    failing(opt_out, None)
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["route"] == "PUT /v1/opt-outs/{phone}"
+
+
+def test_fingerprints_of_secret_bodies_are_keyed() -> None:
+    from textgate.logic.idempotency import request_hash
+
+    plain = request_hash("POST", "/v1/ogangi/pins/op_1/check", '{"code": "846547"}')
+    keyed = request_hash("POST", "/v1/ogangi/pins/op_1/check", '{"code": "846547"}', key=b"server-key")
+    other_key = request_hash("POST", "/v1/ogangi/pins/op_1/check", '{"code": "846547"}', key=b"other")
+    assert len({plain, keyed, other_key}) == 3
+    assert request_hash("POST", "/p", '{"a": 1, "b": 2}') == request_hash("POST", "/p", '{"b":2,"a":1}')
