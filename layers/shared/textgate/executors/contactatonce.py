@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textgate import secrets
+from textgate import executors
 from textgate.executors import NotAttempted
 from textgate.logic.contactatonce import INITIATE_CONVERSATION
 from textgate.models import Operation
@@ -13,10 +13,9 @@ from textgate.settings import get_settings
 
 def client() -> ContactAtOnceClient:
     settings = get_settings()
-    try:
-        credentials = ContactAtOnceCredentials.from_secret(secrets.get_secret(settings.contactatonce_secret_id))
-    except (secrets.SecretUnavailable, KeyError) as exc:
-        raise NotAttempted(f"ContactAtOnce credentials unavailable ({type(exc).__name__})") from None
+    credentials = executors.credentials(
+        "ContactAtOnce", settings.contactatonce_secret_id, ContactAtOnceCredentials.from_secret
+    )
     try:
         return ContactAtOnceClient.from_settings(credentials, settings)
     except ValueError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textgate import secrets
+from textgate import executors
 from textgate.executors import NotAttempted
 from textgate.models import Operation
 from textgate.providers.interact import InteractClient, InteractCredentials
@@ -12,10 +12,7 @@ from textgate.settings import get_settings
 
 def client() -> InteractClient:
     settings = get_settings()
-    try:
-        credentials = InteractCredentials.from_secret(secrets.get_secret(settings.interact_secret_id))
-    except (secrets.SecretUnavailable, KeyError) as exc:
-        raise NotAttempted(f"Interact credentials unavailable ({type(exc).__name__})") from None
+    credentials = executors.credentials("Interact", settings.interact_secret_id, InteractCredentials.from_secret)
     return InteractClient(settings.interact_base_url, credentials, settings.provider_timeouts)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textgate import phone, secrets
+from textgate import executors, phone, secrets
 from textgate.executors import NotAttempted
 from textgate.models import Operation
 from textgate.providers.ogangi import OgangiClient, OgangiCredentials
@@ -12,10 +12,7 @@ from textgate.settings import get_settings
 
 def client() -> OgangiClient:
     settings = get_settings()
-    try:
-        credentials = OgangiCredentials.from_secret(secrets.get_secret(settings.ogangi_secret_id))
-    except (secrets.SecretUnavailable, KeyError) as exc:
-        raise NotAttempted(f"Ogangi credentials unavailable ({type(exc).__name__})") from None
+    credentials = executors.credentials("Ogangi", settings.ogangi_secret_id, OgangiCredentials.from_secret)
     return OgangiClient(settings.ogangi_base_url, credentials, settings.provider_timeouts)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textgate import phone, secrets
+from textgate import executors, phone
 from textgate.executors import NotAttempted
 from textgate.models import Operation
 from textgate.providers.outcome import ProviderOutcome
@@ -12,10 +12,7 @@ from textgate.settings import get_settings
 
 def client() -> ProTextingClient:
     settings = get_settings()
-    try:
-        credentials = ProTextingCredentials.from_secret(secrets.get_secret(settings.protexting_secret_id))
-    except (secrets.SecretUnavailable, KeyError, ValueError) as exc:
-        raise NotAttempted(f"ProTexting credentials unavailable ({type(exc).__name__})") from None
+    credentials = executors.credentials("ProTexting", settings.protexting_secret_id, ProTextingCredentials.from_secret)
     return ProTextingClient(settings.protexting_base_url, credentials, settings.provider_timeouts)
 
 

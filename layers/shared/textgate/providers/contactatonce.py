@@ -168,10 +168,8 @@ class ContactAtOnceClient:
                 data=self._body(elements),
                 headers={"Content-Type": CONTENT_TYPE, "Accept": "application/xml"},
             )
-        except transport.NotSent as exc:
-            return ProviderOutcome.transient("provider_unreachable", f"ContactAtOnce not reached: {exc}")
-        except transport.NoAnswer as exc:
-            return ProviderOutcome.unknown("provider_timeout", f"ContactAtOnce gave no usable answer: {exc}")
+        except transport.TransportError as exc:
+            return transport.failure_outcome("ContactAtOnce", exc)
         return interpret(answer, secret=self._credentials.password)
 
 

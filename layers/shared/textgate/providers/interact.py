@@ -118,10 +118,8 @@ class InteractClient:
                 headers=self.headers(),
                 data=data,
             )
-        except transport.NotSent as exc:
-            return ProviderOutcome.transient("provider_unreachable", f"Interact not reached: {exc}")
-        except transport.NoAnswer as exc:
-            return ProviderOutcome.unknown("provider_timeout", f"Interact gave no usable answer: {exc}")
+        except transport.TransportError as exc:
+            return transport.failure_outcome("Interact", exc)
         return interpret(answer, secret=self._credentials.application_key)
 
 

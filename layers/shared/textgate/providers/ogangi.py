@@ -113,10 +113,8 @@ class OgangiClient:
     def _outcome(self, url: str, read_result: Any) -> ProviderOutcome:
         try:
             answer = transport.call(PROVIDER, "POST", url, timeout=self._timeout, data=b"")
-        except transport.NotSent as exc:
-            return ProviderOutcome.transient("provider_unreachable", f"Ogangi not reached: {exc}")
-        except transport.NoAnswer as exc:
-            return ProviderOutcome.unknown("provider_timeout", f"Ogangi gave no usable answer: {exc}")
+        except transport.TransportError as exc:
+            return transport.failure_outcome("Ogangi", exc)
         return interpret(answer, read_result)
 
 

@@ -123,10 +123,8 @@ class ProTextingClient:
                 headers=HEADERS,
                 data=data,
             )
-        except transport.NotSent as exc:
-            return ProviderOutcome.transient("provider_unreachable", f"ProTexting not reached: {exc}")
-        except transport.NoAnswer as exc:
-            return ProviderOutcome.unknown("provider_timeout", f"ProTexting gave no usable answer: {exc}")
+        except transport.TransportError as exc:
+            return transport.failure_outcome("ProTexting", exc)
         return _scrubbed(interpret(answer), self._credentials.access_token)
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.adapters import HTTPAdapter
+
+if TYPE_CHECKING:
+    from textgate.providers.outcome import ProviderOutcome
 
 MAX_ANSWER_BYTES = 256 * 1024
 USER_AGENT = "textgate/1.0"
@@ -130,3 +133,12 @@ def _never_connected(exc: BaseException) -> bool:
                 return _never_connected(arg)
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+def failure_outcome(provider_label: str, exc: TransportError) -> ProviderOutcome:
+    """The one rule for calls without an answer: never sent -> try again; maybe sent -> unknown, never again."""
+    from textgate.providers.outcome import ProviderOutcome  # noqa: PLC0415 - outcome imports nothing of ours
+
+    if isinstance(exc, NotSent):
+        return ProviderOutcome.transient("provider_unreachable", f"{provider_label} not reached: {exc}")
+    return ProviderOutcome.unknown("provider_timeout", f"{provider_label} gave no usable answer: {exc}")
