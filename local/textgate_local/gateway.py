@@ -22,6 +22,16 @@ from textgate_local.template import ApiRoute
 Invoke = Callable[[str, dict[str, Any]], Any]
 STAGE = "api"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+NOT_FOUND = json.dumps(
+    {
+        "type": "about:blank",
+        "title": "Not found",
+        "status": 404,
+        "detail": "no such route",
+        "code": "not_found",
+        "errors": [],
+    }
+).encode()
 
 
 @dataclass(frozen=True)
@@ -72,17 +82,13 @@ class Gateway:
         self.server.shutdown()
         self.server.server_close()
 
-    def match(self, method: str, path: str) -> tuple[CompiledRoute | None, dict[str, str], bool]:
-        """(route, path parameters, whether the path exists for another method)."""
-        path_exists = False
+    def match(self, method: str, path: str) -> tuple[CompiledRoute | None, dict[str, str]]:
+        """(route, path parameters) of the route for this method and path, if there is one."""
         for compiled in self.routes:
             found = compiled.pattern.match(path)
-            if not found:
-                continue
-            path_exists = True
-            if compiled.route.method in (method, "ANY"):
-                return compiled, {n: unquote(v) for n, v in zip(compiled.names, found.groups(), strict=True)}, True
-        return None, {}, path_exists
+            if found and compiled.route.method in (method, "ANY"):
+                return compiled, {n: unquote(v) for n, v in zip(compiled.names, found.groups(), strict=True)}
+        return None, {}
 
     def event(
         self,
@@ -183,27 +189,11 @@ class Gateway:
                         status, content_type, content = served
                         self._send(status, {"Content-Type": content_type}, content)
                         return
-                compiled, params, path_exists = gateway.match(self.command, parts.path)
+                compiled, params = gateway.match(self.command, parts.path)
                 if compiled is None:
-                    # API Gateway answers an unknown route as a missing token: 403 for a path it knows
-                    # under another method, and our template maps a wholly unknown path to 404.
-                    if path_exists:
-                        self._json(403, {"message": "Missing Authentication Token"})
-                    else:
-                        self._send(
-                            404,
-                            {"Content-Type": "application/problem+json"},
-                            json.dumps(
-                                {
-                                    "type": "about:blank",
-                                    "title": "Not found",
-                                    "status": 404,
-                                    "detail": "no such route",
-                                    "code": "not_found",
-                                    "errors": [],
-                                }
-                            ).encode(),
-                        )
+                    # API Gateway answers an unknown path, or a known one with another method, as a missing
+                    # token; the template turns that gateway response into this 404.
+                    self._send(404, {"Content-Type": "application/problem+json"}, NOT_FOUND)
                     return
                 api_key = self.headers.get("x-api-key")
                 client = gateway.clients_by_key.get(api_key or "")

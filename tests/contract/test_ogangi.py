@@ -105,7 +105,7 @@ def test_http_503_is_transient(client: OgangiClient) -> None:
 
 def test_slow_answer_is_unknown_never_retried(client: OgangiClient) -> None:
     outcome = client.send_mt(sender="1989", carrier=None, mobile=sandbox.SLOW_NUMBER, text="hi")
-    assert outcome.verdict is Verdict.UNKNOWN
+    assert outcome.verdict is Verdict.UNKNOWN and outcome.code == "provider_timeout"
 
 
 def test_malformed_answer_after_sending_is_unknown(client: OgangiClient) -> None:
@@ -122,7 +122,7 @@ def test_connection_refused_is_transient() -> None:
 def test_reset_after_acting_is_unknown(client: OgangiClient, server: SandboxServer) -> None:
     server.fault_plan = lambda request: Fault.RESET_AFTER
     outcome = client.send_mt(sender="1989", carrier=None, mobile="13056708084", text="hi")
-    assert outcome.verdict is Verdict.UNKNOWN
+    assert outcome.verdict is Verdict.UNKNOWN and outcome.code == "provider_no_answer"
     assert len(server.acted) == 1
 
 

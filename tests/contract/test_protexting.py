@@ -140,7 +140,7 @@ def test_created_with_a_message(client: ProTextingClient) -> None:
         (sandbox.SAME_CONTENT_NUMBER, "duplicate_content"),
         (sandbox.SENDER_BLOCKED_NUMBER, "sender_blocked"),
         (sandbox.SENDER_BLOCKED_CARRIER_NUMBER, "sender_blocked"),
-        (sandbox.GLOBALLY_OPTED_OUT_NUMBER, "globally_opted_out"),
+        (sandbox.GLOBALLY_OPTED_OUT_NUMBER, "recipient_opted_out"),
         (sandbox.GLOBALLY_BLOCKED_NUMBER, "globally_blocked"),
     ],
 )

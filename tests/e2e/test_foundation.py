@@ -108,3 +108,19 @@ def test_swagger_ui_is_served_with_its_assets(stack: Stack) -> None:
     bundle = stack.session.get(f"{stack.url}/docs/swagger-ui-bundle.js", timeout=10)
     assert bundle.status_code == 200 and len(bundle.content) > 100_000
     assert stack.session.get(f"{stack.url}/docs/../template.yaml", timeout=10).status_code == 404
+
+
+def test_unknown_paths_and_methods_are_a_problem_404(stack: Stack) -> None:
+    for method, path in (("GET", "/v1/nowhere"), ("DELETE", "/v1/ogangi/sms")):
+        answer = stack.call(method, path)
+        assert answer.status_code == 404 and answer.headers["Content-Type"] == "application/problem+json"
+        assert answer.json()["code"] == "not_found"
+
+
+def test_fired_messages_describe_their_text_and_other_operations_say_sms_null(stack: Stack) -> None:
+    fired = stack.call("POST", "/v1/ogangi/mo", json={"mobile": "+13056708084", "text": "JOIN now"}).json()
+    assert fired["sms"] == {"characters": 8, "encoding": "GSM-7", "segments": 1}
+    chat = stack.call(
+        "POST", "/v1/contactatonce/conversations", json={"merchant_id": 1, "consumer_phone": "+13056708084"}
+    ).json()
+    assert chat["sms"] is None

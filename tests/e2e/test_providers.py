@@ -432,7 +432,7 @@ def test_opt_in_answered_with_a_message_succeeds_with_its_words(stack: Stack) ->
         (protexting_sandbox.SAME_CONTENT_NUMBER, "duplicate_content"),
         (protexting_sandbox.SENDER_BLOCKED_NUMBER, "sender_blocked"),
         (protexting_sandbox.SENDER_BLOCKED_CARRIER_NUMBER, "sender_blocked"),
-        (protexting_sandbox.GLOBALLY_OPTED_OUT_NUMBER, "globally_opted_out"),
+        (protexting_sandbox.GLOBALLY_OPTED_OUT_NUMBER, "recipient_opted_out"),
         (protexting_sandbox.GLOBALLY_BLOCKED_NUMBER, "globally_blocked"),
     ],
     ids=["2", "5", "6", "7", "8", "301", "302", "1000", "1001"],

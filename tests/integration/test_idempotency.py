@@ -74,3 +74,10 @@ def test_a_crash_frees_the_key(aws_env: dict[str, str]) -> None:
 def test_key_length_is_checked(aws_env: dict[str, str], key: str) -> None:
     with pytest.raises(ValidationFailed):
         idempotency.run_once("client-g", key, "hash", lambda: {"statusCode": 202})
+
+
+@pytest.mark.parametrize("status", [409, 429, 503])
+def test_answers_that_ask_to_try_again_are_not_replayed(aws_env: dict[str, str], status: int) -> None:
+    idempotency.run_once("client-h", f"key-{status}", "hash", lambda: {"statusCode": status})
+    response, replayed = idempotency.run_once("client-h", f"key-{status}", "hash", lambda: {"statusCode": 200})
+    assert not replayed and response["statusCode"] == 200

@@ -85,3 +85,20 @@ def test_fingerprints_of_secret_bodies_are_keyed() -> None:
     other_key = request_hash("POST", "/v1/ogangi/pins/op_1/check", '{"code": "846547"}', key=b"other")
     assert len({plain, keyed, other_key}) == 3
     assert request_hash("POST", "/p", '{"a": 1, "b": 2}') == request_hash("POST", "/p", '{"b":2,"a":1}')
+
+
+def test_ogangi_senders_go_on_the_wire_as_digits(unit_settings: dict[str, str]) -> None:
+    from textgate.logic.ogangi import sender
+
+    assert sender("+19893653744") == "19893653744"
+    assert sender("84700") == "84700"
+    with pytest.raises(ValidationFailed):
+        sender(None)  # no default sender configured in these settings
+
+
+def test_inbound_dates_become_rfc3339_utc() -> None:
+    from textgate.logic.inbound import sent_at
+
+    assert sent_at("2014-10-13 10:30:51.922") == "2014-10-13T10:30:51Z"
+    assert sent_at("2013-09-17T10:13:59.176-04:30") == "2013-09-17T14:43:59Z"
+    assert sent_at("yesterday") is None and sent_at(None) is None

@@ -89,8 +89,7 @@ class Operation(BaseModel):
             "result": self.result,
             "error": self.error.model_dump() if self.error else None,
         }
-        if self.sms is not None:
-            view["sms"] = self.sms.model_dump()
+        view["sms"] = self.sms.model_dump() if self.sms is not None else None
         if self.dead_lettered_at is not None:
             view["dead_lettered_at"] = clock.rfc3339(self.dead_lettered_at)
         return view

@@ -298,7 +298,16 @@ def document() -> dict[str, Any]:
         if route.status == 202:
             success["headers"] = {"Location": {"schema": {"type": "string"}, "description": "the operation"}}
         operation["responses"][str(route.status)] = success
-        for status in route.errors:
+        errors = set(route.errors)
+        if route.method == "post" and route.api_key:
+            # Every keyed POST takes an Idempotency-Key (409 while its first request runs) and may be refused
+            # with a 503 when the operation could not be queued.
+            errors |= {409, 503}
+            success.setdefault("headers", {})["Idempotent-Replayed"] = {
+                "schema": {"type": "string", "enum": ["true"]},
+                "description": "present when this is the replayed answer of an earlier request with the same key",
+            }
+        for status in sorted(errors):
             operation["responses"][str(status)] = {
                 "description": _ERROR_TEXT[status],
                 "content": {"application/problem+json": {"schema": problem_ref}},

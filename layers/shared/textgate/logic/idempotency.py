@@ -68,7 +68,7 @@ def run_once(scope: str, key: str, fingerprint: str, run: Callable[[], dict[str,
         raise
     finally:
         _reserved.reset(token)
-    if int(response.get("statusCode", 500)) >= 500:
+    if not _keepable(int(response.get("statusCode", 500))):
         store.release(scoped)
         return response, False
     try:
@@ -76,6 +76,12 @@ def run_once(scope: str, key: str, fingerprint: str, run: Callable[[], dict[str,
     except Exception:  # the work is done: a retry finds the reserved operation rather than acting again
         logger.exception("could not record the answer for this idempotency key")
     return response, False
+
+
+def _keepable(status: int) -> bool:
+    """Answers that say "try again" (a 5xx, a 409 while something is pending, a 429) are not replayed: the
+    retry they ask for must reach the route."""
+    return status < 500 and status not in (409, 429)
 
 
 def reserved_operation_id() -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from textgate.errors import ProviderTimeout, ProviderUnavailable
@@ -22,8 +23,22 @@ def list_inbound(query: ListMoQuery) -> dict[str, Any]:
             "total": outcome.result["total"],
             "page": query.page,
             "per_page": query.per_page,
-            "items": outcome.result["items"],
+            "items": [{**item, "sent_at": sent_at(item.get("sent_at"))} for item in outcome.result["items"]],
         }
     if outcome.code == "provider_timeout":
         raise ProviderTimeout("Ogangi did not answer in time")
     raise ProviderUnavailable(f"Ogangi could not list messages: {outcome.message or outcome.code}")
+
+
+def sent_at(ogangi_date: str | None) -> str | None:
+    """Ogangi's sendDate ("2014-10-13 10:30:51.922", sometimes with an offset) as RFC 3339 UTC.
+    Assumption: a date without an offset is UTC (Ogangi documents none for inbound messages)."""
+    if not ogangi_date:
+        return None
+    try:
+        moment = datetime.fromisoformat(ogangi_date.strip().replace(" ", "T", 1))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

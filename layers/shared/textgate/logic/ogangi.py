@@ -19,7 +19,8 @@ def sender(requested: str | None) -> str:
         raise ValidationFailed(
             "invalid from", errors=[{"field": "from", "message": "is required: no default sender is configured"}]
         )
-    return sender
+    # Ogangi's short and long codes are digits without '+', like every number on its wire.
+    return sender.removeprefix("+")
 
 
 def accept_sms(client: str, request: SendSmsRequest) -> Operation:
@@ -43,4 +44,10 @@ def accept_sms(client: str, request: SendSmsRequest) -> Operation:
 def accept_fire_message(client: str, request: FireMessageRequest) -> Operation:
     """Inject an inbound message: nothing is texted to the handset, so the suppression list does not apply."""
     payload = {"mobile": request.mobile, "text": request.text}
-    return operations.accept(client=client, operation="ogangi.fire_message", provider=PROVIDER, payload=payload)
+    return operations.accept(
+        client=client,
+        operation="ogangi.fire_message",
+        provider=PROVIDER,
+        payload=payload,
+        sms=sms.describe(request.text),
+    )

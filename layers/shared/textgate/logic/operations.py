@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from textgate import clock, log
+from textgate.dal import events, queue
 from textgate.dal import operations as records
-from textgate.dal import queue
 from textgate.errors import InternalError, NotFound, ServiceUnavailable
 from textgate.logic import idempotency
 from textgate.models import Operation, OperationError, Status
@@ -60,6 +60,7 @@ def _enqueue_or_fail(operation: Operation, provider: str) -> None:
         # SQS stored the message after all (only its answer was lost) and delivery already moved the record:
         # the operation is under way, so the caller must not be told to try again.
         return
+    events.publish("operation.failed", failed.public())
     raise ServiceUnavailable("the operation could not be queued; nothing was sent, try again")
 
 

@@ -44,6 +44,7 @@ def pin_hash(operation_id: str, pin: str) -> str:
 
 def accept_pin(client: str, request: SendPinRequest) -> Operation:
     ensure_not_opted_out(request.to, "to")
+    from_ = sender(request.sender)  # a refused request must not use up one of the recipient's PINs
     if not limits.take_slot(f"pin#{request.to}", limit=MAX_PINS_PER_HOUR, window_seconds=3600, now=clock.now()):
         raise TooManyRequests(f"at most {MAX_PINS_PER_HOUR} PINs per recipient per hour; try again later")
     payload = {
@@ -51,7 +52,7 @@ def accept_pin(client: str, request: SendPinRequest) -> Operation:
         "carrier": request.carrier,
         "text": request.text,
         "length": request.length,
-        "from": sender(request.sender),
+        "from": from_,
     }
     return operations.accept(
         client=client, operation=OPERATION, provider=PROVIDER, payload=payload, sms=sms.describe(request.text)

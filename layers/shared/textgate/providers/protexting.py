@@ -35,7 +35,8 @@ BUSINESS_ERRORS: dict[int, tuple[str, str]] = {
     8: ("duplicate_content", "the same content was sent within 10 seconds"),
     301: ("sender_blocked", "the sender is blocked"),
     302: ("sender_blocked", "the sender is blocked"),
-    1000: ("globally_opted_out", "the number is globally opted out"),
+    # Opted out everywhere is opted out: the same code as 1, so the number joins our suppression list too.
+    1000: ("recipient_opted_out", "the number is globally opted out"),
     1001: ("globally_blocked", "the number is globally blocked"),
 }
 

@@ -49,6 +49,10 @@ class NotSent(TransportError):
 class NoAnswer(TransportError):
     """The request may have reached the provider, and no usable answer came back."""
 
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out  # no answer in time, as opposed to a connection lost or an answer refused
+
 
 def session(provider: str) -> requests.Session:
     with _lock:
@@ -86,7 +90,7 @@ def call(
     except requests.exceptions.ConnectTimeout:
         raise NotSent("connection timed out") from None
     except requests.exceptions.ReadTimeout:
-        raise NoAnswer("no answer within the read timeout") from None
+        raise NoAnswer("no answer within the read timeout", timed_out=True) from None
     except requests.exceptions.ConnectionError as exc:
         if _never_connected(exc):
             raise NotSent("connection failed") from None
@@ -141,4 +145,5 @@ def failure_outcome(provider_label: str, exc: TransportError) -> ProviderOutcome
 
     if isinstance(exc, NotSent):
         return ProviderOutcome.transient("provider_unreachable", f"{provider_label} not reached: {exc}")
-    return ProviderOutcome.unknown("provider_timeout", f"{provider_label} gave no usable answer: {exc}")
+    code = "provider_timeout" if isinstance(exc, NoAnswer) and exc.timed_out else "provider_no_answer"
+    return ProviderOutcome.unknown(code, f"{provider_label} gave no usable answer: {exc}")
