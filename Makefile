@@ -11,16 +11,16 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: install run test test-fast lint build validate bench deploy redrive clean
 
-$(VENV)/.installed: requirements/dev.txt layers/shared/requirements.txt
+$(VENV)/.installed: requirements/dev.txt requirements/dev.lock layers/shared/requirements.txt
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip==26.3
-	$(PY) -m pip install -q -r requirements/dev.txt
+	$(PY) -m pip install -q -r requirements/dev.txt -c requirements/dev.lock
 	@touch $@
 
-$(SAM_VENV)/.installed: requirements/sam.txt
+$(SAM_VENV)/.installed: requirements/sam.txt requirements/sam.lock
 	@test -x $(SAM_VENV)/bin/python || "$$(scripts/find-python)" -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install -q --upgrade pip==26.3
-	$(SAM_VENV)/bin/python -m pip install -q -r requirements/sam.txt
+	$(SAM_VENV)/bin/python -m pip install -q -r requirements/sam.txt -c requirements/sam.lock
 	@touch $@
 
 install: $(VENV)/.installed
