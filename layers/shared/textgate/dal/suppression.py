@@ -35,20 +35,6 @@ def is_opted_out(phone: str) -> bool:
     return entry is not None and entry.opted_out
 
 
-def put(phone: str, *, opted_out: bool, source: str, now: float) -> SuppressionEntry:
-    entry = SuppressionEntry(phone=phone, opted_out=opted_out, source=source, updated_at=now)
-    aws.dynamodb().put_item(
-        TableName=_table(),
-        Item={
-            "phone": {"S": phone},
-            "opted_out": {"BOOL": opted_out},
-            "source": {"S": source},
-            "updated_at": {"N": repr(now)},
-        },
-    )
-    return entry
-
-
 def change(phone: str, *, opted_out: bool, source: str, now: float) -> SuppressionEntry | None:
     """Write only what changes the list; None when the number is already in that state (or, opting in, was
     never listed). Conditional, so of two copies of the same STOP only one is a change."""
