@@ -13,10 +13,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from textgate_local.http_server import BusyHTTPServer
 from textgate_local.template import ApiRoute
 
 Invoke = Callable[[str, dict[str, Any]], Any]
@@ -66,9 +67,7 @@ class Gateway:
         self.invoke = invoke
         self.clients_by_key = {key: name for name, key in api_keys.items()}
         self.extra = extra
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self.server.daemon_threads = True
-        self.server.request_queue_size = 256
+        self.server = BusyHTTPServer(("127.0.0.1", port), self._handler_class())
 
     @property
     def url(self) -> str:

@@ -14,9 +14,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
+
+from textgate_local.http_server import BusyHTTPServer
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,7 @@ class SandboxServer:
         self.slow_seconds = slow_seconds
         self.latency_seconds = 0.0  # added to every answer: a provider's own processing time (benchmarks)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = BusyHTTPServer(("127.0.0.1", port), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"sandbox-{app.name}", daemon=True)
 
     @property
