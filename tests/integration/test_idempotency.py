@@ -18,7 +18,7 @@ def test_concurrent_duplicates_act_once(aws_env: dict[str, str]) -> None:
 
     def act() -> dict[str, Any]:
         runs.append(1)
-        release.wait(2)
+        release.wait(10)
         return {"statusCode": 202, "body": "first"}
 
     def attempt(_: int) -> str:
@@ -31,7 +31,7 @@ def test_concurrent_duplicates_act_once(aws_env: dict[str, str]) -> None:
     with ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(attempt, n) for n in range(8)]
         # While the first is held in `act`, every copy is answered "in use" at once, without acting.
-        answered, _ = wait(futures, timeout=1.5, return_when=ALL_COMPLETED)
+        answered, _ = wait(futures, timeout=5, return_when=ALL_COMPLETED)
         early = sorted(future.result() for future in answered)
         release.set()
         outcomes = sorted(future.result() for future in futures)
