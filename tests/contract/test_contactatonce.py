@@ -398,16 +398,16 @@ def test_connection_refused_is_transient() -> None:
     ],
 )
 def test_a_2xx_answer_without_a_usable_status_is_unknown(body: bytes) -> None:
-    outcome = interpret(transport.HttpAnswer(200, {}, body), secret=PASSWORD)
+    outcome = interpret(transport.HttpAnswer(200, {}, body)).without(PASSWORD)
     assert (outcome.verdict, outcome.code) == (Verdict.UNKNOWN, "provider_malformed_answer")
 
 
 def test_a_password_echoed_by_the_provider_is_masked() -> None:
     body = f"<r><Status>Failure</Status><Description>bad password {PASSWORD}</Description></r>"
     answer = transport.HttpAnswer(200, {}, body.replace("&", "&amp;").replace("<pw>", "&lt;pw&gt;").encode())
-    outcome = interpret(answer, secret=PASSWORD)
+    outcome = interpret(answer).without(PASSWORD)
     assert outcome.verdict is Verdict.REJECTED
-    assert outcome.message == "bad password ***"
+    assert outcome.message == "bad password [redacted]"
 
 
 def test_no_outcome_ever_holds_the_password(client: ContactAtOnceClient, server: SandboxServer) -> None:

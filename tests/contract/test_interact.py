@@ -164,7 +164,7 @@ def test_missing_environment_name_is_unauthorized(client: InteractClient, server
 
 def test_unauthorized_json_message_is_read_when_the_body_is_proper_json() -> None:
     answer = transport.HttpAnswer(401, {}, b'{"code":"0x7000000","message":"Bad key ' + KEY.encode() + b'"}')
-    outcome = interpret(answer, secret=KEY)
+    outcome = interpret(answer).without(KEY)
     assert outcome.verdict is Verdict.REJECTED and outcome.message == "Bad key [redacted]"
 
 

@@ -170,11 +170,10 @@ class ContactAtOnceClient:
             )
         except transport.TransportError as exc:
             return transport.failure_outcome("ContactAtOnce", exc)
-        return interpret(answer, secret=self._credentials.password)
+        return interpret(answer).without(self._credentials.password)
 
 
-def interpret(answer: transport.HttpAnswer, *, secret: str) -> ProviderOutcome:
-    """`secret` (the password) is masked should the provider ever echo it in its words."""
+def interpret(answer: transport.HttpAnswer) -> ProviderOutcome:
     status = answer.status
     if status >= 500 or status == 429:
         return ProviderOutcome.transient("provider_error", f"ContactAtOnce answered HTTP {status}", http_status=status)
@@ -189,7 +188,7 @@ def interpret(answer: transport.HttpAnswer, *, secret: str) -> ProviderOutcome:
             "provider_malformed_answer", "ContactAtOnce's answer could not be read", http_status=status
         )
     provider_status = xmlparse.text_of(root, "Status")
-    description = _masked(xmlparse.text_of(root, "Description") or "", secret) or None
+    description = xmlparse.text_of(root, "Description") or None
     if provider_status is not None and provider_status.casefold() == "success":
         return ProviderOutcome.succeeded({"provider_status": "Success", "description": description}, http_status=status)
     if provider_status is not None and provider_status.casefold() == "failure":
@@ -202,14 +201,10 @@ def interpret(answer: transport.HttpAnswer, *, secret: str) -> ProviderOutcome:
     # The request went out and the answer says neither: whether a conversation started cannot be told.
     return ProviderOutcome.unknown(
         "provider_malformed_answer",
-        f"ContactAtOnce's answer has no usable Status ({_masked(provider_status or 'none', secret)[:64]})",
+        f"ContactAtOnce's answer has no usable Status ({(provider_status or 'none')[:64]})",
         http_status=status,
     )
 
 
 def _given(value: object) -> bool:
     return value is not None and value != ""
-
-
-def _masked(text: str, secret: str) -> str:
-    return text.replace(secret, "***") if secret else text

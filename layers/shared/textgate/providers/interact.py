@@ -120,13 +120,12 @@ class InteractClient:
             )
         except transport.TransportError as exc:
             return transport.failure_outcome("Interact", exc)
-        return interpret(answer, secret=self._credentials.application_key)
+        return interpret(answer).without(self._credentials.application_key)
 
 
-def interpret(answer: transport.HttpAnswer, *, secret: str) -> ProviderOutcome:
-    """`secret` (the application key) is blanked out of anything the provider says, should it echo it."""
+def interpret(answer: transport.HttpAnswer) -> ProviderOutcome:
     status = answer.status
-    words = _words(answer.text, secret)
+    words = _words(answer.text)
     if 200 <= status < 300:
         found = _MESSAGE_SID.search(answer.text)
         if found is None:
@@ -142,7 +141,7 @@ def interpret(answer: transport.HttpAnswer, *, secret: str) -> ProviderOutcome:
             "invalid_parameter", words or "missing or invalid parameter", http_status=status
         )
     if status == 401:
-        return ProviderOutcome.rejected("unauthorized", _unauthorized(answer, secret), http_status=status)
+        return ProviderOutcome.rejected("unauthorized", _unauthorized(answer), http_status=status)
     if status == 403 and "token expired" in words.lower():
         return ProviderOutcome.rejected("token_expired", words, http_status=status)
     if status == 404 and _CAMPAIGN_NOT_FOUND.match(words):
@@ -165,7 +164,7 @@ def interpret(answer: transport.HttpAnswer, *, secret: str) -> ProviderOutcome:
     )
 
 
-def _unauthorized(answer: transport.HttpAnswer, secret: str) -> str:
+def _unauthorized(answer: transport.HttpAnswer) -> str:
     message = "Request is unauthorized"
     found = _JSON_MESSAGE.search(answer.text)
     if found is not None:
@@ -176,11 +175,8 @@ def _unauthorized(answer: transport.HttpAnswer, secret: str) -> str:
     reason = answer.header("Unauthenticated-Reason")
     if reason:
         message = f"{message} (Unauthenticated-Reason: {reason})"
-    return _words(message, secret)
+    return _words(message)
 
 
-def _words(text: str, secret: str) -> str:
-    words = text.strip()
-    if secret:
-        words = words.replace(secret, "[redacted]")
-    return words[:MAX_WORDS]
+def _words(text: str) -> str:
+    return text.strip()[:MAX_WORDS]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
+
+REDACTED = "[redacted]"
 
 
 class Verdict(StrEnum):
@@ -29,6 +31,13 @@ class ProviderOutcome:
     # Kept on the operation record but never shown (for example the keyed hash of a generated PIN).
     private: dict[str, Any] = field(default_factory=dict)
 
+    def without(self, secret: str) -> ProviderOutcome:
+        """The same outcome with `secret` blanked out of everything a caller may see: provider text reaches
+        callers, and a provider that echoes a credential must not pass it on."""
+        if not secret:
+            return self
+        return replace(self, message=_scrub(self.message, secret), result=_scrub(self.result, secret))
+
     @classmethod
     def succeeded(
         cls, result: dict[str, Any], *, http_status: int | None = None, private: dict[str, Any] | None = None
@@ -52,3 +61,13 @@ class ProviderOutcome:
         return cls(
             Verdict.RATE_LIMITED, code="rate_limited", message=message, http_status=http_status, retry_after=retry_after
         )
+
+
+def _scrub[T](value: T, secret: str) -> T:
+    if isinstance(value, str):
+        return value.replace(secret, REDACTED)  # type: ignore[return-value]
+    if isinstance(value, dict):
+        return {key: _scrub(item, secret) for key, item in value.items()}  # type: ignore[return-value]
+    if isinstance(value, list):
+        return [_scrub(item, secret) for item in value]  # type: ignore[return-value]
+    return value

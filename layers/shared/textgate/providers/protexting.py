@@ -20,7 +20,6 @@ HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 DEFAULT_RESET_SECONDS = 60.0  # the seed's allowance is per minute
 # A garbled header must not park operations for days: anything longer is treated as unreadable.
 MAX_RESET_SECONDS = 3600.0
-REDACTED = "[redacted]"
 
 # 422 `{"name", "message", "code", "status"}`: the provider's business refusals, each final.
 BUSINESS_ERRORS: dict[int, tuple[str, str]] = {
@@ -126,7 +125,7 @@ class ProTextingClient:
             )
         except transport.TransportError as exc:
             return transport.failure_outcome("ProTexting", exc)
-        return _scrubbed(interpret(answer), self._credentials.access_token)
+        return interpret(answer).without(self._credentials.access_token)
 
 
 def interpret(answer: transport.HttpAnswer) -> ProviderOutcome:
@@ -214,12 +213,3 @@ def _json(body: bytes) -> Any:
 def _message(data: Any) -> str | None:
     message = data.get("message") if isinstance(data, dict) else None
     return message if isinstance(message, str) and message else None
-
-
-def _scrubbed(outcome: ProviderOutcome, secret: str) -> ProviderOutcome:
-    """Provider text is shown to callers: it must never carry the access token, even if the provider echoes it."""
-    message = outcome.message.replace(secret, REDACTED) if outcome.message else outcome.message
-    result = outcome.result
-    if result is not None and isinstance(result.get("description"), str):
-        result = {**result, "description": result["description"].replace(secret, REDACTED)}
-    return replace(outcome, message=message, result=result)
