@@ -14,14 +14,6 @@ def required_setting_names() -> list[str]:
     return [info.alias or name for name, info in Settings.model_fields.items() if info.is_required()]
 
 
-@pytest.fixture
-def dummy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every required setting present with a harmless value; tests override what they use."""
-    for name in required_setting_names():
-        monkeypatch.setenv(name, "dummy")
-    monkeypatch.setenv("OGANGI_BASE_URL", "http://127.0.0.1:9")
-
-
 @pytest.fixture(autouse=True)
 def fresh_caches() -> Iterator[None]:
     """Settings, clients and secrets are cached per container; a test is a fresh container."""

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from conftest import required_setting_names
 from defusedxml.ElementTree import fromstring
 
 from contract.conftest import serve
@@ -33,7 +34,7 @@ CREDENTIALS = ContactAtOnceCredentials(provider_id="77", username="acme", passwo
 PATH = "/MobileTextConnectRestService.svc/InitiateMobileTextConversation"
 NAMESPACE = "http://example.com/MobileTextConnect"
 # Derived from the model, so a setting added later needs no change here.
-REQUIRED_SETTINGS = [info.alias for info in Settings.model_fields.values() if info.alias and info.is_required()]
+REQUIRED_SETTINGS = required_setting_names()
 DEFAULTED_SETTINGS = [
     info.alias
     for info in Settings.model_fields.values()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from conftest import required_setting_names
 
 from contract.conftest import serve
 from textgate import secrets
@@ -19,7 +20,7 @@ from textgate.models import Operation
 from textgate.providers.outcome import ProviderOutcome, Verdict
 from textgate.providers.protexting import ProTextingClient, ProTextingCredentials
 from textgate.schemas.protexting import OptInRequest
-from textgate.settings import Settings, get_settings
+from textgate.settings import get_settings
 from textgate_local.sandboxes import protexting as sandbox
 from textgate_local.sandboxes.base import Fault, RecordedRequest, SandboxAnswer, SandboxServer
 
@@ -353,9 +354,8 @@ def test_no_outcome_ever_holds_the_token(client: ProTextingClient, server: Sandb
 @pytest.fixture
 def settings(monkeypatch: pytest.MonkeyPatch, server: SandboxServer) -> Iterator[None]:
     # Every required setting gets a harmless value, whatever settings are added later.
-    for info in Settings.model_fields.values():
-        if info.is_required() and info.alias:
-            monkeypatch.setenv(info.alias, "dummy")
+    for name in required_setting_names():
+        monkeypatch.setenv(name, "dummy")
     monkeypatch.setenv("PROTEXTING_SECRET_ID", "protexting-secret")
     monkeypatch.setenv("PROTEXTING_BASE_URL", server.url)
     monkeypatch.setenv("PROVIDER_TIMEOUT_SECONDS", "2")
