@@ -8,6 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from textgate import aws
+from textgate.dal import conditional_failed
 from textgate.schemas.sumotext import CallbackHit
 from textgate.settings import get_settings
 
@@ -73,7 +74,7 @@ def put_new(hit: CallbackHit, *, expires_at: int) -> bool:
             ConditionExpression="attribute_not_exists(id)",
         )
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        if conditional_failed(exc):
             return False
         raise
     return True

@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from textgate import aws
+from textgate.dal import conditional_failed
 from textgate.settings import get_settings
 
 IN_PROGRESS = "in_progress"
@@ -40,10 +41,6 @@ def _record(item: dict[str, Any]) -> IdempotencyRecord:
     )
 
 
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
 def try_claim(key: str, request_hash: str, operation_id: str, *, now: float, lock_seconds: float) -> str | None:
     """Claim the key for this request: the operation id it reserves, or None when a live record holds it.
 
@@ -69,7 +66,7 @@ def try_claim(key: str, request_hash: str, operation_id: str, *, now: float, loc
         )
         return operation_id
     except ClientError as exc:
-        if not _conditional_failed(exc):
+        if not conditional_failed(exc):
             raise
     try:
         answer = aws.dynamodb().update_item(
@@ -87,7 +84,7 @@ def try_claim(key: str, request_hash: str, operation_id: str, *, now: float, loc
             ReturnValues="ALL_NEW",
         )
     except ClientError as exc:
-        if _conditional_failed(exc):
+        if conditional_failed(exc):
             return None
         raise
     reserved = answer["Attributes"].get("operation_id", {}).get("S")

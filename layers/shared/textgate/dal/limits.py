@@ -9,6 +9,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from textgate import aws
+from textgate.dal import conditional_failed
 from textgate.settings import get_settings
 
 
@@ -37,7 +38,7 @@ def take_slot(key: str, *, limit: int, window_seconds: float, now: float, tries:
                 ExpressionAttributeValues={":version": {"N": str(version)}},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if conditional_failed(exc):
                 continue  # someone else took a slot meanwhile: read again
             raise
         return True
@@ -59,7 +60,7 @@ def pause(provider: str, *, until: float) -> None:
             ExpressionAttributeValues={":until": {"N": repr(until)}},
         )
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+        if not conditional_failed(exc):
             raise
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from textgate import aws
+from textgate.dal import conditional_failed
 from textgate.models import FINAL_STATUSES, Operation, OperationError, Status
 from textgate.settings import get_settings
 
@@ -21,10 +22,6 @@ _NUMBER_FIELDS = ("attempts", "created_at", "updated_at", "lease_until", "next_a
 
 def _table() -> str:
     return get_settings().operations_table
-
-
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 def to_item(operation: Operation) -> dict[str, Any]:
@@ -69,7 +66,7 @@ def create(operation: Operation) -> Operation:
             TableName=_table(), Item=to_item(operation), ConditionExpression="attribute_not_exists(id)"
         )
     except ClientError as exc:
-        if not _conditional_failed(exc):
+        if not conditional_failed(exc):
             raise
         existing = get(operation.id)
         if existing is None:
@@ -123,7 +120,7 @@ def _update(
     try:
         answer = aws.dynamodb().update_item(**request)
     except ClientError as exc:
-        if _conditional_failed(exc):
+        if conditional_failed(exc):
             return None
         raise
     return from_item(answer["Attributes"])

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from textgate import aws
+from textgate.dal import conditional_failed
 from textgate.settings import get_settings
 
 HASH = "pin_hash"
@@ -65,7 +66,7 @@ def _conditional(operation_id: str, expression: str, values: dict[str, dict[str,
             ReturnValues="ALL_NEW",
         )
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        if conditional_failed(exc):
             return None
         raise
     return int(answer["Attributes"][ATTEMPTS_LEFT]["N"])

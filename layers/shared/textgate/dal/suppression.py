@@ -8,6 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from textgate import aws
+from textgate.dal import conditional_failed
 from textgate.settings import get_settings
 
 
@@ -52,7 +53,7 @@ def change(phone: str, *, opted_out: bool, source: str, now: float) -> Suppressi
             ExpressionAttributeValues={":was": {"BOOL": not opted_out}},
         )
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        if conditional_failed(exc):
             return None
         raise
     return SuppressionEntry(phone=phone, opted_out=opted_out, source=source, updated_at=now)
