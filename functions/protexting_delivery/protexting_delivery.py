@@ -7,7 +7,8 @@ from textgate.executors import protexting
 from textgate.http_api import setup_logging
 
 setup_logging()
-CONFIG = DeliveryConfig(provider="protexting", execute=protexting.execute)
+# ProTexting says when its allowance is spent: its whole queue pauses until the reset.
+CONFIG = DeliveryConfig(provider="protexting", execute=protexting.execute, pausable=True)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -42,6 +42,8 @@ class DeliveryConfig:
     execute: Executor
     # Turns private outcome fields into what may be stored (for example a PIN into its keyed hash).
     protect: Callable[[Operation, dict[str, Any]], dict[str, str | float]] | None = None
+    # Whether the provider announces a spent allowance (pause_for): only then is the pause worth a read.
+    pausable: bool = False
 
 
 def handle_batch(event: dict[str, Any], config: DeliveryConfig) -> dict[str, Any]:
@@ -114,7 +116,7 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
         if ended is not None:
             _announce(ended)
         return True
-    resume_at = limits.paused_until(config.provider)
+    resume_at = limits.paused_until(config.provider) if config.pausable else 0.0
     if resume_at > now:
         # The provider said its allowance is spent: wait, without spending an attempt.
         return _requeue(operation_id, config.provider, resume_at - now)
