@@ -57,6 +57,16 @@ class Stack:
         return answer
 
 
+def assert_never_reached_ogangi(stack: Stack, marker: str) -> None:
+    """A refused request queues nothing: once a later valid SMS has gone all the way through, the refused one's
+    marker has still not reached the Ogangi sandbox (had it been queued, it would have been delivered first)."""
+    probe = stack.call("POST", "/v1/ogangi/sms", json={"to": "+13056708084", "text": f"probe after {marker}"})
+    assert stack.wait_for(probe.json()["id"])["status"] == "succeeded"
+    acted = stack.sandbox("ogangi")["acted"]
+    assert any(f"probe after {marker}" in entry for entry in acted)
+    assert not any(entry.endswith(f":{marker}") for entry in acted)
+
+
 def start_stack(
     extra_env: dict[str, str] | None = None, log_name: str = "stack.log", tmp: Path | None = None
 ) -> tuple[subprocess.Popen[bytes], Stack]:

@@ -8,7 +8,6 @@ operation twice, and every `succeeded` operation was acted on exactly once. It p
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections import Counter
@@ -172,5 +171,4 @@ def test_every_operation_ends_final_none_lost_none_twice(faulty_stack: Stack) ->
     assert all(counts["succeeded"] > 0 for counts in statuses.values())
     retried = [view for view in final.values() if view["attempts"] > 1]
     assert retried, "some operations must have been retried"
-    summary = json.loads(json.dumps({provider: dict(counts) for provider, counts in statuses.items()}))
-    assert sum(sum(counts.values()) for counts in summary.values()) == len(planned)
+    assert all(counts["lost"] == 0 for counts in statuses.values()), statuses

@@ -452,11 +452,6 @@ def test_validation_list_answer_names_the_field(stack: Stack) -> None:
     assert protexting_sandbox.VALIDATION_MESSAGE in done["error"]["message"]
 
 
-@pytest.mark.skip(reason="ProTexting's 401 needs a wrong access token; the local stack's sandbox credentials are right")
-def test_unauthorized_is_failed() -> None:
-    raise AssertionError("not reachable with sandbox credentials")
-
-
 def test_opt_in_http_503_is_retried_then_fails_retries_exhausted(stack: Stack) -> None:
     before = requests_seen(stack, "protexting")
     done = opt_in(stack, {"phone_number": "+15005550003", "group_ids": [1]})

@@ -27,13 +27,7 @@ def aws_endpoint() -> Iterator[tuple[MotoEndpoint, dict[str, str]]]:
     template = Template.read(overrides={"OgangiBaseUrl": "http://127.0.0.1:9"})
     try:
         resources.create_all(template, endpoint.url, SANDBOX_SECRETS)
-        environment = {
-            "AWS_ENDPOINT_URL": endpoint.url,
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            **resources.function_environment(template),
-        }
+        environment = resources.aws_environment(endpoint.url) | resources.function_environment(template)
         yield endpoint, environment
     finally:
         endpoint.stop()
