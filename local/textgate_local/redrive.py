@@ -42,14 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         _stack_names(template, args.stack)
     else:
         endpoint = f"http://127.0.0.1:{os.environ.get('TEXTGATE_AWS_PORT', '4566')}"
-        os.environ.update(
-            {
-                "AWS_ENDPOINT_URL": endpoint,
-                "AWS_DEFAULT_REGION": "us-east-1",
-                "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local",
-            }
-        )
+        os.environ.update(resources.aws_environment(endpoint))
         try:
             _local_names(template, endpoint)
         except Exception as exc:  # noqa: BLE001 - a clear line for the operator

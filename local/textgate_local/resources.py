@@ -11,6 +11,17 @@ from botocore.config import Config
 from textgate_local.template import RuleSource, Template
 
 
+def aws_environment(endpoint: str) -> dict[str, str]:
+    """What points the functions' AWS clients (through AWS_ENDPOINT_URL) at the local endpoint."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+    }
+
+
 def client(service: str, endpoint: str) -> Any:
     # The service name is only known at run time, so the typed overloads of boto3.client cannot apply.
     return boto3.client(  # type: ignore[call-overload]

@@ -184,16 +184,7 @@ class LocalStack:
         secret_values["SumotextSecret"] = {"token": self.config.callback_token, "previous_token": ""}
         secret_values["PinKeySecret"] = {"key": secrets.token_hex(32)}
         resources.create_all(self.template, self.moto.url, secret_values)
-        os.environ.update(
-            {
-                "AWS_ENDPOINT_URL": self.moto.url,
-                "AWS_DEFAULT_REGION": "us-east-1",
-                "AWS_REGION": "us-east-1",
-                "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local",
-                **resources.function_environment(self.template),
-            }
-        )
+        os.environ.update(resources.aws_environment(self.moto.url) | resources.function_environment(self.template))
         if "LOG_LEVEL" in self.config.environment:
             os.environ["LOG_LEVEL"] = self.config.environment["LOG_LEVEL"]
         self.functions = Functions(self.template)

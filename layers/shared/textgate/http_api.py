@@ -11,7 +11,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -37,7 +37,6 @@ class ApiRequest:
     client: str
     source_ip: str
     request_id: str
-    raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -61,7 +60,6 @@ def parse_event(event: dict[str, Any]) -> ApiRequest:
         client=str(identity.get("apiKeyId") or ""),
         source_ip=str(identity.get("sourceIp") or ""),
         request_id=str(context.get("requestId") or ""),
-        raw=event,
     )
 
 

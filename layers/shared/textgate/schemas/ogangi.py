@@ -22,11 +22,6 @@ class SendSmsRequest(RequestModel):
 
     _to = field_validator("to", mode="before")(normalise_phone)
 
-    @property
-    def uses_send_sms(self) -> bool:
-        """sendSMS needs a carrier; without one, or with flags, it is sendMT."""
-        return self.carrier is not None and self.flags is None
-
 
 class SendPinRequest(RequestModel):
     country: CountryCode | None = None
