@@ -15,9 +15,9 @@ def handler(request: ApiRequest) -> dict[str, Any]:
     query = validate(OptOutQuery, request.query)
     phone = parse_phone(request.path_params.get("phone", ""), query.country)
     if request.method == "PUT":
-        answer = set_opted_out(phone, True, source="api")
+        answer = set_opted_out(phone, True, source="api", changed_by=request.client)
     elif request.method == "DELETE":
-        answer = set_opted_out(phone, False, source="api")
+        answer = set_opted_out(phone, False, source="api", changed_by=request.client)
     else:
         answer = status(phone)
     return respond(200, answer.model_dump())

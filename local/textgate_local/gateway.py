@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from textgate_local.http_server import BusyHTTPServer
+from textgate_local.http_server import BusyHTTPServer, QuietHandler, host_allowed
 from textgate_local.template import ApiRoute
 
 Invoke = Callable[[str, dict[str, Any]], Any]
@@ -68,6 +68,10 @@ class Gateway:
         self.clients_by_key = {key: name for name, key in api_keys.items()}
         self.extra = extra
         self.server = BusyHTTPServer(("127.0.0.1", port), self._handler_class())
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
 
     @property
     def url(self) -> str:
@@ -156,9 +160,8 @@ class Gateway:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         gateway = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
-            server_version = "textgate-local"
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 return
@@ -176,6 +179,11 @@ class Gateway:
                 self._send(status, {"Content-Type": "application/json"}, json.dumps(document).encode())
 
             def _serve(self) -> None:
+                if not host_allowed(self, gateway.port):
+                    # Not addressed to the loopback port (a rebound DNS name): no route, no sandbox, no docs.
+                    self.close_connection = True
+                    self._json(403, {"message": "Forbidden"})
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > MAX_BODY_BYTES:
                     self._json(413, {"message": "Request Too Long"})

@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import run_simple
+from werkzeug.serving import WSGIRequestHandler, run_simple
+
+from textgate_local.http_server import SERVER_NAME, loopback_hosts
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -30,13 +32,39 @@ class SerialDynamoDB:
         return self.app(environ, start_response)
 
 
+class LoopbackOnly:
+    """Refuse requests not addressed to the loopback port (DNS rebinding): the endpoint holds the secrets."""
+
+    def __init__(self, app: WsgiApp, port: int) -> None:
+        self.app = app
+        self.hosts = loopback_hosts(port)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("HTTP_HOST", "").strip().lower() not in self.hosts:
+            start_response("403 Forbidden", [("Content-Type", "text/plain")])
+            return [b"Forbidden"]
+        return self.app(environ, start_response)
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    def version_string(self) -> str:
+        return SERVER_NAME
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
     args = parser.parse_args()
     app = DomainDispatcherApplication(create_backend_app)
-    run_simple(args.host, args.port, SerialDynamoDB(app), threaded=True, use_reloader=False)
+    run_simple(
+        args.host,
+        args.port,
+        LoopbackOnly(SerialDynamoDB(app), args.port),
+        threaded=True,
+        use_reloader=False,
+        request_handler=QuietRequestHandler,
+    )
 
 
 if __name__ == "__main__":

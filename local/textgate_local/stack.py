@@ -35,6 +35,7 @@ PARAMETERS = {
     "RETRY_MAX_SECONDS": "RetryMaxSeconds",
     "MAX_ATTEMPTS": "MaxAttempts",
     "SUMOTEXT_RETENTION_DAYS": "SumotextRetentionDays",
+    "RECIPIENT_DAILY_LIMIT": "RecipientDailyLimit",
 }
 
 
@@ -149,7 +150,7 @@ def _rate_limit(text: str) -> tuple[int, float] | None:
 
 def _is_setting(name: str) -> bool:
     prefixes = ("OGANGI_", "CONTACTATONCE_", "INTERACT_", "PROTEXTING_", "PROVIDER_", "RETRY_", "LOG_LEVEL")
-    return name.startswith(prefixes) or name in ("MAX_ATTEMPTS", "SUMOTEXT_RETENTION_DAYS")
+    return name.startswith(prefixes) or name in ("MAX_ATTEMPTS", "SUMOTEXT_RETENTION_DAYS", "RECIPIENT_DAILY_LIMIT")
 
 
 class LocalStack:

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 import requests
 
 from e2e.conftest import CALLBACK_TOKEN, Stack
+from textgate.logic.sumotext import hit_id
 
 BURST = 1000
 BURST_WORKERS = 16
@@ -67,9 +68,8 @@ def test_every_kind_is_stored_over_get_and_a_post_form(stack: Stack) -> None:
     assert poll["fields"] == dict(parse_qsl(seed["poll"]))
     sumoid = uuid.uuid4().hex
     assert callback(stack, "dlr", [("sumoid", sumoid), ("mtcode", "4"), ("mtdescription", "Delivered")]).text == "OK"
-    assert [item["id"] for item in listed(stack, kind="dlr", limit="100") if sumoid in item["id"]] == [
-        f"dlr#{sumoid}#4"
-    ]
+    dlr = [item for item in listed(stack, kind="dlr", limit="100") if item["fields"].get("sumoid") == sumoid]
+    assert [item["id"] for item in dlr] == [hit_id("dlr", {"sumoid": sumoid, "mtcode": "4"}, None)]
 
 
 def test_the_callback_needs_its_token_not_an_api_key(stack: Stack) -> None:
@@ -163,7 +163,13 @@ def test_stop_through_the_callback_stops_ogangi_sends_and_start_undoes_it(stack:
 def test_the_opt_out_routes(stack: Stack) -> None:
     mobile = fresh_mobile("202")
     never = stack.call("GET", f"/v1/opt-outs/%2B1{mobile}")
-    assert never.json() == {"phone": f"+1{mobile}", "opted_out": False, "source": None, "updated_at": None}
+    assert never.json() == {
+        "phone": f"+1{mobile}",
+        "opted_out": False,
+        "source": None,
+        "changed_by": None,
+        "updated_at": None,
+    }
     put = stack.call("PUT", f"/v1/opt-outs/%2B1{mobile}")
     assert put.status_code == 200 and put.json()["opted_out"] is True and put.json()["source"] == "api"
     assert stack.call("GET", f"/v1/opt-outs/{mobile}?country=US").json() == put.json()

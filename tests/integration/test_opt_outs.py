@@ -13,10 +13,7 @@ import pytest
 
 from textgate import clock
 from textgate.dal import events, suppression
-from textgate.errors import ApiError
 from textgate.logic import opt_outs
-from textgate.logic.ogangi import accept_sms
-from textgate.schemas.ogangi import SendSmsRequest
 from textgate_local.template import ROOT
 
 _numbers = itertools.count(1000)  # each worker has its own moto: numbers only need to be unique per process
@@ -62,8 +59,9 @@ def changes(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> list[di
 
 def test_a_number_never_seen_is_not_opted_out(changes: list[Any]) -> None:
     phone = new_phone()
-    assert route("GET", phone) == (200, {"phone": phone, "opted_out": False, "source": None, "updated_at": None})
-    assert route("DELETE", phone) == (200, {"phone": phone, "opted_out": False, "source": None, "updated_at": None})
+    never = {"phone": phone, "opted_out": False, "source": None, "changed_by": None, "updated_at": None}
+    assert route("GET", phone) == (200, never)
+    assert route("DELETE", phone) == (200, never)
     assert suppression.get(phone) is None and changes == []
 
 
@@ -71,7 +69,7 @@ def test_put_opts_out_delete_opts_back_in_and_each_change_is_published_once(chan
     phone = new_phone()
     before = clock.now()
     status, body = route("PUT", phone)
-    assert status == 200 and body["opted_out"] is True and body["source"] == "api"
+    assert status == 200 and body["opted_out"] is True and body["source"] == "api" and body["changed_by"] == "local"
     assert before - 1 <= clock.parse_rfc3339(body["updated_at"]) <= clock.now() + 1
     assert route("GET", phone) == (200, body)
     assert route("PUT", phone) == (200, body)  # already out: nothing changes, nothing is published
@@ -79,7 +77,7 @@ def test_put_opts_out_delete_opts_back_in_and_each_change_is_published_once(chan
     assert status == 200 and back_in["opted_out"] is False and back_in["source"] == "api"
     assert route("DELETE", phone) == (200, back_in)
     assert changes == [body, back_in]
-    assert set(body) == {"phone", "opted_out", "source", "updated_at"}
+    assert set(body) == {"phone", "opted_out", "source", "changed_by", "updated_at"}
 
 
 @pytest.mark.parametrize(
@@ -112,12 +110,41 @@ def test_a_bad_phone_or_query_is_422_and_changes_nothing(
     assert changes == []
 
 
-def test_an_opted_out_number_is_refused_by_the_sending_paths(changes: list[Any]) -> None:
+def test_a_stop_from_the_recipient_cannot_be_undone_by_a_client(changes: list[Any]) -> None:
+    phone = new_phone()
+    opt_outs.set_opted_out(phone, True, source=opt_outs.RECIPIENT, changed_by=opt_outs.RECIPIENT)
+    status, body = route("DELETE", phone)
+    assert status == 409 and body["code"] == "opted_out_by_recipient"
+    assert suppression.is_opted_out(phone)
+    assert route("GET", phone)[1]["changed_by"] == "sumotext"
+    # The recipient's own START still works.
+    back = opt_outs.set_opted_out(phone, False, source=opt_outs.RECIPIENT, changed_by=opt_outs.RECIPIENT)
+    assert back.opted_out is False and back.changed_by == "sumotext"
+    assert [change["opted_out"] for change in changes] == [True, False]
+
+
+def test_a_recipients_stop_takes_over_a_clients_opt_out(changes: list[Any]) -> None:
     phone = new_phone()
     route("PUT", phone)
-    with pytest.raises(ApiError) as raised:
-        accept_sms("local", SendSmsRequest.model_validate({"to": phone, "text": "hi"}))
-    assert raised.value.status == 422 and raised.value.code == "recipient_opted_out"
+    taken = opt_outs.set_opted_out(phone, True, source=opt_outs.RECIPIENT, changed_by=opt_outs.RECIPIENT)
+    assert taken.source == "sumotext" and taken.changed_by == "sumotext"
+    assert route("DELETE", phone)[0] == 409
+    # A repeated STOP changes nothing more.
+    opt_outs.set_opted_out(phone, True, source=opt_outs.RECIPIENT, changed_by=opt_outs.RECIPIENT)
+    assert len(changes) == 2
+
+
+def test_any_client_may_undo_an_opt_out_a_client_made(changes: list[Any]) -> None:
+    phone = new_phone()
+    route("PUT", phone)
+    event = {
+        "httpMethod": "DELETE",
+        "path": f"/v1/opt-outs/{phone}",
+        "pathParameters": {"phone": phone},
+        "requestContext": {"requestId": "r", "identity": {"apiKeyId": "another-client"}},
+    }
+    status, body = invoke(event)
+    assert status == 200 and body["opted_out"] is False and body["changed_by"] == "another-client"
 
 
 def test_record_opt_out_is_what_the_delivery_code_calls(changes: list[Any]) -> None:
@@ -125,7 +152,7 @@ def test_record_opt_out_is_what_the_delivery_code_calls(changes: list[Any]) -> N
     opt_outs.record_opt_out(phone.lstrip("+"), source="protexting")
     opt_outs.record_opt_out(phone, source="protexting")
     entry = suppression.get(phone)
-    assert entry is not None and entry.opted_out and entry.source == "protexting"
+    assert entry is not None and entry.opted_out and entry.source == "protexting" and entry.changed_by == "protexting"
     assert [(change["phone"], change["source"]) for change in changes] == [(phone, "protexting")]
     assert route("GET", phone)[1]["source"] == "protexting"
 

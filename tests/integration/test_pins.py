@@ -75,9 +75,26 @@ def test_pending_until_sent(aws_env: dict[str, str]) -> None:
 
 def test_sliding_window_allows_exactly_the_limit_under_concurrency(aws_env: dict[str, str]) -> None:
     now = clock.now()
+    key = limits.key("pin", "c", "+1999")
     with ThreadPoolExecutor(8) as pool:
-        taken = list(
-            pool.map(lambda _: limits.take_slot("pin#+1999", limit=5, window_seconds=3600, now=now), range(10))
-        )
-    assert taken.count(True) == 5
-    assert limits.take_slot("pin#+1999", limit=5, window_seconds=3600, now=now + 3601)
+        taken = list(pool.map(lambda _: limits.take_slot(key, limit=5, window_seconds=3600, now=now), range(10)))
+    assert sum(isinstance(slot, limits.Slot) for slot in taken) == 5
+    refused = [slot for slot in taken if isinstance(slot, limits.Refused)]
+    assert len(refused) == 5 and all(answer.retry_after == 3600 for answer in refused)
+    # The window slides: an hour after the first five, a slot is free again (and the list is pruned).
+    assert isinstance(limits.take_slot(key, limit=5, window_seconds=3600, now=now + 3601), limits.Slot)
+
+
+def test_a_released_slot_is_free_again(aws_env: dict[str, str]) -> None:
+    now = clock.now()
+    key = limits.key("pin", "c", "+1998")
+    slots = [limits.take_slot(key, limit=2, window_seconds=3600, now=now + n) for n in range(2)]
+    assert isinstance(limits.take_slot(key, limit=2, window_seconds=3600, now=now + 2), limits.Refused)
+    assert isinstance(slots[1], limits.Slot)
+    limits.release_slot(slots[1])
+    assert isinstance(limits.take_slot(key, limit=2, window_seconds=3600, now=now + 3), limits.Slot)
+
+
+def test_counter_keys_of_different_parts_never_collide() -> None:
+    assert limits.key("pin", "a#b", "c") != limits.key("pin", "a", "b#c")
+    assert limits.key("pin", "a", "b") != limits.key("daily", "a", "b")

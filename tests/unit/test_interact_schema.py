@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from textgate.dal import suppression
-from textgate.errors import RecipientOptedOut, ValidationFailed
+from textgate.errors import ValidationFailed
 from textgate.logic import operations
 from textgate.logic.interact import accept_campaign_sms
 from textgate.schemas.interact import CampaignPath, SendCampaignSmsRequest
@@ -204,22 +203,14 @@ def test_route_answers_invalid_json_before_judging_fields(
     assert calls == []
 
 
-# -- accepting: the suppression list and what is stored -----------------------------------------------------
+# -- accepting: what is stored (operations.accept judges the suppression list) ----------------------------
 
 
 @pytest.fixture
 def accepted(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(suppression, "is_opted_out", lambda phone: phone == "+972544696388")
     monkeypatch.setattr(operations, "accept", lambda **kwargs: calls.append(kwargs) or kwargs)
     return calls
-
-
-def test_an_opted_out_caller_is_refused_and_nothing_queued(accepted: list[dict[str, Any]]) -> None:
-    with pytest.raises(RecipientOptedOut) as caught:
-        accept_campaign_sms("key-1", "campaign1", validate(SendCampaignSmsRequest, VALID))
-    assert caught.value.errors == [{"field": "caller_id", "message": "is on the suppression list"}]
-    assert accepted == []
 
 
 def test_the_payload_keeps_the_campaign_and_every_field(accepted: list[dict[str, Any]]) -> None:

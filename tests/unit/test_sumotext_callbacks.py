@@ -17,6 +17,7 @@ from textgate.http_api import parse_event
 from textgate.logic import opt_outs, sumotext
 from textgate.schemas.sumotext import CallbackHit
 from textgate.secrets import SecretUnavailable
+from textgate.sumotext_http import MAX_BODY_BYTES, MAX_PARAMETERS, query_pairs
 from textgate_local.template import ROOT
 
 SECRET = {"token": "current-token", "previous_token": "previous-token"}
@@ -86,13 +87,30 @@ def test_text4info_from_the_seed_with_its_empty_pair() -> None:
 
 
 def test_mo_and_dlr_ids_are_deterministic_others_random() -> None:
-    assert hit("mo", "mobile=2125551212&smsid=88422110&msg=hi").id == "mo#88422110"
-    assert hit("dlr", "sumoid=5512093&mtcode=4&mtdescription=Delivered").id == "dlr#5512093#4"
-    assert hit("dlr", "sumoid=5512093&mtcode=5").id == "dlr#5512093#5"
+    mo = hit("mo", "mobile=2125551212&smsid=88422110&msg=hi").id
+    assert mo.startswith("mo_") and mo == hit("mo", "mobile=%2B12125551212&smsid=88422110&msg=other").id
+    delivered = hit("dlr", "sumoid=5512093&mtcode=4&mtdescription=Delivered").id
+    assert delivered.startswith("dlr_") and delivered == hit("dlr", "sumoid=5512093&mtcode=4").id
+    assert hit("dlr", "sumoid=5512093&mtcode=5").id != delivered
     without_smsid = {hit("mo", "mobile=2125551212&msg=hi").id for _ in range(3)}
     assert len(without_smsid) == 3 and all(identifier.startswith("cb_") for identifier in without_smsid)
     assert not sumotext.is_deterministic(next(iter(without_smsid)))
-    assert sumotext.is_deterministic("mo#1") and sumotext.is_deterministic("dlr#1#4")
+    assert sumotext.is_deterministic(mo) and sumotext.is_deterministic(delivered)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        # The same smsid from two numbers: two messages (a STOP must not be taken for a repeat of another's).
+        (("mo", "mobile=2125551212&smsid=77"), ("mo", "mobile=2125551213&smsid=77")),
+        # '#' (or any separator) inside a value cannot merge two different hits.
+        (("dlr", "sumoid=a%23b&mtcode=c"), ("dlr", "sumoid=a&mtcode=b%23c")),
+        (("dlr", "sumoid=1&mtcode=4"), ("dlr", "sumoid=1&mtcode=5")),
+        (("dlr", "sumoid=1&mtcode=45"), ("dlr", "sumoid=14&mtcode=5")),
+    ],
+)
+def test_no_two_different_hits_share_an_identity(first: tuple[str, str], second: tuple[str, str]) -> None:
+    assert hit(*first).id != hit(*second).id
 
 
 def test_a_dlr_needs_no_mobile_but_keeps_one_it_is_given() -> None:
@@ -112,6 +130,18 @@ def test_a_dlr_needs_no_mobile_but_keeps_one_it_is_given() -> None:
         ("4165551234", "U.S.A.", "+14165551234"),
         ("7911123456", "GB", "+447911123456"),
         ("2125551212", "Narnia", "+12125551212"),
+        ("7911123456", "GBR", "+447911123456"),
+        ("7911123456", "UK", "+447911123456"),
+        ("7911123456", "uk", "+447911123456"),
+        ("0412345678", "AUS", "+61412345678"),
+        ("15123456789", "DEU", "+4915123456789"),
+        ("5512345678", "MEX", "+525512345678"),
+        ("7911123456", "826", "+447911123456"),
+        # A '+' sent unencoded arrives as a space: still E.164, whatever the country says.
+        (" 447911123456", "USA", "+447911123456"),
+        (" 12125551212", None, "+12125551212"),
+        # A stray leading space before national digits is not a '+'.
+        (" 2125551212", "USA", "+12125551212"),
     ],
 )
 def test_numbers_are_read_with_country(mobile: str, country: str | None, expected: str) -> None:
@@ -209,6 +239,14 @@ def test_what_is_stored_stays_far_below_the_item_limit_even_with_escapes() -> No
         ("mo", "", None),
         ("poll", "STOP", None),
         ("crm", "STOP", None),
+        # Invisible characters and compatibility forms do not hide the word.
+        ("mo", "S\u200bTOP", True),
+        ("mo", "\ufeffSTOP", True),
+        ("mo", "STO\u200dP\u2060", True),
+        ("mo", "\uff33\uff34\uff2f\uff30", True),  # fullwidth STOP
+        ("mo", "\uff53\uff54\uff41\uff52\uff54", False),  # fullwidth start
+        ("mo", "\u00a0STOP\u3000", True),
+        ("text4info", "\u24c8\u24c9\u24c4\u24c5", True),  # circled letters fold to STOP
     ],
 )
 def test_stop_and_start_words(kind: str, msg: str, expected: bool | None) -> None:
@@ -246,7 +284,9 @@ def store(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setattr(callbacks, "exists", lambda identifier: identifier in stored["hits"])
     monkeypatch.setattr(events, "publish", lambda kind, detail: stored["events"].append((kind, detail)))
     monkeypatch.setattr(
-        opt_outs, "set_opted_out", lambda number, out, *, source: stored["opt"].append((number, out, source))
+        opt_outs,
+        "set_opted_out",
+        lambda number, out, *, source, changed_by: stored["opt"].append((number, out, source)),
     )
     return stored
 
@@ -331,7 +371,7 @@ def test_a_form_body_and_the_query_string_are_taken_together(handler: Any, store
         None,
     )
     assert answer["statusCode"] == 200
-    stored = store["hits"]["mo#42"]
+    [stored] = store["hits"].values()
     assert stored.fields == {"tag": ["a", "b"], "mobile": "2125551212", "smsid": "42", "msg": "hello world"}
     assert stored.method == "POST"
 
@@ -345,21 +385,65 @@ def test_a_base64_form_body_is_read(handler: Any, store: dict[str, Any]) -> None
     assert stored.fields["Name"] == "Zoë"
 
 
-def test_a_body_that_is_not_a_form_is_415(handler: Any, store: dict[str, Any]) -> None:
-    for content_type in ("application/json", "text/plain", "multipart/form-data; boundary=x"):
-        request = event("crm", "token=current-token", method="POST", body='{"mobile": "1"}', content_type=content_type)
-        answer = handler(request, None)
-        assert answer["statusCode"] == 415, content_type
-        assert json.loads(answer["body"])["code"] == "unsupported_media_type"
-    assert store["hits"] == {}
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "text/plain", "application/xml", "multipart/form-data; boundary=x", "x/y"]
+)
+def test_a_post_is_never_refused_for_its_content_type(handler: Any, store: dict[str, Any], content_type: str) -> None:
+    body = '{"mobile": "2125551212", "msg": "hi"}'
+    query = "token=current-token&mobile=2125551212"
+    answer = handler(event("crm", query, method="POST", body=body, content_type=content_type), None)
+    assert answer["statusCode"] == 200, content_type
+    [stored] = store["hits"].values()
+    assert stored.raw_body == body and stored.raw_body_truncated is False
+    assert stored.fields == {"mobile": "2125551212"} and stored.mobile == "+12125551212"
 
 
-def test_a_big_body_is_413(handler: Any, store: dict[str, Any]) -> None:
-    body = "mobile=2125551212&note=" + "x" * sumotext.MAX_BODY_BYTES
+def test_a_multipart_form_is_read_as_a_form(handler: Any, store: dict[str, Any]) -> None:
+    body = (
+        '--b\r\nContent-Disposition: form-data; name="mobile"\r\n\r\n2125551212\r\n'
+        '--b\r\nContent-Disposition: form-data; name="msg"\r\n\r\nSTOP\r\n--b--\r\n'
+    )
+    request = event(
+        "mo", "token=current-token", method="POST", body=body, content_type="multipart/form-data; boundary=b"
+    )
+    assert handler(request, None)["statusCode"] == 200
+    [stored] = store["hits"].values()
+    assert stored.fields == {"mobile": "2125551212", "msg": "STOP"} and stored.raw_body is None
+    assert store["opt"] == [("+12125551212", True, "sumotext")]
+
+
+def test_a_big_raw_body_is_kept_cut_to_64_kib(handler: Any, store: dict[str, Any]) -> None:
+    body = "é" * MAX_BODY_BYTES
+    request = event("crm", "token=current-token&mobile=2125551212", method="POST", body=body, content_type="text/plain")
+    assert handler(request, None)["statusCode"] == 200
+    [stored] = store["hits"].values()
+    assert stored.raw_body_truncated is True and stored.raw_body == "é" * (MAX_BODY_BYTES // 2)
+
+
+def test_a_big_form_is_413(handler: Any, store: dict[str, Any]) -> None:
+    body = "mobile=2125551212&note=" + "x" * MAX_BODY_BYTES
     answer = handler(event("crm", "token=current-token", method="POST", body=body), None)
     assert answer["statusCode"] == 413 and json.loads(answer["body"])["code"] == "payload_too_large"
-    many = "&".join(f"f{n}=1" for n in range(sumotext.MAX_PARAMETERS + 5))
+    many = "&".join(f"f{n}=1" for n in range(MAX_PARAMETERS + 5))
     assert handler(event("crm", "token=current-token", method="POST", body=many), None)["statusCode"] == 413
+
+
+def test_parameters_appended_after_the_token_with_a_second_question_mark_count(
+    handler: Any, store: dict[str, Any]
+) -> None:
+    # The configured URL ends '?token=…'; Sumotext appends '?mobile=…&msg=…' to it.
+    request = event("mo", "token=current-token?mobile=2125551212&smsid=5&msg=STOP")
+    assert handler(request, None)["statusCode"] == 200
+    [stored] = store["hits"].values()
+    assert stored.fields == {"mobile": "2125551212", "smsid": "5", "msg": "STOP"}
+    assert store["opt"] == [("+12125551212", True, "sumotext")]
+    assert handler(event("mo", "token=wrong?mobile=2125551212&msg=STOP"), None)["statusCode"] == 403
+
+
+def test_an_unencoded_plus_in_the_mobile_is_still_e164(handler: Any, store: dict[str, Any]) -> None:
+    # '?mobile=+447911123456' unencoded: the gateway decodes the '+' to a space.
+    handler(event("mo", "token=current-token&mobile=+447911123456&smsid=8&msg=STOP&country=USA"), None)
+    assert store["opt"] == [("+447911123456", True, "sumotext")]
 
 
 def test_odd_input_never_ends_in_a_5xx(handler: Any, store: dict[str, Any]) -> None:
@@ -377,7 +461,7 @@ def test_odd_input_never_ends_in_a_5xx(handler: Any, store: dict[str, Any]) -> N
     for kind, query in odd:
         answer = handler(event(kind, query), None)
         assert answer["statusCode"] in (200, 400, 413), (query[:80], answer)
-    assert store["hits"]["dlr#\u202e#"].params == {"sumoid": "\u202e"}
+    assert [hit.params for hit in store["hits"].values() if hit.kind == "dlr"] == [{"sumoid": "\u202e"}]
     assert [hit.poll_key for hit in store["hits"].values() if hit.kind == "poll"] == [None, "poll#SS"]
 
 
@@ -396,7 +480,7 @@ def test_a_repeated_mo_is_ok_stored_once_and_does_not_replay_its_stop(handler: A
     handler(event("mo", "token=current-token&mobile=2125551212&smsid=10&msg=START"), None)
     assert handler(stop, None)["body"] == "OK"
     assert [out for _, out, _ in store["opt"]] == [True, False]
-    assert [detail["id"] for _, detail in store["events"]] == ["mo#9", "mo#10"]
+    assert len(store["events"]) == 2 and len(store["hits"]) == 2
 
 
 def test_a_secret_that_cannot_be_read_is_a_503(unit_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -410,6 +494,6 @@ def test_a_secret_that_cannot_be_read_is_a_503(unit_settings: dict[str, str], mo
 
 def test_a_request_event_parses_as_the_gateway_sends_it() -> None:
     request = parse_event(event("crm", "token=t&a=1&a=2"))
-    assert sumotext.query_pairs(request) == [("token", "t"), ("a", "1"), ("a", "2")]
+    assert query_pairs(request) == [("token", "t"), ("a", "1"), ("a", "2")]
     only_single = {**event("crm", "a=1"), "multiValueQueryStringParameters": None}
-    assert sumotext.query_pairs(parse_event(only_single)) == [("a", "1")]
+    assert query_pairs(parse_event(only_single)) == [("a", "1")]

@@ -38,16 +38,24 @@ def test_a_number_never_listed_is_not_opted_out() -> None:
         "phone": "+12125551212",
         "opted_out": False,
         "source": None,
+        "changed_by": None,
         "updated_at": None,
     }
-    entry = SuppressionEntry(phone="+12125551212", opted_out=True, source="api", updated_at=1_795_860_000.9)
-    assert opt_outs.view("+12125551212", entry).updated_at == "2026-11-28T10:00:00Z"
+    entry = SuppressionEntry(
+        phone="+12125551212", opted_out=True, source="api", changed_by="local", updated_at=1_795_860_000.9
+    )
+    shown = opt_outs.view("+12125551212", entry)
+    assert shown.updated_at == "2026-11-28T10:00:00Z" and shown.changed_by == "local"
 
 
 def test_record_opt_out_takes_e164_or_international_digits(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(opt_outs, "set_opted_out", lambda number, out, *, source: calls.append((number, out, source)))
+    monkeypatch.setattr(
+        opt_outs,
+        "set_opted_out",
+        lambda number, out, *, source, changed_by: calls.append((number, out, source, changed_by)),
+    )
     opt_outs.record_opt_out("+16465550123", source="protexting")
     opt_outs.record_opt_out("16465550123", source="protexting")
     opt_outs.record_opt_out("not a number", source="protexting")
-    assert calls == [("+16465550123", True, "protexting"), ("+16465550123", True, "protexting")]
+    assert calls == [("+16465550123", True, "protexting", "protexting")] * 2

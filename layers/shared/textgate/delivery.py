@@ -22,7 +22,7 @@ from textgate.dal import events, limits, queue
 from textgate.dal import operations as records
 from textgate.executors import NotAttempted
 from textgate.logic.opt_outs import record_opt_out
-from textgate.logic.suppression import handset_of, opted_out_recipient
+from textgate.logic.recipients import handset, opted_out_now
 from textgate.models import Operation, OperationError, Status
 from textgate.providers.outcome import ProviderOutcome, Verdict
 from textgate.settings import get_settings
@@ -107,7 +107,7 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
     if current.next_attempt_at is not None and current.next_attempt_at > now:
         # Early (a copy of a message whose delayed successor is queued, or SQS a little ahead): wait for its time.
         return _requeue(operation_id, config.provider, current.next_attempt_at - now)
-    if opted_out_recipient(current.operation, current.payload):
+    if opted_out_now(current.operation, current.payload):
         ended = records.fail_unsent(
             operation_id,
             now=now,
@@ -210,11 +210,11 @@ def _settle(operation: Operation, outcome: ProviderOutcome, config: DeliveryConf
 
 def _learn_opt_out(operation: Operation, outcome: ProviderOutcome) -> None:
     """A provider that says the handset opted out is heard: the number joins our suppression list."""
-    number = handset_of(operation.operation, operation.payload) if outcome.code == "recipient_opted_out" else None
-    if number is None:
+    found = handset(operation.operation, operation.payload) if outcome.code == "recipient_opted_out" else None
+    if found is None:
         return
     try:
-        record_opt_out(number, source=operation.provider)
+        record_opt_out(found.number, source=operation.provider)
     except Exception:  # the operation's own outcome must still be recorded
         logger.exception("could not add the number to the suppression list")
 

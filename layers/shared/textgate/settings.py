@@ -56,6 +56,7 @@ class Settings(BaseModel):
     retry_max_seconds: float = Field(default=900.0, ge=0, le=900, alias="RETRY_MAX_SECONDS")
     max_attempts: int = Field(default=5, ge=1, le=20, alias="MAX_ATTEMPTS")
     delivery_concurrency: int = Field(default=10, ge=1, le=50, alias="DELIVERY_CONCURRENCY")
+    recipient_daily_limit: int = Field(default=50, ge=1, le=10_000, alias="RECIPIENT_DAILY_LIMIT")
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60, alias="IDEMPOTENCY_TTL_SECONDS")
     operation_retention_days: int = Field(default=90, ge=1, alias="OPERATION_RETENTION_DAYS")
     sumotext_retention_days: int = Field(default=400, ge=1, alias="SUMOTEXT_RETENTION_DAYS")

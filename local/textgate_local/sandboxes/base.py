@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from textgate_local.http_server import BusyHTTPServer
+from textgate_local.http_server import BusyHTTPServer, QuietHandler
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ class SandboxServer:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         sandbox = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name

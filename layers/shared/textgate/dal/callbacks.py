@@ -1,8 +1,16 @@
-"""The callbacks table: one item per Sumotext hit, written once, listed newest first through its indexes."""
+"""The callbacks table: one item per Sumotext hit, written once, listed newest first through its indexes.
+
+Listing is planned here (which index, which filter) and continued with opaque cursors that only the query
+that handed them out accepts.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -23,6 +31,54 @@ class InvalidStartKey(ValueError):
     """DynamoDB refused the start key of a query (a cursor that does not belong to it)."""
 
 
+class InvalidCursor(ValueError):
+    """A cursor that this query did not hand out."""
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    index: str
+    partition_value: str
+    filters: dict[str, str] = field(default_factory=dict)
+
+
+def plan(*, mobile: str | None, kind: str | None, poll_key: str | None) -> QueryPlan:
+    """The narrowest index for the query, and what is left to filter. Needs `mobile`, `kind` or `poll_key`."""
+    if poll_key is not None:
+        return QueryPlan("by_poll_keyword", poll_key, {"mobile": mobile} if mobile else {})
+    if mobile is not None:
+        return QueryPlan("by_mobile", mobile, {"kind": kind} if kind else {})
+    if kind is not None:
+        return QueryPlan("by_kind", kind)
+    raise ValueError("a query needs mobile, kind or a poll key")
+
+
+def encode_cursor(index: str, key: Mapping[str, str]) -> str:
+    raw = json.dumps({"i": index, "k": dict(key)}, ensure_ascii=False, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str, query: QueryPlan, since_sk: str | None) -> dict[str, str]:
+    """The start key inside a cursor, if it is one this same query handed out."""
+    try:
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
+        data = json.loads(raw)
+    except (binascii.Error, ValueError, RecursionError):
+        raise InvalidCursor(cursor) from None
+    partition = INDEXES[query.index]
+    key = data.get("k") if isinstance(data, dict) else None
+    if (
+        not isinstance(key, dict)
+        or data.get("i") != query.index
+        or set(key) != {"id", partition, "received_sk"}
+        or not all(isinstance(value, str) and 0 < len(value) <= 2048 for value in key.values())
+        or key[partition] != query.partition_value
+        or (since_sk is not None and key["received_sk"] < since_sk)
+    ):
+        raise InvalidCursor(cursor)
+    return key
+
+
 def _table() -> str:
     return get_settings().callbacks_table
 
@@ -39,6 +95,9 @@ def to_item(hit: CallbackHit, *, expires_at: int) -> dict[str, Any]:
         "params": {"S": json.dumps(hit.params, ensure_ascii=False)},
         "expires_at": {"N": str(expires_at)},
     }
+    if hit.raw_body is not None:
+        item["raw_body"] = {"S": hit.raw_body}
+        item["raw_body_truncated"] = {"BOOL": hit.raw_body_truncated}
     # Index keys cannot be empty strings: a hit without a mobile (or a poll key) is left out of that index.
     if hit.mobile:
         item["mobile"] = {"S": hit.mobile}
@@ -62,6 +121,8 @@ def from_item(item: dict[str, Any]) -> CallbackHit:
         fields=json.loads(item["fields"]["S"]),
         params=json.loads(item["params"]["S"]),
         poll_key=item["poll_key"]["S"] if "poll_key" in item else None,
+        raw_body=item["raw_body"]["S"] if "raw_body" in item else None,
+        raw_body_truncated=item["raw_body_truncated"]["BOOL"] if "raw_body_truncated" in item else False,
     )
 
 
@@ -95,6 +156,25 @@ def page_key(index: str, hit: CallbackHit) -> dict[str, str]:
 
 
 def query(
+    planned: QueryPlan, *, since_sk: str | None, limit: int, cursor: str | None
+) -> tuple[list[CallbackHit], str | None]:
+    """Up to `limit` hits, newest first, and the cursor to continue from (None at the end)."""
+    start_key = decode_cursor(cursor, planned, since_sk) if cursor is not None else None
+    try:
+        hits, last = _query(
+            planned.index,
+            planned.partition_value,
+            since_sk=since_sk,
+            filters=planned.filters,
+            limit=limit,
+            start_key=start_key,
+        )
+    except InvalidStartKey:
+        raise InvalidCursor(cursor or "") from None
+    return hits, encode_cursor(planned.index, last) if last is not None else None
+
+
+def _query(
     index: str,
     partition_value: str,
     *,

@@ -1,10 +1,15 @@
-"""Sliding-window counters in the limits table (for example: PINs per recipient per hour).
+"""Sliding-window counters in the limits table (texts per recipient per day, PINs per client and recipient per
+hour), and provider pauses.
 
-One item per key holds the times of the recent events; a write is conditional on the version it read, so
-concurrent callers cannot both take the last slot.
+One item per counter holds the times of the recent events. Taking a slot is one conditional update while the
+list has room, so concurrent callers can never take more slots than the limit; only a full list is read,
+pruned of times outside the window and written back conditional on the version it read.
 """
 
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
@@ -13,36 +18,100 @@ from textgate.dal import conditional_failed
 from textgate.settings import get_settings
 
 
-def take_slot(key: str, *, limit: int, window_seconds: float, now: float, tries: int = 8) -> bool:
-    """Record one event for `key` unless `limit` events already happened within the window."""
+@dataclass(frozen=True)
+class Slot:
+    """One event counted under `key` at `moment` (give it back with `release_slot`)."""
+
+    key: str
+    moment: float
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The limit is reached; the oldest counted event leaves the window in `retry_after` seconds."""
+
+    retry_after: float
+
+
+def key(kind: str, *parts: str) -> str:
+    """A counter's key: JSON keeps the parts apart, so no two different counters share a key."""
+    return json.dumps([kind, *parts], ensure_ascii=False, separators=(",", ":"))
+
+
+def _n(value: float) -> dict[str, str]:
+    return {"N": repr(value)}
+
+
+def take_slot(key: str, *, limit: int, window_seconds: float, now: float) -> Slot | Refused:
+    """Count one event for `key` unless `limit` events already happened within the window."""
     table = get_settings().limits_table
-    for _ in range(tries):
-        item = aws.dynamodb().get_item(TableName=table, Key={"key": {"S": key}}, ConsistentRead=True).get("Item")
-        version = int(item["version"]["N"]) if item else 0
-        times = item.get("times", {}).get("L", []) if item else []
-        recent = [float(entry["N"]) for entry in times if float(entry["N"]) > now - window_seconds]
-        if len(recent) >= limit:
-            return False
-        recent.append(now)
+    expires = {"N": str(int(now + window_seconds) + 60)}
+    while True:
         try:
-            aws.dynamodb().put_item(
+            aws.dynamodb().update_item(
                 TableName=table,
-                Item={
-                    "key": {"S": key},
-                    "times": {"L": [{"N": repr(moment)} for moment in recent]},
-                    "version": {"N": str(version + 1)},
-                    "expires_at": {"N": str(int(now + window_seconds) + 60)},
+                Key={"key": {"S": key}},
+                UpdateExpression="SET times = list_append(if_not_exists(times, :empty), :now), "
+                "version = if_not_exists(version, :zero) + :one, expires_at = :expires",
+                ConditionExpression="attribute_not_exists(times) OR size(times) < :limit",
+                ExpressionAttributeValues={
+                    ":empty": {"L": []},
+                    ":now": {"L": [_n(now)]},
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
+                    ":expires": expires,
+                    ":limit": {"N": str(limit)},
                 },
-                ConditionExpression="attribute_not_exists(#k) OR version = :version",
-                ExpressionAttributeNames={"#k": "key"},
-                ExpressionAttributeValues={":version": {"N": str(version)}},
             )
+            return Slot(key, now)
         except ClientError as exc:
-            if conditional_failed(exc):
-                continue  # someone else took a slot meanwhile: read again
-            raise
-        return True
-    return False
+            if not conditional_failed(exc):
+                raise
+        # The list is full: drop the times that left the window, if any, and try again.
+        item = aws.dynamodb().get_item(TableName=table, Key={"key": {"S": key}}, ConsistentRead=True).get("Item")
+        if item is None:
+            continue  # it expired meanwhile
+        times = [float(entry["N"]) for entry in item.get("times", {}).get("L", [])]
+        recent = [moment for moment in times if moment > now - window_seconds]
+        if len(recent) >= limit:
+            return Refused(retry_after=min(recent) + window_seconds - now)
+        if not _replace_times(table, key, item["version"]["N"], recent):
+            continue  # another caller changed it first: start again
+
+
+def release_slot(slot: Slot) -> None:
+    """Take back one counted event (its request was refused after all). Best effort: a missed release only
+    makes the limit stricter for a while."""
+    table = get_settings().limits_table
+    for _ in range(5):
+        item = aws.dynamodb().get_item(TableName=table, Key={"key": {"S": slot.key}}, ConsistentRead=True).get("Item")
+        times = [float(entry["N"]) for entry in (item or {}).get("times", {}).get("L", [])]
+        if item is None or slot.moment not in times:
+            return
+        times.remove(slot.moment)
+        if _replace_times(table, slot.key, item["version"]["N"], times):
+            return
+
+
+def _replace_times(table: str, counter: str, version: str, times: list[float]) -> bool:
+    """Write `times` over the item read, unless someone wrote it since."""
+    try:
+        aws.dynamodb().update_item(
+            TableName=table,
+            Key={"key": {"S": counter}},
+            UpdateExpression="SET times = :times, version = version + :one",
+            ConditionExpression="version = :version",
+            ExpressionAttributeValues={
+                ":times": {"L": [_n(moment) for moment in times]},
+                ":one": {"N": "1"},
+                ":version": {"N": version},
+            },
+        )
+    except ClientError as exc:
+        if conditional_failed(exc):
+            return False
+        raise
+    return True
 
 
 def pause(provider: str, *, until: float) -> None:

@@ -6,7 +6,6 @@ from typing import Any
 
 from textgate.errors import ValidationFailed
 from textgate.logic import operations
-from textgate.logic.suppression import ensure_not_opted_out
 from textgate.models import Operation
 from textgate.schemas.interact import CampaignPath, SendCampaignSmsRequest
 from textgate.validation import validate
@@ -15,8 +14,6 @@ PROVIDER = "interact"
 
 
 def accept_campaign_sms(client: str, campaign_id: str, request: SendCampaignSmsRequest) -> Operation:
-    # The campaign texts the caller: an opted-out number is refused like any other recipient.
-    ensure_not_opted_out(request.caller_id, "caller_id")
     payload = {
         "campaign_id": campaign_id,
         "caller_id": request.caller_id,

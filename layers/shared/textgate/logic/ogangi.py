@@ -5,7 +5,6 @@ from __future__ import annotations
 from textgate import sms
 from textgate.errors import ValidationFailed
 from textgate.logic import operations
-from textgate.logic.suppression import ensure_not_opted_out
 from textgate.models import Operation
 from textgate.schemas.ogangi import FireMessageRequest, SendSmsRequest
 from textgate.settings import get_settings
@@ -24,7 +23,6 @@ def sender(requested: str | None) -> str:
 
 
 def accept_sms(client: str, request: SendSmsRequest) -> Operation:
-    ensure_not_opted_out(request.to, "to")
     payload = {
         "to": request.to,
         "text": request.text,
@@ -42,7 +40,7 @@ def accept_sms(client: str, request: SendSmsRequest) -> Operation:
 
 
 def accept_fire_message(client: str, request: FireMessageRequest) -> Operation:
-    """Inject an inbound message: nothing is texted to the handset, so the suppression list does not apply."""
+    """Inject an inbound message. The campaign it triggers answers the handset, so it is a text to `mobile`."""
     payload = {"mobile": request.mobile, "text": request.text}
     return operations.accept(
         client=client,

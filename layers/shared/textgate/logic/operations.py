@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textgate import clock, log
-from textgate.dal import events, queue
+from textgate.dal import events, limits, queue
 from textgate.dal import operations as records
 from textgate.errors import InternalError, NotFound, ServiceUnavailable
-from textgate.logic import idempotency
+from textgate.logic import idempotency, recipients
 from textgate.models import Operation, OperationError, Status
 from textgate.sms import SmsInfo
 
@@ -16,13 +17,46 @@ logger = log.get_logger(__name__)
 
 
 def accept(
-    *, client: str, operation: str, provider: str, payload: dict[str, Any], sms: SmsInfo | None = None
+    *,
+    client: str,
+    operation: str,
+    provider: str,
+    payload: dict[str, Any],
+    sms: SmsInfo | None = None,
+    take_limits: Callable[[str], list[limits.Slot]] | None = None,
 ) -> Operation:
-    """Record the operation, then queue it. If the queue refuses, the record ends `failed` and the caller
-    gets a 503: an operation is never left `queued` with no message to move it.
+    """Protect the recipient, record the operation, then queue it.
 
-    Under an Idempotency-Key the operation id is the one the key reserved, so a retry of a request that already
-    got this far finds its operation instead of creating a second one."""
+    A text to a handset is refused for a number on the suppression list (422), and counts against the
+    recipient's daily limit (429); `take_limits` takes the operation's own limits (PINs per hour) once the
+    list has allowed it. A request refused at any step counts against no limit.
+
+    If the queue refuses, the record ends `failed` and the caller gets a 503: an operation is never left
+    `queued` with no message to move it. Under an Idempotency-Key the operation id is the one the key reserved,
+    so a retry of a request that already got this far finds its operation instead of creating a second one."""
+    handset = recipients.texted_handset(operation, payload)
+    slots: list[limits.Slot] = []
+    if handset is not None:
+        recipients.ensure_may_text(handset)
+    try:
+        if take_limits is not None and handset is not None:
+            slots.extend(take_limits(handset.number))
+        if handset is not None:
+            slots.append(recipients.take_daily_slot(handset.number, clock.now()))
+        accepted, created = _record_and_queue(client, operation, provider, payload, sms)
+    except Exception:
+        _release(slots)
+        raise
+    if not created:
+        _release(slots)  # the operation was accepted before (a retry under the same key): count it once
+    logger.info("operation accepted", extra={"operation_id": accepted.id, "operation": operation})
+    return accepted
+
+
+def _record_and_queue(
+    client: str, operation: str, provider: str, payload: dict[str, Any], sms: SmsInfo | None
+) -> tuple[Operation, bool]:
+    """(the operation, whether this call created it)."""
     proposed = Operation.new(
         operation=operation,
         provider=provider,
@@ -41,8 +75,15 @@ def accept(
             _enqueue_or_fail(accepted, provider)
     finally:
         log.unbind(token)
-    logger.info("operation accepted", extra={"operation_id": accepted.id, "operation": operation})
-    return accepted
+    return accepted, accepted is proposed
+
+
+def _release(slots: list[limits.Slot]) -> None:
+    for slot in slots:
+        try:
+            recipients.release(slot)
+        except Exception:  # the answer to the caller matters more; a missed release only delays their next send
+            logger.exception("could not give back a limit slot")
 
 
 def _enqueue_or_fail(operation: Operation, provider: str) -> None:

@@ -1,7 +1,8 @@
 """Changing the suppression list: the API's routes, Sumotext's STOP and START, and ProTexting's "opted out".
 
-Every change publishes `opt_out.changed`; a request that changes nothing (a second STOP) writes and publishes
-nothing.
+Every change publishes `opt_out.changed` and records who made it (`changed_by`: the client, or sumotext); a
+request that changes nothing (a second STOP) writes and publishes nothing. The recipient owns their STOP: an
+opt-out that came from the handset is undone only by the handset (START), never by a client.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from urllib.parse import unquote
 
 from textgate import clock, log
 from textgate.dal import events, suppression
-from textgate.errors import ValidationFailed
+from textgate.errors import OptedOutByRecipient, ValidationFailed
 from textgate.phone import InvalidPhoneNumber, normalise
 from textgate.schemas.sumotext import OptOutView
 
 logger = log.get_logger(__name__)
+
+# The source of opt-outs that came from the recipient's own handset (a STOP forwarded by Sumotext).
+RECIPIENT = "sumotext"
 
 
 def parse_phone(raw: str, country: str | None) -> str:
@@ -31,9 +35,13 @@ def parse_phone(raw: str, country: str | None) -> str:
 
 def view(number: str, entry: suppression.SuppressionEntry | None) -> OptOutView:
     if entry is None:
-        return OptOutView(phone=number, opted_out=False, source=None, updated_at=None)
+        return OptOutView(phone=number, opted_out=False, source=None, changed_by=None, updated_at=None)
     return OptOutView(
-        phone=number, opted_out=entry.opted_out, source=entry.source, updated_at=clock.rfc3339(entry.updated_at)
+        phone=number,
+        opted_out=entry.opted_out,
+        source=entry.source,
+        changed_by=entry.changed_by,
+        updated_at=clock.rfc3339(entry.updated_at),
     )
 
 
@@ -41,15 +49,28 @@ def status(number: str) -> OptOutView:
     return view(number, suppression.get(number))
 
 
-def set_opted_out(number: str, opted_out: bool, *, source: str) -> OptOutView:
-    """Put `number` (E.164) on the list or take it off, and answer where it stands now."""
-    changed = suppression.change(number, opted_out=opted_out, source=source, now=clock.now())
+def set_opted_out(number: str, opted_out: bool, *, source: str, changed_by: str) -> OptOutView:
+    """Put `number` (E.164) on the list or take it off, and answer where it stands now. Taking off a number
+    that its recipient opted out is refused (409) unless the recipient asks."""
+    try:
+        changed = suppression.change(
+            number,
+            opted_out=opted_out,
+            source=source,
+            changed_by=changed_by,
+            now=clock.now(),
+            recipient_source=RECIPIENT,
+        )
+    except suppression.OwnedByRecipient:
+        raise OptedOutByRecipient(
+            "the recipient opted out from their phone; only the recipient can opt back in (by texting START)"
+        ) from None
     if changed is None:
         return status(number)
     current = view(number, changed)
     logger.info(
         "suppression list changed",
-        extra={"phone": log.mask_phone(number), "opted_out": opted_out, "source": source},
+        extra={"phone": log.mask_phone(number), "opted_out": opted_out, "source": source, "changed_by": changed_by},
     )
     events.publish("opt_out.changed", current.model_dump())
     return current
@@ -66,4 +87,4 @@ def record_opt_out(phone: str, *, source: str) -> None:
     except InvalidPhoneNumber:
         logger.warning("opt-out of an unreadable number ignored", extra={"source": source})
         return
-    set_opted_out(number, True, source=source)
+    set_opted_out(number, True, source=source, changed_by=source)

@@ -1,13 +1,14 @@
 """PIN verification: Ogangi generates and sends the PIN; we keep only its keyed hash and judge the checks.
 
-A PIN expires 10 minutes after it was sent, allows 5 wrong checks, verifies once; at most 5 PINs per recipient
-per hour. No answer and no log line ever holds the PIN.
+A PIN expires 10 minutes after it was sent, allows 5 wrong checks, verifies once; at most 5 PINs per client and
+recipient per hour. No answer and no log line ever holds the PIN.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 from typing import Any
 
 from textgate import clock, secrets, sms
@@ -22,7 +23,6 @@ from textgate.errors import (
 )
 from textgate.logic import operations
 from textgate.logic.ogangi import PROVIDER, sender
-from textgate.logic.suppression import ensure_not_opted_out
 from textgate.models import Operation, Status
 from textgate.schemas.ogangi import SendPinRequest
 from textgate.settings import get_settings
@@ -43,10 +43,7 @@ def pin_hash(operation_id: str, pin: str) -> str:
 
 
 def accept_pin(client: str, request: SendPinRequest) -> Operation:
-    ensure_not_opted_out(request.to, "to")
     from_ = sender(request.sender)  # a refused request must not use up one of the recipient's PINs
-    if not limits.take_slot(f"pin#{request.to}", limit=MAX_PINS_PER_HOUR, window_seconds=3600, now=clock.now()):
-        raise TooManyRequests(f"at most {MAX_PINS_PER_HOUR} PINs per recipient per hour; try again later")
     payload = {
         "to": request.to,
         "carrier": request.carrier,
@@ -55,8 +52,28 @@ def accept_pin(client: str, request: SendPinRequest) -> Operation:
         "from": from_,
     }
     return operations.accept(
-        client=client, operation=OPERATION, provider=PROVIDER, payload=payload, sms=sms.describe(request.text)
+        client=client,
+        operation=OPERATION,
+        provider=PROVIDER,
+        payload=payload,
+        sms=sms.describe(request.text),
+        take_limits=lambda number: [take_pin_slot(client, number)],
     )
+
+
+def take_pin_slot(client: str, number: str) -> limits.Slot:
+    """One of the client's PINs to this recipient this hour: per client, so one client cannot use up the
+    allowance of another's verifications."""
+    taken = limits.take_slot(
+        limits.key("pin", client, number), limit=MAX_PINS_PER_HOUR, window_seconds=3600, now=clock.now()
+    )
+    if isinstance(taken, limits.Refused):
+        wait = max(1, math.ceil(taken.retry_after))
+        raise TooManyRequests(
+            f"at most {MAX_PINS_PER_HOUR} PINs per client and recipient per hour; try again in {wait} seconds",
+            headers={"Retry-After": str(wait)},
+        )
+    return taken
 
 
 def protect(operation: Operation, private: dict[str, Any]) -> dict[str, str | float]:

@@ -10,8 +10,8 @@ PROVIDER = "protexting"
 
 
 def accept_opt_in(client: str, request: OptInRequest) -> Operation:
-    # The suppression list is not consulted: opting in is the user's own request to receive messages
-    # (whether it should also clear a local opt-out is for a later issue to decide).
+    # An opt-in that texts the number (a call to action or a confirmation) is refused for an opted-out number
+    # like any send (see recipients.handset); one that texts nothing is the contact's own business with ProTexting.
     payload = {
         "phone_number": request.phone_number,
         "group_ids": request.group_ids,

@@ -6,20 +6,26 @@ is answered `OK` only once it is stored, so nothing it sends is silently dropped
 
 from __future__ import annotations
 
-import base64
-import binascii
+import hashlib
 import hmac
 import json
 import secrets
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
 from textgate import clock, log
 from textgate.dal import callbacks, events
-from textgate.errors import ApiError, BadRequest, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
-from textgate.http_api import ApiRequest
+from textgate.errors import (
+    ApiError,
+    BadRequest,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from textgate.logic import opt_outs
 from textgate.phone import InvalidPhoneNumber, normalise
 from textgate.schemas.sumotext import (
@@ -27,17 +33,16 @@ from textgate.schemas.sumotext import (
     CallbackEventsPage,
     CallbackEventView,
     CallbackHit,
+    CallbackRequest,
     EventsQuery,
     FieldValue,
+    Pair,
 )
 from textgate.secrets import SecretUnavailable, get_secret
 from textgate.settings import get_settings
 
 logger = log.get_logger(__name__)
 
-Pair = tuple[str, str]
-
-MAX_BODY_BYTES = 64 * 1024
 MAX_PARAMETERS = 500
 MAX_NAME_CHARS = 128
 MAX_VALUE_CHARS = 4096
@@ -45,7 +50,7 @@ MAX_VALUE_CHARS = 4096
 # DynamoDB's 400 KB item limit.
 MAX_STORED_BYTES = 128 * 1024
 MAX_MOBILE_CHARS = 64
-MAX_ID_CHARS = 256  # smsid, sumoid, mtcode and a poll's key become part of a key
+MAX_ID_CHARS = 256  # smsid, sumoid, mtcode and a poll's key are kept in keys
 
 OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
@@ -67,21 +72,10 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "mtcode": ("mtcode",),
     "mtdescription": ("mtdescription",),
 }
-# Sumotext says "USA"; ISO alpha-2 codes pass through; anything else is read as US, where its short codes are.
-_ALPHA3 = {"USA": "US", "CAN": "CA", "MEX": "MX", "PRI": "PR", "GBR": "GB", "AUS": "AU"}
+# Sumotext's short codes are American: a number without a readable country is read as US.
 DEFAULT_COUNTRY = "US"
-
-
-class PayloadTooLarge(ApiError):
-    status = 413
-    code = "payload_too_large"
-    title = "Payload too large"
-
-
-class UnsupportedMediaType(ApiError):
-    status = 415
-    code = "unsupported_media_type"
-    title = "Unsupported media type"
+# Not ISO, but what people (and some senders) write for the United Kingdom.
+_COUNTRY_ALIASES = {"UK": "GB"}
 
 
 # ---------------------------------------------------------------- reading a callback (pure)
@@ -102,30 +96,6 @@ def token_matches(given: str, secret: Mapping[str, Any]) -> bool:
 def _clean(text: str) -> str:
     # A JSON event can carry lone surrogates, which DynamoDB (UTF-8) would refuse.
     return text.encode("utf-8", "replace").decode("utf-8")
-
-
-def _is_token(name: str) -> bool:
-    return name.strip().lower() == "token"
-
-
-def query_pairs(request: ApiRequest) -> list[Pair]:
-    multi = request.multi_query or {name: [value] for name, value in request.query.items()}
-    return [(name, value) for name, values in multi.items() for value in values]
-
-
-def form_pairs(request: ApiRequest) -> list[Pair]:
-    """A form body (application/x-www-form-urlencoded, or no type at all) as (name, value) pairs."""
-    if not request.body:
-        return []
-    media_type = (request.header("content-type") or "").split(";")[0].strip().lower()
-    if media_type not in ("", "application/x-www-form-urlencoded"):
-        raise UnsupportedMediaType("send the parameters in the query string or as application/x-www-form-urlencoded")
-    if len(request.body.encode("utf-8", "replace")) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES // 1024} KiB")
-    try:
-        return parse_qsl(request.body, keep_blank_values=True, max_num_fields=MAX_PARAMETERS)
-    except ValueError:
-        raise PayloadTooLarge(f"more than {MAX_PARAMETERS} parameters") from None
 
 
 def check_sizes(pairs: list[Pair]) -> None:
@@ -162,17 +132,27 @@ def documented(fields: Mapping[str, FieldValue]) -> dict[str, str]:
 
 
 def region(country: str | None) -> str:
+    """ISO alpha-2 of what Sumotext gives as the country: alpha-2, alpha-3 (USA), a numeric code or UK."""
+    import iso3166  # noqa: PLC0415 - only callbacks that carry a country need the table
+
     code = (country or "").strip().upper().replace(".", "")
-    code = _ALPHA3.get(code, code)
-    return code if len(code) == 2 and code.isalpha() else DEFAULT_COUNTRY
+    code = _COUNTRY_ALIASES.get(code, code)
+    found = iso3166.countries.get(code, None) if code else None
+    return found.alpha2 if found is not None else DEFAULT_COUNTRY
 
 
 def read_mobile(raw: str, country: str | None) -> tuple[str, bool]:
-    """(E.164, True), or (the number as given, False) when it cannot be read: a hit is never lost over it."""
-    try:
-        return normalise(raw, region(country)), True
-    except InvalidPhoneNumber:
-        return raw, False
+    """(E.164, True), or (the number as given, False) when it cannot be read: a hit is never lost over it.
+
+    A '+' sent unencoded in a query string arrives as a space: ' 12125551212' is tried as +12125551212 first."""
+    text = raw.strip()
+    candidates = ["+" + text] if raw.startswith(" ") and text[:1].isdigit() else []
+    for candidate in [*candidates, text]:
+        try:
+            return normalise(candidate, region(country)), True
+        except InvalidPhoneNumber:
+            continue
+    return text, False
 
 
 def sort_time(epoch: float) -> str:
@@ -194,12 +174,18 @@ def _short(name: str, value: str, limit: int) -> str:
     return value
 
 
-def hit_id(kind: str, params: Mapping[str, str]) -> str:
-    """Repeats of an mo (same smsid) or a dlr (same sumoid and mtcode) get the same id, so they are kept once."""
-    if kind == "mo" and "smsid" in params:
-        return f"mo#{params['smsid']}"
+def _digest(*parts: str) -> str:
+    # JSON keeps the parts apart ('a#b', 'c' and 'a', 'b#c' differ), the hash keeps the key short.
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
+
+
+def hit_id(kind: str, params: Mapping[str, str], mobile: str | None) -> str:
+    """A repeat of an mo (same mobile and smsid) or a dlr (same sumoid and mtcode) gets the same id, so it is
+    kept once; no two different hits share one."""
+    if kind == "mo" and "smsid" in params and mobile is not None:
+        return "mo_" + _digest(mobile, params["smsid"])
     if kind == "dlr":
-        return f"dlr#{params['sumoid']}#{params.get('mtcode', '')}"
+        return "dlr_" + _digest(params["sumoid"], params.get("mtcode", ""))
     return "cb_" + secrets.token_hex(12)
 
 
@@ -207,7 +193,16 @@ def is_deterministic(identifier: str) -> bool:
     return not identifier.startswith("cb_")
 
 
-def build_hit(kind: str, pairs: list[Pair], *, now: float, source_ip: str, method: str) -> CallbackHit:
+def build_hit(
+    kind: str,
+    pairs: list[Pair],
+    *,
+    now: float,
+    source_ip: str,
+    method: str,
+    raw_body: str | None = None,
+    raw_body_truncated: bool = False,
+) -> CallbackHit:
     check_sizes(pairs)
     fields = group(pairs)
     params = documented(fields)
@@ -221,8 +216,11 @@ def build_hit(kind: str, pairs: list[Pair], *, now: float, source_ip: str, metho
     stored = len(json.dumps(fields, ensure_ascii=False).encode()) + len(json.dumps(params, ensure_ascii=False).encode())
     if stored > MAX_STORED_BYTES:
         raise PayloadTooLarge(f"the parameters take more than {MAX_STORED_BYTES // 1024} KiB")
-    mobile, valid = read_mobile(params["mobile"], params.get("country")) if "mobile" in params else (None, None)
-    identifier = hit_id(kind, params)
+    mobile: str | None = None
+    valid: bool | None = None
+    if "mobile" in params:
+        mobile, valid = read_mobile(_first_raw(fields, "mobile"), params.get("country"))
+    identifier = hit_id(kind, params, mobile)
     return CallbackHit(
         id=identifier,
         kind=kind,
@@ -235,18 +233,38 @@ def build_hit(kind: str, pairs: list[Pair], *, now: float, source_ip: str, metho
         fields=fields,
         params=params,
         poll_key=poll_key(params["key"]) if kind == "poll" and "key" in params else None,
+        raw_body=_clean(raw_body) if raw_body is not None else None,
+        raw_body_truncated=raw_body_truncated,
     )
+
+
+def _first_raw(fields: Mapping[str, FieldValue], canonical: str) -> str:
+    """The first non-blank value of a documented parameter as it came (untrimmed: a leading space may be a '+')."""
+    spellings = PARAMETERS[canonical]
+    for name, values in fields.items():
+        if name.strip().lower() in spellings:
+            for value in [values] if isinstance(values, str) else values:
+                if value.strip():
+                    return value
+    return ""
 
 
 def poll_key(keyword: str) -> str:
     return "poll#" + keyword.strip().upper()
 
 
+def command_word(text: str) -> str:
+    """The word a handset texted, as compared with STOP and START: fullwidth and other compatibility forms
+    folded (NFKC), invisible format characters (zero-width spaces, joiners, marks) dropped, case ignored."""
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(char for char in folded if unicodedata.category(char) != "Cf").strip().upper()
+
+
 def opt_change(hit: CallbackHit) -> bool | None:
     """True: the text opts the number out; False: back in; None: neither."""
     if hit.kind not in _OPT_KINDS:
         return None
-    word = hit.params.get("msg", "").strip().upper()
+    word = command_word(hit.params.get("msg", ""))
     if word in OPT_OUT_WORDS:
         return True
     if word in OPT_IN_WORDS:
@@ -257,31 +275,36 @@ def opt_change(hit: CallbackHit) -> bool | None:
 # ---------------------------------------------------------------- receiving a callback
 
 
-def _authenticate(request: ApiRequest) -> None:
-    given = request.multi_query.get("token") or ([request.query["token"]] if "token" in request.query else [])
+def _authenticate(tokens: list[str]) -> None:
     refused = Forbidden("missing or wrong callback token; nothing was stored")
     # Exactly one token: a URL carrying two is not one Sumotext was given.
-    if len(given) != 1 or not given[0]:
+    if len(tokens) != 1 or not tokens[0]:
         raise refused
     try:
         secret = get_secret(get_settings().sumotext_secret_id)
     except SecretUnavailable:
         logger.exception("callback secret unavailable")
         raise ServiceUnavailable("the callback cannot be checked now; nothing was stored") from None
-    if not token_matches(given[0], secret):
+    if not token_matches(tokens[0], secret):
         raise refused
 
 
-def receive(request: ApiRequest) -> CallbackHit | None:
+def receive(callback: CallbackRequest) -> CallbackHit | None:
     """Check, store once, apply STOP or START, publish. The stored hit, or None when it was a repeat."""
-    _authenticate(request)
-    kind = request.path_params.get("kind", "")
-    if kind not in KINDS:
+    _authenticate(callback.tokens)
+    if callback.kind not in KINDS:
         raise NotFound("unknown callback kind; use crm, poll, text4info, mo or dlr")
-    pairs = [(name, value) for name, value in query_pairs(request) + form_pairs(request) if not _is_token(name)]
     now = clock.now()
-    hit = build_hit(kind, pairs, now=now, source_ip=request.source_ip, method=request.method)
-    bound = log.bind(callback_id=hit.id, kind=kind)
+    hit = build_hit(
+        callback.kind,
+        callback.pairs,
+        now=now,
+        source_ip=callback.source_ip,
+        method=callback.method,
+        raw_body=callback.raw_body,
+        raw_body_truncated=callback.raw_body_truncated,
+    )
+    bound = log.bind(callback_id=hit.id, kind=hit.kind)
     try:
         opt = opt_change(hit)
         if opt is not None and not hit.mobile_valid:
@@ -292,7 +315,7 @@ def receive(request: ApiRequest) -> CallbackHit | None:
             if is_deterministic(hit.id) and callbacks.exists(hit.id):
                 logger.info("repeated sumotext callback ignored")
                 return None
-            opt_outs.set_opted_out(hit.mobile, opt, source="sumotext")
+            opt_outs.set_opted_out(hit.mobile, opt, source=opt_outs.RECIPIENT, changed_by=opt_outs.RECIPIENT)
         expires_at = int(now + get_settings().sumotext_retention_days * 86_400)
         if not callbacks.put_new(hit, expires_at=expires_at):
             logger.info("repeated sumotext callback ignored")
@@ -307,71 +330,41 @@ def receive(request: ApiRequest) -> CallbackHit | None:
 # ---------------------------------------------------------------- listing stored hits
 
 
-def encode_cursor(index: str, key: Mapping[str, str]) -> str:
-    raw = json.dumps({"i": index, "k": dict(key)}, ensure_ascii=False, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
 def _bad_cursor() -> ApiError:
     return ValidationFailed(
         "invalid cursor", errors=[{"field": "cursor", "message": "is not a next_cursor of this query"}]
     )
 
 
-def decode_cursor(cursor: str, index: str, partition_value: str, since_sk: str | None) -> dict[str, str]:
-    """The start key inside a cursor, if it is one this same query handed out."""
-    try:
-        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
-        data = json.loads(raw)
-    except (binascii.Error, ValueError, RecursionError):
-        raise _bad_cursor() from None
-    partition = callbacks.INDEXES[index]
-    key = data.get("k") if isinstance(data, dict) else None
-    if (
-        not isinstance(key, dict)
-        or data.get("i") != index
-        or set(key) != {"id", partition, "received_sk"}
-        or not all(isinstance(value, str) and 0 < len(value) <= 2048 for value in key.values())
-        or key[partition] != partition_value
-        or (since_sk is not None and key["received_sk"] < since_sk)
-    ):
-        raise _bad_cursor()
-    return key
-
-
-def _plan(query: EventsQuery) -> tuple[str, str, dict[str, str]]:
-    """(index, partition value, filters) for the query."""
-    if query.keyword is not None:
-        if query.kind != "poll":
-            message = "needs kind=poll"
-            raise ValidationFailed("invalid keyword", errors=[{"field": "keyword", "message": message}])
-        return "by_poll_keyword", poll_key(query.keyword), {"mobile": query.mobile} if query.mobile else {}
-    if query.mobile is not None:
-        return "by_mobile", query.mobile, {"kind": query.kind} if query.kind else {}
-    if query.kind is not None:
-        return "by_kind", query.kind, {}
-    message = "mobile or kind is required"
-    raise ValidationFailed(
-        message, errors=[{"field": "mobile", "message": message}, {"field": "kind", "message": message}]
-    )
+def plan(query: EventsQuery) -> callbacks.QueryPlan:
+    if query.keyword is not None and query.kind != "poll":
+        message = "needs kind=poll"
+        raise ValidationFailed("invalid keyword", errors=[{"field": "keyword", "message": message}])
+    if query.mobile is None and query.kind is None:
+        message = "mobile or kind is required"
+        raise ValidationFailed(
+            message, errors=[{"field": "mobile", "message": message}, {"field": "kind", "message": message}]
+        )
+    keyword = poll_key(query.keyword) if query.keyword is not None else None
+    return callbacks.plan(mobile=query.mobile, kind=query.kind, poll_key=keyword)
 
 
 def view(hit: CallbackHit) -> CallbackEventView:
     return CallbackEventView(
-        id=hit.id, kind=hit.kind, mobile=hit.mobile, received_at=hit.received_at, fields=hit.fields
+        id=hit.id,
+        kind=hit.kind,
+        mobile=hit.mobile,
+        received_at=hit.received_at,
+        fields=hit.fields,
+        raw_body=hit.raw_body,
     )
 
 
 def list_events(query: EventsQuery) -> CallbackEventsPage:
-    index, partition_value, filters = _plan(query)
+    planned = plan(query)
     since_sk = sort_time(clock.parse_rfc3339(query.since)) if query.since is not None else None
-    start = decode_cursor(query.cursor, index, partition_value, since_sk) if query.cursor is not None else None
     try:
-        hits, last = callbacks.query(
-            index, partition_value, since_sk=since_sk, filters=filters, limit=query.limit, start_key=start
-        )
-    except callbacks.InvalidStartKey:
+        hits, cursor = callbacks.query(planned, since_sk=since_sk, limit=query.limit, cursor=query.cursor)
+    except callbacks.InvalidCursor:
         raise _bad_cursor() from None
-    return CallbackEventsPage(
-        items=[view(hit) for hit in hits], next_cursor=encode_cursor(index, last) if last is not None else None
-    )
+    return CallbackEventsPage(items=[view(hit) for hit in hits], next_cursor=cursor)

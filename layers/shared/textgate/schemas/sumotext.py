@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -13,6 +14,20 @@ from textgate.schemas.common import CountryCode, RequestModel, normalise_phone
 Kind = Literal["crm", "poll", "text4info", "mo", "dlr"]
 KINDS: frozenset[str] = frozenset(("crm", "poll", "text4info", "mo", "dlr"))
 FieldValue = str | list[str]
+Pair = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class CallbackRequest:
+    """One callback as the HTTP edge read it: what the logic judges, stores and acts on."""
+
+    kind: str
+    tokens: list[str]  # every `token` parameter given (exactly one is accepted)
+    pairs: list[Pair]  # every other parameter, query first, then the form
+    raw_body: str | None  # a POST body that is not a form, kept as text
+    raw_body_truncated: bool
+    source_ip: str
+    method: str
 
 
 class CallbackQuery(BaseModel):
@@ -41,7 +56,11 @@ class CallbackQuery(BaseModel):
 class CallbackHit(BaseModel):
     """One stored callback, as the `sumotext.callback` event carries it."""
 
-    id: str = Field(examples=["mo#8842211"], description="mo#<smsid>, dlr#<sumoid>#<mtcode>, else cb_<random>")
+    id: str = Field(
+        examples=["mo_5f1c…"],
+        description="mo_<digest of mobile and smsid>, dlr_<digest of sumoid and mtcode> (a repeat keeps the same "
+        "id, so it is stored once), else cb_<random>",
+    )
     kind: Kind
     mobile: str | None = Field(examples=["+12125551212"], description="E.164 when it could be read, else as given")
     mobile_valid: bool | None = Field(description="false when the number was stored as given; null without one")
@@ -53,6 +72,8 @@ class CallbackHit(BaseModel):
         description="The documented parameters under one spelling each (carrier for carrierId, …)"
     )
     poll_key: str | None = Field(default=None, description="poll only: poll#<KEY>")
+    raw_body: str | None = Field(default=None, description="A POST body that was not a form, as text (64 KiB at most)")
+    raw_body_truncated: bool = Field(default=False, description="true when the raw body was longer than 64 KiB")
     # The sort key of the indexes: the receive time to the microsecond, then the id. Internal, never shown.
     received_sk: SkipJsonSchema[str] = Field(exclude=True)
 
@@ -63,6 +84,7 @@ class CallbackEventView(BaseModel):
     mobile: str | None
     received_at: str
     fields: dict[str, FieldValue]
+    raw_body: str | None = Field(default=None, description="A POST body that was not a form, as text")
 
 
 class CallbackEventsPage(BaseModel):
@@ -112,5 +134,12 @@ class OptOutQuery(RequestModel):
 class OptOutView(BaseModel):
     phone: str = Field(examples=["+12125551212"])
     opted_out: bool
-    source: str | None = Field(examples=["sumotext"], description="sumotext, api, protexting; null if never listed")
+    source: str | None = Field(
+        examples=["sumotext"],
+        description="Where the change came from: sumotext (the recipient's STOP or START), api, protexting; "
+        "null if never listed",
+    )
+    changed_by: str | None = Field(
+        examples=["sumotext"], description="Who made the last change: the client, sumotext or the provider"
+    )
     updated_at: str | None = Field(description="When the number last changed on the list; null if never listed")

@@ -1,0 +1,91 @@
+"""Who an operation texts, and what protects that person: the suppression list and the daily limit.
+
+One function (`handset`) knows which operations text a handset and where its number is; accepting and
+delivering both ask it, so a new operation cannot be added to one path and forgotten on the other.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from textgate.dal import limits, suppression
+from textgate.errors import RecipientLimitReached, RecipientOptedOut
+from textgate.settings import get_settings
+
+DAY_SECONDS = 86_400.0
+
+# Operations about a handset, and the payload field (the request field of the same name) that holds its number.
+HANDSET_FIELDS = {
+    "ogangi.send_sms": "to",
+    "ogangi.send_pin": "to",
+    # fireMessage injects an inbound message: the campaign it triggers answers the handset.
+    "ogangi.fire_message": "mobile",
+    "interact.send_campaign_sms": "caller_id",
+    "protexting.opt_in": "phone_number",
+    # Not contactatonce.initiate_conversation: the consumer starts it from a web site and no SMS is sent.
+}
+
+
+@dataclass(frozen=True)
+class Handset:
+    number: str  # E.164
+    field: str  # the request field that named it
+    texted: bool  # whether the operation sends this handset a text
+
+
+def handset(operation: str, payload: Mapping[str, object]) -> Handset | None:
+    """The handset an operation is about, and whether it texts it; None for operations about no handset."""
+    field = HANDSET_FIELDS.get(operation)
+    number = payload.get(field) if field else None
+    if field is None or not isinstance(number, str):
+        return None
+    if operation == "protexting.opt_in":
+        # An opt-in texts the number when it carries a call to action or a confirmation (or forces the CTA).
+        texted = any(payload.get(name) for name in ("cta_message", "confirm_message", "send_cta_message"))
+    else:
+        texted = True
+    return Handset(number=number, field=field, texted=texted)
+
+
+def texted_handset(operation: str, payload: Mapping[str, object]) -> Handset | None:
+    found = handset(operation, payload)
+    return found if found is not None and found.texted else None
+
+
+def ensure_may_text(found: Handset) -> None:
+    """Refuse (422) a text to a number on the suppression list."""
+    if suppression.is_opted_out(found.number):
+        raise RecipientOptedOut(
+            "the recipient opted out of messages; nothing was queued",
+            errors=[{"field": found.field, "message": "is on the suppression list"}],
+        )
+
+
+def opted_out_now(operation: str, payload: Mapping[str, object]) -> Handset | None:
+    """At delivery: the texted handset if it is on the list now (it may have opted out after queuing)."""
+    found = texted_handset(operation, payload)
+    return found if found is not None and suppression.is_opted_out(found.number) else None
+
+
+def daily_key(number: str) -> str:
+    return limits.key("daily", number)
+
+
+def take_daily_slot(number: str, now: float) -> limits.Slot:
+    """Count one text to `number` against RECIPIENT_DAILY_LIMIT in any 24 hours, or refuse (429)."""
+    limit = get_settings().recipient_daily_limit
+    taken = limits.take_slot(daily_key(number), limit=limit, window_seconds=DAY_SECONDS, now=now)
+    if isinstance(taken, limits.Refused):
+        wait = max(1, math.ceil(taken.retry_after))
+        raise RecipientLimitReached(
+            f"at most {limit} texts to one recipient in 24 hours; try again in {wait} seconds",
+            headers={"Retry-After": str(wait)},
+        )
+    return taken
+
+
+def release(slot: limits.Slot) -> None:
+    """Give back a slot taken for a request that was refused after all (it sent nothing)."""
+    limits.release_slot(slot)
