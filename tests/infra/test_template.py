@@ -180,3 +180,11 @@ def test_sample_events_match_the_templates_routes() -> None:
             assert (event["httpMethod"], event["resource"]) in routes, sample.name
         else:
             assert "Records" in event or "detail-type" in event, sample.name
+
+
+def test_every_function_and_the_api_are_traced() -> None:
+    assert TEMPLATE.function_defaults()["Tracing"] == "Active"
+    for name, spec in FUNCTIONS.items():
+        assert spec["Properties"].get("Tracing", "Active") == "Active", name
+    for name, spec in TEMPLATE.of_type("AWS::Serverless::Api").items():
+        assert spec["Properties"]["TracingEnabled"] is True, name
