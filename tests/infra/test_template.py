@@ -188,3 +188,13 @@ def test_every_function_and_the_api_are_traced() -> None:
         assert spec["Properties"].get("Tracing", "Active") == "Active", name
     for name, spec in TEMPLATE.of_type("AWS::Serverless::Api").items():
         assert spec["Properties"]["TracingEnabled"] is True, name
+
+
+def test_the_records_and_the_secrets_outlive_the_stack() -> None:
+    kept = {"OperationsTable", "SuppressionTable", "CallbacksTable"} | set(
+        TEMPLATE.of_type("AWS::SecretsManager::Secret")
+    )
+    assert len(kept) == 9
+    for name in kept:
+        spec = TEMPLATE.resources[name]
+        assert spec.get("DeletionPolicy") == "Retain" and spec.get("UpdateReplacePolicy") == "Retain", name
