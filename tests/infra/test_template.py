@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,23 @@ NO_KEY_ROUTES = {
     ("GET", "/v1/health"),
     ("GET", "/v1/sumotext/callbacks/{kind}"),
     ("POST", "/v1/sumotext/callbacks/{kind}"),
+}
+SAFE_ACCESS_LOG_VARIABLES = {
+    "$context.requestId",
+    "$context.requestTime",
+    "$context.identity.sourceIp",
+    "$context.identity.apiKeyId",
+    "$context.httpMethod",
+    "$context.resourcePath",
+    "$context.status",
+    "$context.protocol",
+    "$context.responseLength",
+    "$context.responseLatency",
+    "$context.integrationLatency",
+    "$context.integration.status",
+    "$context.error.responseType",
+    "$context.error.messageString",
+    "$context.xrayTraceId",
 }
 
 
@@ -198,3 +216,39 @@ def test_the_records_and_the_secrets_outlive_the_stack() -> None:
     for name in kept:
         spec = TEMPLATE.resources[name]
         assert spec.get("DeletionPolicy") == "Retain" and spec.get("UpdateReplacePolicy") == "Retain", name
+
+
+def test_the_api_writes_a_json_access_log_without_paths_or_query_strings() -> None:
+    settings = TEMPLATE.properties("Api")["AccessLogSetting"]
+    assert settings["DestinationArn"] == Tagged("GetAtt", "ApiAccessLogs.Arn")
+    line = settings["Format"]
+    sample = json.loads(line.replace("$context.error.messageString", '"message"'))
+    assert sample["resourcePath"] == "$context.resourcePath"
+    # Only variables that hold no request value: the path holds phone numbers (/v1/opt-outs/{phone}), the query
+    # string the Sumotext callback's token, and $context.identity.apiKey the caller's key itself.
+    assert set(re.findall(r"\$[A-Za-z.]+", line)) <= SAFE_ACCESS_LOG_VARIABLES
+    log_group = TEMPLATE.properties("ApiAccessLogs")
+    assert log_group["RetentionInDays"] == Tagged("Ref", "LogRetentionDays")
+    assert TEMPLATE.resources["Api"]["DependsOn"] == "ApiGatewayAccount"
+
+
+def test_log_groups_and_the_alarm_topic_are_encrypted_with_the_projects_key() -> None:
+    key = Tagged("GetAtt", "ObservabilityKey.Arn")
+    log_groups = TEMPLATE.of_type("AWS::Logs::LogGroup")
+    assert len(log_groups) == len(FUNCTIONS) + 1
+    for name, spec in log_groups.items():
+        assert spec["Properties"]["KmsKeyId"] == key, name
+    assert TEMPLATE.properties("AlarmTopic")["KmsMasterKeyId"] == Tagged("Ref", "ObservabilityKey")
+    assert TEMPLATE.properties("ObservabilityKey")["EnableKeyRotation"] is True
+    services = {
+        str(statement["Principal"].get("Service"))
+        for statement in TEMPLATE.properties("ObservabilityKey")["KeyPolicy"]["Statement"]
+    }
+    assert "cloudwatch.amazonaws.com" in services  # alarms publish to the encrypted topic
+
+
+def test_queues_and_tables_are_encrypted_at_rest() -> None:
+    for name, spec in TEMPLATE.of_type("AWS::SQS::Queue").items():
+        assert spec["Properties"]["SqsManagedSseEnabled"] is True, name
+    for name, spec in TEMPLATE.of_type("AWS::DynamoDB::Table").items():
+        assert spec["Properties"]["SSESpecification"]["SSEEnabled"] is True, name
