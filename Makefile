@@ -4,6 +4,7 @@
 SHELL := /bin/bash
 VENV := .venv
 SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
 PY := $(VENV)/bin/python
 LOCAL_PATH := PYTHONPATH="$(CURDIR)/local:$(CURDIR)/layers/shared"
 export SAM_CLI_TELEMETRY := 0
@@ -23,6 +24,12 @@ $(SAM_VENV)/.installed: requirements/sam.txt requirements/sam.lock
 	$(SAM_VENV)/bin/python -m pip install -q -r requirements/sam.txt -c requirements/sam.lock
 	@touch $@
 
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt requirements/checkov.lock
+	@test -x $(CHECKOV_VENV)/bin/python || "$$(scripts/find-python)" -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --upgrade pip==26.3
+	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements/checkov.txt -c requirements/checkov.lock
+	@touch $@
+
 install: $(VENV)/.installed
 
 run: $(VENV)/.installed
@@ -36,10 +43,12 @@ test: $(VENV)/.installed $(SAM_VENV)/.installed
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -m "not slow" -x
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy layers/shared/textgate local/textgate_local functions
+	@# Every finding is fixed, or skipped in the template with its reason (Metadata: checkov: skip).
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --skip-download --quiet --compact
 
 validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
@@ -58,4 +67,4 @@ redrive: $(VENV)/.installed
 	@$(LOCAL_PATH) $(PY) -m textgate_local.redrive $(ARGS)
 
 clean:
-	rm -rf .aws-sam $(VENV) $(SAM_VENV)
+	rm -rf .aws-sam $(VENV) $(SAM_VENV) $(CHECKOV_VENV)
