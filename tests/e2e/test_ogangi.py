@@ -153,6 +153,14 @@ def test_a_failure_status_of_the_sent_message_fails_the_operation(stack: Stack) 
     assert done["error"]["code"] == "recipient_blocked" and "BLACKLISTED" in done["error"]["message"]
 
 
+def test_an_unrecognised_status_of_the_sent_message_is_kept_in_the_result(stack: Stack) -> None:
+    body = {"to": "+15005550021", "text": "held", "carrier": "Movistar"}
+    done = stack.wait_for(stack.call("POST", "/v1/ogangi/sms", json=body).json()["id"])
+    assert done["status"] == "succeeded", done
+    assert done["result"]["provider_status"] == "HELD_FOR_REVIEW"
+    assert done["result"]["provider_status_recognised"] is False
+
+
 def test_listing_survives_unreadable_messages_and_counts_them(stack: Stack) -> None:
     answer = stack.call("GET", "/v1/ogangi/mo", params={"filter": "unreadable"})
     assert answer.status_code == 200, answer.text

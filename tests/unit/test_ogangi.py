@@ -285,3 +285,45 @@ def test_the_openapi_document_states_the_path_segment_rule() -> None:
             assert not pattern.search(refused), (field, refused)
         for accepted in ("Movistar", "...", "a.b", "214"):
             assert pattern.search(accepted), (field, accepted)
+
+
+class RecordingClient:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def send_sms(self, **kwargs: Any) -> str:
+        self.calls.append(("send_sms", kwargs))
+        return "sent"
+
+    def send_mt(self, **kwargs: Any) -> str:
+        self.calls.append(("send_mt", kwargs))
+        return "sent"
+
+
+@pytest.mark.parametrize(
+    ("payload", "call", "carrier", "flags"),
+    [
+        ({"carrier": "Movistar", "carrier_id": None, "flags": None}, "send_sms", "Movistar", None),
+        ({"carrier": None, "carrier_id": "214", "flags": None}, "send_mt", "214", None),
+        ({"carrier": None, "carrier_id": "214", "flags": "f"}, "send_mt", "214", "f"),
+        ({"carrier": None, "carrier_id": None, "flags": None}, "send_mt", None, None),
+        ({"carrier": None}, "send_mt", None, None),  # accepted before carrier_id existed
+        ({"carrier": "7", "flags": "f"}, "send_mt", "7", "f"),  # before carrier_id: carrier with flags was the id
+    ],
+)
+def test_the_stored_payload_chooses_the_call(
+    monkeypatch: pytest.MonkeyPatch, payload: dict[str, Any], call: str, carrier: str | None, flags: str | None
+) -> None:
+    from textgate.executors import ogangi as executor
+    from textgate.models import Operation
+
+    recording = RecordingClient()
+    monkeypatch.setattr(executor, "client", lambda: recording)
+    payload = {"to": "+13056708084", "text": "Hello", "from": "19893653744", **payload}
+    operation = Operation.new(operation="ogangi.send_sms", provider="ogangi", client="c", payload=payload)
+    executor.execute(operation)
+    [(made, arguments)] = recording.calls
+    assert made == call
+    assert arguments.get("carrier", arguments.get("carrier_id")) == carrier
+    assert arguments.get("flags") == flags
+    assert arguments["mobile"] == "13056708084"
