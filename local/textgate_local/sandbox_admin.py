@@ -6,6 +6,7 @@ inject on purpose, and the PIN the Ogangi sandbox generated (a real PIN only eve
   DELETE /_sandbox/{provider}/faults       no more faults
   POST   /_sandbox/{provider}/reset        forget what was received
   GET    /_sandbox/ogangi/pins/{digits}    the last PIN sent to that number
+  GET    /_sandbox/ogangi/messages/{digits} what the Ogangi sandbox sent to that number (method, carrier, flags)
 """
 
 from __future__ import annotations
@@ -69,4 +70,7 @@ def sandbox_admin(sandboxes: dict[str, SandboxServer], method: str, path: str, b
         if action[1] not in pins:
             return _json(404, {"message": "no PIN sent to that number"})
         return _json(200, {"pin": pins[action[1]]})
+    if len(action) == 2 and action[0] == "messages" and method == "GET":
+        sent: dict[str, list[dict[str, Any]]] = getattr(server.app, "messages", {})
+        return _json(200, {"messages": list(sent.get(action[1], []))})
     return _json(404, {"message": "unknown sandbox action"})

@@ -62,7 +62,7 @@ def test_large_negative_message_id_survives_as_text(client: OgangiClient) -> Non
 def test_send_mt_puts_from_before_carrier_and_writes_null_for_no_carrier(
     client: OgangiClient, server: SandboxServer
 ) -> None:
-    outcome = client.send_mt(sender="19893653744", carrier=None, mobile="13056708084", text="Hello")
+    outcome = client.send_mt(sender="19893653744", carrier_id=None, mobile="13056708084", text="Hello")
     assert outcome.verdict is Verdict.SUCCEEDED
     parts = server.requests[0].path.split("/")
     assert parts[3] == "sendMT"
@@ -72,15 +72,25 @@ def test_send_mt_puts_from_before_carrier_and_writes_null_for_no_carrier(
 
 
 def test_send_mt_with_flags_adds_the_flags_segment(client: OgangiClient, server: SandboxServer) -> None:
-    outcome = client.send_mt(sender="1989", carrier="Digitel", mobile="13056708084", text="x", flags="a b")
+    outcome = client.send_mt(sender="1989", carrier_id="214", mobile="13056708084", text="x", flags="a b")
     assert outcome.verdict is Verdict.SUCCEEDED
     parts = server.requests[0].path.split("/")
-    assert unquote(parts[9]) == "a b" and len(parts) == 12
+    assert parts[6] == "214" and unquote(parts[9]) == "a b" and len(parts) == 12
+
+
+def test_send_mt_with_a_carrier_id_and_no_flags_puts_the_id_in_the_carrier_place(
+    client: OgangiClient, server: SandboxServer
+) -> None:
+    outcome = client.send_mt(sender="19893653744", carrier_id="214", mobile="13056708084", text="Hello")
+    assert outcome.verdict is Verdict.SUCCEEDED
+    parts = server.requests[0].path.split("/")
+    assert parts[3:8] == ["sendMT", "434", "19893653744", "214", "13056708084"] and len(parts) == 11
+    assert server.app.messages["13056708084"][-1]["carrier_id"] == "214"  # type: ignore[attr-defined]
 
 
 def test_url_safe_alphabet_is_used(client: OgangiClient, server: SandboxServer) -> None:
     # '>>>???' encodes to '+' and '/' in the standard alphabet.
-    client.send_mt(sender="1989", carrier=None, mobile="13056708084", text=">>>???")
+    client.send_mt(sender="1989", carrier_id=None, mobile="13056708084", text=">>>???")
     text_segment = server.requests[0].path.split("/")[8]
     assert "+" not in text_segment and "/" not in text_segment and "_" in text_segment
 
@@ -99,29 +109,29 @@ def test_error_status_is_transient(client: OgangiClient) -> None:
 
 
 def test_http_503_is_transient(client: OgangiClient) -> None:
-    outcome = client.send_mt(sender="1989", carrier=None, mobile=sandbox.HTTP_503_NUMBER, text="hi")
+    outcome = client.send_mt(sender="1989", carrier_id=None, mobile=sandbox.HTTP_503_NUMBER, text="hi")
     assert outcome.verdict is Verdict.TRANSIENT and outcome.http_status == 503
 
 
 def test_slow_answer_is_unknown_never_retried(client: OgangiClient) -> None:
-    outcome = client.send_mt(sender="1989", carrier=None, mobile=sandbox.SLOW_NUMBER, text="hi")
+    outcome = client.send_mt(sender="1989", carrier_id=None, mobile=sandbox.SLOW_NUMBER, text="hi")
     assert outcome.verdict is Verdict.UNKNOWN and outcome.code == "provider_timeout"
 
 
 def test_malformed_answer_after_sending_is_unknown(client: OgangiClient) -> None:
-    outcome = client.send_mt(sender="1989", carrier=None, mobile=sandbox.MALFORMED_NUMBER, text="hi")
+    outcome = client.send_mt(sender="1989", carrier_id=None, mobile=sandbox.MALFORMED_NUMBER, text="hi")
     assert outcome.verdict is Verdict.UNKNOWN and outcome.code == "provider_malformed_answer"
 
 
 def test_connection_refused_is_transient() -> None:
     closed = OgangiClient("http://127.0.0.1:9", CREDENTIALS, (0.5, 0.5))
-    outcome = closed.send_mt(sender="1989", carrier=None, mobile="13056708084", text="hi")
+    outcome = closed.send_mt(sender="1989", carrier_id=None, mobile="13056708084", text="hi")
     assert outcome.verdict is Verdict.TRANSIENT and outcome.code == "provider_unreachable"
 
 
 def test_reset_after_acting_is_unknown(client: OgangiClient, server: SandboxServer) -> None:
     server.fault_plan = lambda request: Fault.RESET_AFTER
-    outcome = client.send_mt(sender="1989", carrier=None, mobile="13056708084", text="hi")
+    outcome = client.send_mt(sender="1989", carrier_id=None, mobile="13056708084", text="hi")
     assert outcome.verdict is Verdict.UNKNOWN and outcome.code == "provider_no_answer"
     assert len(server.acted) == 1
 
@@ -139,8 +149,11 @@ def test_get_mo_messages_survives_the_seeds_malformed_sample(client: OgangiClien
             "keyword": "^OGANGI.*",
             "carrier": "Movistar",
             "sent_at": "2014-10-13 10:30:51.922",
+            "timezone": None,
+            "readable": True,
         }
     ]
+    assert outcome.result["unreadable"] == 0
 
 
 def test_get_mo_messages_without_filter_sends_null(client: OgangiClient, server: SandboxServer) -> None:
@@ -163,3 +176,34 @@ def test_fire_message_encodes_text_only(client: OgangiClient, server: SandboxSer
     parts = server.requests[0].path.split("/")
     assert parts[3:6] == ["fireMessage", "434", "13056708084"]
     assert base64.urlsafe_b64decode(parts[6]).decode() == "STOP ñ"
+
+
+def test_a_failure_status_of_the_sent_message_is_a_failure(client: OgangiClient) -> None:
+    outcome = client.send_sms(carrier="Movistar", sender="1989", mobile=sandbox.BLACKLISTED_NUMBER, text="hi")
+    assert outcome.verdict is Verdict.REJECTED and outcome.code == "recipient_blocked"
+    assert outcome.message is not None and "BLACKLISTED" in outcome.message
+
+
+def test_an_unrecognised_status_of_the_sent_message_is_kept(client: OgangiClient) -> None:
+    outcome = client.send_sms(carrier="Movistar", sender="1989", mobile=sandbox.NEW_STATUS_NUMBER, text="hi")
+    assert outcome.verdict is Verdict.SUCCEEDED and outcome.result is not None
+    assert outcome.result["provider_status"] == sandbox.NEW_STATUS
+    assert outcome.result["provider_status_recognised"] is False
+
+
+def test_one_unreadable_message_does_not_hide_the_others(client: OgangiClient) -> None:
+    outcome = client.get_mo_messages(page=1, per_page=50, filter_text="unreadable")
+    assert outcome.verdict is Verdict.SUCCEEDED and outcome.result is not None
+    items = outcome.result["items"]
+    assert [item["text"] for item in items] == ["Test", "bell \ufffd rings", None, "after"]
+    assert [item["readable"] for item in items] == [True, False, False, True]
+    assert items[2]["from"] == "58123456789"
+    assert outcome.result["unreadable"] == 2
+
+
+def test_inbound_messages_carry_the_time_zone_ogangi_gives(client: OgangiClient) -> None:
+    client.fire_message(mobile="13056708084", text="ZONE here")
+    outcome = client.get_mo_messages(page=1, per_page=50, filter_text="ZONE")
+    assert outcome.result is not None
+    [item] = outcome.result["items"]
+    assert item["timezone"] == sandbox.MO_TIMEZONE and item["sent_at"]

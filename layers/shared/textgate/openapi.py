@@ -33,7 +33,7 @@ ROUTES: list[Route] = [
     Route(
         "post",
         "/v1/ogangi/sms",
-        "Send an SMS through Ogangi (sendSMS with a carrier, else sendMT)",
+        "Send an SMS through Ogangi (sendSMS with a carrier name, else sendMT with an optional carrier_id and flags)",
         "ogangi.send_sms",
         "ogangi",
         ogangi.SendSmsRequest,

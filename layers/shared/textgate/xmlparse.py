@@ -13,6 +13,10 @@ from defusedxml import ElementTree
 
 _DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _TAG = re.compile(r"<(/?)([A-Za-z_][\w.\-:]*)([^<>]*?)(/?)>")
+# Characters XML 1.0 cannot carry, raw or as a character reference.
+_NOT_XML_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_CHARACTER_REFERENCE = re.compile(r"&#(?:x([0-9A-Fa-f]+)|([0-9]+));")
+REPLACEMENT = "\N{REPLACEMENT CHARACTER}"
 
 
 class XmlError(ValueError):
@@ -89,3 +93,52 @@ def text_of(root: Element | None, name: str) -> str | None:
     if element is None:
         return None
     return (element.text or "").strip()
+
+
+def cut_elements(text: str, name: str, parents: tuple[str, ...]) -> tuple[str, list[str]]:
+    """Cut every `<name>` element out of `text`, well-formed or not, so that one broken element cannot spoil the
+    rest of the document: the text without them, and the content of each. An element ends at its closing tag, at
+    the next `<name>`, at the closing tag of one of its `parents`, or at the end of the text."""
+    ends = "|".join(re.escape(parent) for parent in parents)
+    pattern = re.compile(
+        rf"<{re.escape(name)}(?:\s[^<>]*)?>(.*?)"
+        rf"(?:</{re.escape(name)}\s*>|(?=<{re.escape(name)}[\s>])|(?=</(?:{ends})\s*>)|\Z)",
+        re.DOTALL,
+    )
+    contents = [match.group(1) for match in pattern.finditer(text)]
+    return pattern.sub("", text), contents
+
+
+def read_fields(content: str, names: tuple[str, ...]) -> tuple[dict[str, str | None], bool]:
+    """The text of each named child of an element's content, and whether the content was well-formed. When it is
+    not, each child is read on its own: one that cannot be read is None, and characters XML cannot carry are
+    replaced by U+FFFD, so what can be read is kept."""
+    try:
+        element = parse(f"<element>{content}</element>")
+    except XmlError:
+        pass
+    else:
+        return {name: text_of(element, name) for name in names}, True
+    values: dict[str, str | None] = {}
+    for name in names:
+        match = re.search(rf"<{re.escape(name)}(?:\s[^<>]*)?>(.*?)</{re.escape(name)}\s*>", content, re.DOTALL)
+        values[name] = _salvaged_text(match.group(1)) if match else None
+    return values, False
+
+
+def _salvaged_text(inner: str) -> str | None:
+    inner = _CHARACTER_REFERENCE.sub(_keep_or_replace, _NOT_XML_CHAR.sub(REPLACEMENT, inner))
+    try:
+        element = parse(f"<value>{inner}</value>")
+    except XmlError:
+        return None
+    return "".join(element.itertext()).strip()
+
+
+def _keep_or_replace(reference: re.Match[str]) -> str:
+    hexadecimal, decimal = reference.groups()
+    try:
+        char = chr(int(hexadecimal, 16) if hexadecimal else int(decimal))
+    except (ValueError, OverflowError):
+        return REPLACEMENT
+    return REPLACEMENT if _NOT_XML_CHAR.match(char) else reference.group(0)

@@ -2,8 +2,11 @@
 
 Reserved recipients (international digits) give the documented failures:
   15005550001 BAD_SIGNATURE · 15005550002 ERROR · 15005550003 HTTP 503 · 15005550004 answers too late ·
-  15005550005 malformed XML.
-getMOMessages with the filter `malformed` answers the seed's own sample, which is not well-formed.
+  15005550005 malformed XML · 15005550020 sendSMS's message BLACKLISTED · 15005550021 sendSMS's message in a
+  status no document names.
+getMOMessages with the filter `malformed` answers the seed's own sample, which is not well-formed; with the filter
+`unreadable`, a page where one message holds a character XML cannot carry and another a broken element. Inbound
+messages carry their time in the instance's time zone, named in `<timezone>` as sendSMS's messages do.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import unquote
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 from textgate_local.sandboxes.base import RecordedRequest, SandboxAnswer
 
@@ -26,6 +32,10 @@ ERROR_NUMBER = "15005550002"
 HTTP_503_NUMBER = "15005550003"
 SLOW_NUMBER = "15005550004"
 MALFORMED_NUMBER = "15005550005"
+BLACKLISTED_NUMBER = "15005550020"
+NEW_STATUS_NUMBER = "15005550021"
+NEW_STATUS = "HELD_FOR_REVIEW"
+MO_TIMEZONE = "America/Caracas"
 
 # The seed's getMOMessages sample, byte for byte: its last <MOMessageList> should have been a closing tag.
 SEED_MO_SAMPLE = (
@@ -33,6 +43,18 @@ SEED_MO_SAMPLE = (
     "<MOMessageList> <records>17</records> <MessageList> <MOMessage> <text>Test</text> <from>58123456789</from> "
     "<to>19893143924</to> <encoding>UTF-8</encoding> <keyword>^OGANGI.*</keyword> <carrier>Movistar</carrier> "
     "<sendDate>2014-10-13 10:30:51.922</sendDate> </MOMessage> </MessageList> <MOMessageList> </result>"
+)
+# A page as a provider may write it on a bad day: the seed's message, one holding a character XML cannot carry
+# (BEL), one with a broken element (`</txet>`) and a bare `&`, and a last good one.
+UNREADABLE_MO_SAMPLE = (
+    "<input>getMOMessages</input> <status>OK</status> <description>Completed</description> <result> "
+    "<MOMessageList> <records>4</records> <MessageList> <MOMessage> <text>Test</text> <from>58123456789</from> "
+    "<to>19893143924</to> <encoding>UTF-8</encoding> <keyword>^OGANGI.*</keyword> <carrier>Movistar</carrier> "
+    "<sendDate>2014-10-13 10:30:51.922</sendDate> </MOMessage> <MOMessage> <text>bell \x07 rings</text> "
+    "<from>58123456789</from> <to>19893143924</to> <sendDate>2014-10-13 10:31:00.000</sendDate> </MOMessage> "
+    "<MOMessage> <text>Hello</txet> <from>58123456789</from> <to>19893143924</to> <carrier>AT&T</carrier> "
+    "</MOMessage> <MOMessage> <text>after</text> <from>58123456789</from> <to>19893143924</to> </MOMessage> "
+    "</MessageList> </MOMessageList> </result>"
 )
 
 # operation path -> (number of path values before publicKey/signature, including instanceId)
@@ -54,6 +76,8 @@ class OgangiSandbox:
     name: str = "ogangi"
     pins: dict[str, str] = field(default_factory=dict)
     inbound: list[dict[str, str]] = field(default_factory=list)
+    # What was sent to each number (international digits): method, carrier name or id, flags, from and text.
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def rate_limited(self, request: RecordedRequest) -> SandboxAnswer:
@@ -97,21 +121,38 @@ class OgangiSandbox:
         if failure is not None:
             return failure
         message_id = str(-random.randint(10**17, 9 * 10**18))
+        status, description = "SENT_TO_CARRIER", "Sent to Carrier"
+        if mobile == BLACKLISTED_NUMBER:
+            status, description = "BLACKLISTED", "Number in black list"
+        else:
+            if mobile == NEW_STATUS_NUMBER:
+                status, description = NEW_STATUS, "Held for review"
+            self._sent(mobile, method="sendSMS", carrier=carrier, sender=sender, text=text)
         result = (
             "<result> <messages> <message> "
             f"<id>{message_id}</id> <carrier>{escape(carrier)}</carrier> <from>{escape(sender)}</from> "
-            f"<to>{escape(mobile)}</to> <text>{escape(text)}</text> <status>SENT_TO_CARRIER</status> "
-            "<statusDescription>Sent to Carrier</statusDescription> <encoding>UTF-8</encoding> "
+            f"<to>{escape(mobile)}</to> <text>{escape(text)}</text> <status>{status}</status> "
+            f"<statusDescription>{description}</statusDescription> <encoding>UTF-8</encoding> "
             f"<date>{time.strftime('%Y-%m-%dT%H:%M:%S.000-00:00', time.gmtime())}</date> "
             "<timezone>UTC</timezone> <clientId>sandbox</clientId> </message> </messages> </result>"
         )
-        return _xml("sendSMS", "OK", "Completed", result, acted=f"sendSMS:{mobile}:{text}")
+        acted = f"sendSMS:{mobile}:{text}" if mobile != BLACKLISTED_NUMBER else None
+        return _xml("sendSMS", "OK", "Completed", result, acted=acted)
 
     def _sendMT(self, values: list[str]) -> SandboxAnswer:  # noqa: N802
-        mobile, text = unquote(values[2]), _b64(values[3])
+        sender, carrier_id, mobile, text = unquote(values[0]), unquote(values[1]), unquote(values[2]), _b64(values[3])
+        flags = unquote(values[4]) if len(values) > 4 else None
         failure = self._reserved("sendMT", mobile)
         if failure is not None:
             return failure
+        self._sent(
+            mobile,
+            method="sendMT",
+            carrier_id=None if carrier_id == "null" else carrier_id,
+            flags=flags,
+            sender=sender,
+            text=text,
+        )
         return _xml("sendMT", "OK", "Completed", acted=f"sendMT:{mobile}:{text}")
 
     def _sendSMSPinMobileNumberConfirm(self, values: list[str]) -> SandboxAnswer:  # noqa: N802
@@ -134,7 +175,7 @@ class OgangiSandbox:
         if failure is not None:
             return failure
         with self._lock:
-            self.inbound.append({"text": text, "from": mobile, "to": "19893143924"})
+            self.inbound.append({"text": text, "from": mobile, "to": "19893143924", "at": _local_now()})
         result = (
             f"<result> <mo> <instanceId>{escape(self.instance_id)}</instanceId> "
             f"<mobileNumber>{escape(mobile)}</mobileNumber> <text>{escape(text)}</text> </mo> </result>"
@@ -145,13 +186,16 @@ class OgangiSandbox:
         page, per_page, parameters = int(values[0]), int(values[1]), unquote(values[2])
         if parameters == "malformed":
             return SandboxAnswer(200, SEED_MO_SAMPLE.encode(), {"Content-Type": "application/xml"})
+        if parameters == "unreadable":
+            return SandboxAnswer(200, UNREADABLE_MO_SAMPLE.encode(), {"Content-Type": "application/xml"})
         with self._lock:
             found = [m for m in self.inbound if parameters == "null" or parameters in m["text"]]
         chosen = found[(page - 1) * per_page : page * per_page]
         items = "".join(
             f"<MOMessage> <text>{escape(m['text'])}</text> <from>{escape(m['from'])}</from> "
             f"<to>{escape(m['to'])}</to> <encoding>UTF-8</encoding> <keyword>{escape(m['text'].split(' ')[0])}"
-            "</keyword> <carrier>Movistar</carrier> <sendDate>2026-11-22 10:30:51.922</sendDate> </MOMessage> "
+            f"</keyword> <carrier>Movistar</carrier> <sendDate>{m['at']}</sendDate> "
+            f"<timezone>{MO_TIMEZONE}</timezone> </MOMessage> "
             for m in chosen
         )
         result = (
@@ -159,6 +203,11 @@ class OgangiSandbox:
             "</MOMessageList> </result>"
         )
         return _xml("getMOMessages", "OK", "Completed", result)
+
+    def _sent(self, mobile: str, **message: Any) -> None:
+        entry = {"method": None, "carrier": None, "carrier_id": None, "flags": None, **message}
+        with self._lock:
+            self.messages.setdefault(mobile, []).append(entry)
 
     def _reserved(self, method: str, mobile: str) -> SandboxAnswer | None:
         if mobile == BAD_SIGNATURE_NUMBER:
@@ -175,6 +224,11 @@ class OgangiSandbox:
                 200, b"<input>oops<status>", {"Content-Type": "application/xml"}, acted=f"{method}:{mobile}:malformed"
             )
         return None
+
+
+def _local_now() -> str:
+    """Now, as Ogangi writes an inbound message's sendDate: local time of the instance, without an offset."""
+    return datetime.now(UTC).astimezone(ZoneInfo(MO_TIMEZONE)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 def _b64(value: str) -> str:

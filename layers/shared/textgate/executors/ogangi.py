@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textgate import executors, phone, secrets
 from textgate.executors import NotAttempted
 from textgate.models import Operation
@@ -27,7 +29,7 @@ def execute(operation: Operation) -> ProviderOutcome:
             )
         return ogangi.send_mt(
             sender=payload["from"],
-            carrier=payload.get("carrier"),
+            carrier_id=_carrier_id(payload),
             mobile=mobile,
             text=payload["text"],
             flags=payload.get("flags"),
@@ -44,6 +46,16 @@ def execute(operation: Operation) -> ProviderOutcome:
     if operation.operation == "ogangi.fire_message":
         return client().fire_message(mobile=phone.digits(payload["mobile"]), text=payload["text"])
     raise NotAttempted(f"no Ogangi executor for {operation.operation}")
+
+
+def _carrier_id(payload: dict[str, Any]) -> str | None:
+    """The operator id for sendMT. A payload accepted before `carrier_id` existed carried `carrier` with `flags`
+    to mean the operator id; it is sent as it was accepted. New payloads never hold both."""
+    if "carrier_id" not in payload and payload.get("flags"):
+        legacy: str | None = payload.get("carrier")
+        return legacy
+    carrier_id: str | None = payload.get("carrier_id")
+    return carrier_id
 
 
 def _ensure_pin_key() -> None:

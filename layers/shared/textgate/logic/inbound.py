@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import logging
+import re
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from textgate.errors import ProviderTimeout, ProviderUnavailable
 from textgate.executors import NotAttempted
 from textgate.executors.ogangi import client
 from textgate.providers.outcome import Verdict
-from textgate.schemas.ogangi import ListMoQuery
+from textgate.schemas.ogangi import InboundMessage, InboundPage, ListMoQuery
+
+logger = logging.getLogger(__name__)
+
+_DAY_THEN_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]")
+_SPACE_BEFORE_OFFSET = re.compile(r"\s+(?=(?:[+-]\d{2}(?::?\d{2})?|Z)$)")
+_OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 
 
 def list_inbound(query: ListMoQuery) -> dict[str, Any]:
@@ -19,26 +28,66 @@ def list_inbound(query: ListMoQuery) -> dict[str, Any]:
         raise ProviderUnavailable("Ogangi credentials are not available") from None
     outcome = ogangi.get_mo_messages(page=query.page, per_page=query.per_page, filter_text=query.filter)
     if outcome.verdict is Verdict.SUCCEEDED and outcome.result is not None:
-        return {
-            "total": outcome.result["total"],
-            "page": query.page,
-            "per_page": query.per_page,
-            "items": [{**item, "sent_at": sent_at(item.get("sent_at"))} for item in outcome.result["items"]],
-        }
+        return inbound_page(outcome.result, query).model_dump(mode="json", by_alias=True)
     if outcome.code == "provider_timeout":
         raise ProviderTimeout("Ogangi did not answer in time")
     raise ProviderUnavailable(f"Ogangi could not list messages: {outcome.message or outcome.code}")
 
 
-def sent_at(ogangi_date: str | None) -> str | None:
-    """Ogangi's sendDate ("2014-10-13 10:30:51.922", sometimes with an offset) as RFC 3339 UTC.
-    Assumption: a date without an offset is UTC (Ogangi documents none for inbound messages)."""
+def inbound_page(result: dict[str, Any], query: ListMoQuery) -> InboundPage:
+    """Every message Ogangi listed, with what could be read of it; `unreadable` counts those not read whole
+    (broken XML, or a date or time zone that cannot be read)."""
+    items = []
+    unreadable = 0
+    for item in result["items"]:
+        when = sent_at(item.get("sent_at"), item.get("timezone"))
+        if not item.get("readable", True) or (item.get("sent_at") and when is None):
+            unreadable += 1
+        items.append(
+            InboundMessage.model_validate(
+                {key: item.get(key) for key in ("text", "from", "to", "encoding", "keyword", "carrier")}
+                | {"sent_at": when}
+            )
+        )
+    if unreadable:
+        logger.warning("Ogangi listed inbound messages that could not be read whole", extra={"unreadable": unreadable})
+    return InboundPage(
+        total=result["total"], page=query.page, per_page=query.per_page, items=items, unreadable=unreadable
+    )
+
+
+def sent_at(ogangi_date: str | None, zone: str | None = None) -> str | None:
+    """Ogangi's sendDate ("2014-10-13 10:30:51.922", or with an offset as in sendSMS's `2013-09-17T10:13:59.176-04:30`)
+    as RFC 3339 UTC. The date's own offset comes first, then the message's time zone (an IANA name as in sendSMS's
+    `<timezone>America/Caracas</timezone>`, or an offset). Assumption: with neither, the date is UTC (Ogangi
+    documents none for inbound messages). None when the date or the zone cannot be read."""
     if not ogangi_date:
         return None
+    text = _SPACE_BEFORE_OFFSET.sub("", _DAY_THEN_TIME.sub(r"\1T", ogangi_date.strip(), count=1), count=1)
     try:
-        moment = datetime.fromisoformat(ogangi_date.strip().replace(" ", "T", 1))
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+        given = _zone(zone)
+        if given is None:
+            return None
+        moment = moment.replace(tzinfo=given)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _zone(name: str | None) -> tzinfo | None:
+    """The time zone Ogangi named, UTC when it named none, None when the name cannot be read."""
+    name = (name or "").strip()
+    if not name or name.upper() in ("UTC", "GMT", "Z"):
+        return UTC
+    offset = _OFFSET.match(name)
+    if offset:
+        sign, hours, minutes = offset.groups()
+        delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
+        return timezone(-delta if sign == "-" else delta) if delta < timedelta(hours=24) else None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        logger.warning("Ogangi gave a time zone that is not known here", extra={"timezone": name[:64]})
+        return None

@@ -28,6 +28,7 @@ def accept_sms(client: str, request: SendSmsRequest) -> Operation:
         "text": request.text,
         "from": sender(request.sender),
         "carrier": request.carrier,
+        "carrier_id": request.carrier_id,
         "flags": request.flags,
     }
     return operations.accept(

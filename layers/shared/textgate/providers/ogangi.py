@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 from xml.etree.ElementTree import Element
@@ -21,6 +23,29 @@ from textgate.providers.outcome import ProviderOutcome
 
 PROVIDER = "ogangi"
 NULL = "null"  # the literal segment Ogangi reads as an absent optional value
+
+logger = logging.getLogger(__name__)
+
+# sendSMS answers each message with its `<status>` "at the origination moment". The seed gives SENT_TO_CARRIER;
+# the others are the SMS statuses of Messangi's public documentation ("SMS Status", docs.messangi.com), where
+# ACCEPTD, REJECTD, UNDELIV and EXPIRED are the SMPP delivery states. A message on its way is a success.
+MESSAGE_ON_ITS_WAY = frozenset(
+    {"SENT_TO_CARRIER", "QUEUE", "QUEUED", "DEQUEUED", "INCOMPLETE", "SENT", "ENROUTE", "ACCEPTD", "DELIVRD"}
+)
+# A message Ogangi says it did not, and will not, send: a final failure, never retried.
+MESSAGE_NOT_SENT = {
+    "BLACKLISTED": "recipient_blocked",  # the number is on Ogangi's block list
+    "CODE_NOT_ALLOWED": "sender_not_allowed",  # the sender is not active or may not text this number
+    "SEGMENTS_EXCEEDED": "message_too_long",
+    "INVALID_ROUTING": "invalid_routing",  # the number or its route is invalid
+    "EXHAUSTED": "message_not_sent",  # Ogangi's own retries are spent
+    "NOT_SENT": "message_not_sent",
+    "REJECTD": "message_not_sent",
+    "UNDELIV": "message_not_sent",
+    "EXPIRED": "message_not_sent",
+}
+# The fields of an inbound message (getMOMessages' MOMessage); `timezone` as sendSMS's generic message has it.
+MO_FIELDS = ("text", "from", "to", "encoding", "keyword", "carrier", "sendDate", "timezone")
 
 
 @dataclass(frozen=True)
@@ -58,6 +83,21 @@ class OgangiAnswer:
     status: str
     description: str
     result: Element | None
+    # The raw content of each inbound message, cut out of the answer before it was parsed (getMOMessages).
+    messages: tuple[str, ...] = ()
+
+
+class MessageNotSent(Exception):
+    """Ogangi completed the call but says the message was not sent."""
+
+    def __init__(self, code: str, words: str) -> None:
+        super().__init__(words)
+        self.code = code
+        self.words = words
+
+
+type ResultReader = Callable[[OgangiAnswer], tuple[dict[str, Any], dict[str, Any]]]
+type AnswerParser = Callable[[str], OgangiAnswer]
 
 
 class OgangiClient:
@@ -78,13 +118,14 @@ class OgangiClient:
     def send_sms(self, *, carrier: str, sender: str, mobile: str, text: str) -> ProviderOutcome:
         """tools/sendSMS: carrier before from; mobileNumber and text in Base64."""
         url = self.signed_url("tools/sendSMS", [segment(carrier), segment(sender), b64(mobile), b64(text)])
-        return self._outcome(url, _sms_result)
+        return self._outcome(url, read_sms_result)
 
     def send_mt(
-        self, *, sender: str, carrier: str | None, mobile: str, text: str, flags: str | None = None
+        self, *, sender: str, carrier_id: str | None, mobile: str, text: str, flags: str | None = None
     ) -> ProviderOutcome:
-        """sendMT: from before carrier; carrier 'null' lets Ogangi choose; only text in Base64."""
-        params = [segment(sender), segment(carrier) if carrier else NULL, segment(mobile), b64(text)]
+        """sendMT: from before carrier; its carrier is the operator's id, 'null' lets Ogangi choose; only text in
+        Base64."""
+        params = [segment(sender), segment(carrier_id) if carrier_id else NULL, segment(mobile), b64(text)]
         if flags is not None:
             params.append(segment(flags))
         return self._outcome(self.signed_url("sendMT", params), _status_result)
@@ -106,26 +147,28 @@ class OgangiClient:
             "tools/getMOMessages",
             [str(page), str(per_page), segment(filter_text) if filter_text else NULL],
         )
-        return self._outcome(url, _mo_list_result)
+        return self._outcome(url, read_mo_list_result, parse_mo_answer)
 
     # -- answers ------------------------------------------------------------------------------------------
 
-    def _outcome(self, url: str, read_result: Any) -> ProviderOutcome:
+    def _outcome(self, url: str, read_result: ResultReader, parse: AnswerParser | None = None) -> ProviderOutcome:
         try:
             answer = transport.call(PROVIDER, "POST", url, timeout=self._timeout, data=b"")
         except transport.TransportError as exc:
             return transport.failure_outcome("Ogangi", exc)
-        return interpret(answer, read_result)
+        return interpret(answer, read_result, parse)
 
 
-def interpret(answer: transport.HttpAnswer, read_result: Any) -> ProviderOutcome:
+def interpret(
+    answer: transport.HttpAnswer, read_result: ResultReader, parse: AnswerParser | None = None
+) -> ProviderOutcome:
     status = answer.status
     if status >= 500 or status == 429:
         return ProviderOutcome.transient("provider_error", f"Ogangi answered HTTP {status}", http_status=status)
     if status >= 400:
         return ProviderOutcome.rejected("provider_rejected", f"Ogangi answered HTTP {status}", http_status=status)
     try:
-        parsed = parse_answer(answer.text)
+        parsed = (parse or parse_answer)(answer.text)
     except xmlparse.XmlError:
         return ProviderOutcome.unknown(
             "provider_malformed_answer", "Ogangi's answer could not be read", http_status=status
@@ -133,6 +176,8 @@ def interpret(answer: transport.HttpAnswer, read_result: Any) -> ProviderOutcome
     if parsed.status == "OK":
         try:
             result, private = read_result(parsed)
+        except MessageNotSent as refused:
+            return ProviderOutcome.rejected(refused.code, refused.words, http_status=status)
         except (ValueError, AttributeError):
             return ProviderOutcome.unknown(
                 "provider_malformed_answer", "Ogangi's answer lacks its result", http_status=status
@@ -156,14 +201,35 @@ def parse_answer(text: str) -> OgangiAnswer:
     return OgangiAnswer(status=status, description=xmlparse.text_of(root, "description") or "", result=result)
 
 
+def parse_mo_answer(text: str) -> OgangiAnswer:
+    """getMOMessages: the inbound messages are cut out first and read one by one, so that one the provider wrote
+    badly (a character XML cannot carry, a broken element) spoils only itself, not the page."""
+    rest, messages = xmlparse.cut_elements(text, "MOMessage", parents=("MessageList", "MOMessageList", "result"))
+    return replace(parse_answer(rest), messages=tuple(messages))
+
+
 def _status_result(answer: OgangiAnswer) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"provider_status": answer.status, "description": answer.description}, {}
 
 
-def _sms_result(answer: OgangiAnswer) -> tuple[dict[str, Any], dict[str, Any]]:
-    message = xmlparse.find_local(answer.result, "message") if answer.result is not None else None
-    if message is None:
+def read_sms_result(answer: OgangiAnswer) -> tuple[dict[str, Any], dict[str, Any]]:
+    """sendSMS's messages, each with its status: a failure when every message is one Ogangi did not send."""
+    messages = [
+        element
+        for element in (answer.result.iter() if answer.result is not None else ())
+        if xmlparse.local_name(element.tag) == "message"
+    ]
+    if not messages:
         raise ValueError("no <message> in the sendSMS result")
+    statuses = [(xmlparse.text_of(message, "status") or "").upper() for message in messages]
+    if all(status in MESSAGE_NOT_SENT for status in statuses):
+        first = messages[0]
+        words = xmlparse.text_of(first, "statusDescription") or ""
+        raise MessageNotSent(
+            MESSAGE_NOT_SENT[statuses[0]],
+            f"Ogangi did not send the message: {statuses[0]}" + (f" ({words})" if words else ""),
+        )
+    message = messages[0]
 
     def field_text(name: str) -> str | None:
         return xmlparse.text_of(message, name)
@@ -171,15 +237,28 @@ def _sms_result(answer: OgangiAnswer) -> tuple[dict[str, Any], dict[str, Any]]:
     message_id = field_text("id")
     if not message_id:
         raise ValueError("no message id")
-    return {
+    status = field_text("status")
+    recognised = status is None or status.upper() in MESSAGE_ON_ITS_WAY or status.upper() in MESSAGE_NOT_SENT
+    if not recognised:
+        # Ogangi completed the call and gave the message an id; a word we do not know is kept, never guessed.
+        logger.warning("Ogangi answered sendSMS with an unrecognised message status", extra={"provider_status": status})
+    result: dict[str, Any] = {
         # Kept as text: Ogangi ids can be large negative numbers that lose digits as floats.
         "provider_message_id": message_id,
-        "provider_status": field_text("status"),
+        "provider_status": status,
+        "provider_status_recognised": recognised,
         "status_description": field_text("statusDescription"),
         "carrier": field_text("carrier"),
         "encoding": field_text("encoding"),
         "date": field_text("date"),
-    }, {}
+        "timezone": field_text("timezone"),
+    }
+    if len(messages) > 1:
+        result["messages"] = [
+            {"provider_message_id": xmlparse.text_of(each, "id"), "provider_status": xmlparse.text_of(each, "status")}
+            for each in messages
+        ]
+    return result, {}
 
 
 def _pin_result(answer: OgangiAnswer) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -198,24 +277,28 @@ def _fire_result(answer: OgangiAnswer) -> tuple[dict[str, Any], dict[str, Any]]:
     return result, {}
 
 
-def _mo_list_result(answer: OgangiAnswer) -> tuple[dict[str, Any], dict[str, Any]]:
+def read_mo_list_result(answer: OgangiAnswer) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every inbound message is listed with what could be read; `readable` says whether it was read whole."""
     listing = xmlparse.find_local(answer.result, "MOMessageList") if answer.result is not None else None
-    if listing is None:
-        return {"total": 0, "items": []}, {}
-    total_text = xmlparse.text_of(listing, "records") or "0"
     items = []
-    for element in listing.iter():
-        if xmlparse.local_name(element.tag) != "MOMessage":
-            continue
+    for content in answer.messages:
+        values, readable = xmlparse.read_fields(content, MO_FIELDS)
         items.append(
             {
-                "text": xmlparse.text_of(element, "text"),
-                "from": xmlparse.text_of(element, "from"),
-                "to": xmlparse.text_of(element, "to"),
-                "encoding": xmlparse.text_of(element, "encoding"),
-                "keyword": xmlparse.text_of(element, "keyword"),
-                "carrier": xmlparse.text_of(element, "carrier"),
-                "sent_at": xmlparse.text_of(element, "sendDate"),
+                "text": values["text"],
+                "from": values["from"],
+                "to": values["to"],
+                "encoding": values["encoding"],
+                "keyword": values["keyword"],
+                "carrier": values["carrier"],
+                "sent_at": values["sendDate"],
+                "timezone": values["timezone"],
+                "readable": readable,
             }
         )
-    return {"total": int(total_text) if total_text.isdigit() else len(items), "items": items}, {}
+    total_text = (xmlparse.text_of(listing, "records") if listing is not None else None) or ""
+    return {
+        "total": int(total_text) if total_text.isdigit() else len(items),
+        "items": items,
+        "unreadable": sum(1 for item in items if not item["readable"]),
+    }, {}

@@ -2,14 +2,43 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
 
 from textgate.schemas.common import CountryCode, RequestModel, normalise_phone
 
-Carrier = Annotated[str, Field(min_length=1, max_length=64, examples=["Movistar"])]
-Sender = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^\+?[0-9A-Za-z]+$", examples=["19893653744"])]
+
+def path_segment(value: str) -> str:
+    """A value that Ogangi reads as one segment of its URL path. `.` and `..` are dot segments: HTTP clients and
+    servers resolve them away, so the call would reach another path than the one signed. Control characters
+    cannot travel in the XML answers that echo these values."""
+    if value in (".", ".."):
+        raise ValueError(f"cannot be {value!r}: it travels as a URL path segment")
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise ValueError("holds control characters, which cannot travel in a URL path segment")
+    return value
+
+
+# The same rule for the OpenAPI document (ECMA-262 syntax); `path_segment` is what enforces it.
+PATH_SEGMENT_PATTERN = r"^(?!\.\.?$)[^\u0000-\u001f\u007f-\u009f]*$"
+PathSegment = Annotated[str, AfterValidator(path_segment), Field(json_schema_extra={"pattern": PATH_SEGMENT_PATTERN})]
+Carrier = Annotated[
+    PathSegment,
+    Field(min_length=1, max_length=64, examples=["Movistar"], description="the operator's name (sendSMS, PINs)"),
+]
+CarrierId = Annotated[
+    PathSegment,
+    Field(min_length=1, max_length=64, examples=["214"], description="the operator's id (sendMT)"),
+]
+Flags = Annotated[
+    PathSegment, Field(min_length=1, max_length=256, description="sendMT's flags for Ogangi's backend jobs")
+]
+Sender = Annotated[
+    PathSegment,
+    Field(min_length=1, max_length=32, pattern=r"^\+?[0-9A-Za-z]+$", examples=["19893653744"]),
+]
 
 
 class SendSmsRequest(RequestModel):
@@ -17,10 +46,21 @@ class SendSmsRequest(RequestModel):
     to: str = Field(examples=["+13056708084"], description="E.164, or national digits with `country`")
     text: str = Field(min_length=1, max_length=1600, examples=["Hello"])
     sender: Sender | None = Field(default=None, alias="from", description="defaults to the configured sender")
-    carrier: Carrier | None = None
-    flags: str | None = Field(default=None, min_length=1, max_length=256)
+    carrier: Carrier | None = Field(default=None, description="the operator's name: sends with sendSMS")
+    carrier_id: CarrierId | None = Field(
+        default=None, description="the operator's id for sendMT (Ogangi chooses one when absent)"
+    )
+    flags: Flags | None = Field(default=None, description="sendMT's flags")
 
     _to = field_validator("to", mode="before")(normalise_phone)
+
+    @field_validator("carrier_id", "flags")
+    @classmethod
+    def _send_mt_only(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """`carrier` means sendSMS, which takes neither an operator id nor flags."""
+        if value is not None and info.data.get("carrier") is not None:
+            raise ValueError("cannot be given with carrier: carrier (a name) sends with sendSMS, this is sendMT's")
+        return value
 
 
 class SendPinRequest(RequestModel):
@@ -49,7 +89,7 @@ class FireMessageRequest(RequestModel):
 class ListMoQuery(RequestModel):
     page: int = Field(default=1, ge=1, le=100_000)
     per_page: int = Field(default=50, ge=1, le=500)
-    filter: str | None = Field(default=None, min_length=1, max_length=512)
+    filter: PathSegment | None = Field(default=None, min_length=1, max_length=512)
 
 
 class PinCheckResult(BaseModel):
@@ -73,3 +113,8 @@ class InboundPage(BaseModel):
     page: int
     per_page: int
     items: list[InboundMessage]
+    unreadable: int = Field(
+        default=0,
+        ge=0,
+        description="how many listed messages could not be read whole: they are listed with what could be read",
+    )
