@@ -288,3 +288,13 @@ def test_an_echoed_url_encoded_credential_is_blanked() -> None:
     assert outcome.message is not None
     assert token not in outcome.message and quote(token, safe="") not in outcome.message
     assert outcome.message.count(REDACTED) == 2
+
+
+def test_an_unreadable_pin_answer_never_shows_the_pin() -> None:
+    """A 2xx that cannot be read is unknown, and its body is not repeated: it may hold the generated PIN."""
+    body = b"<input>sendSMSPinMobileNumberConfirm</input> <result> <PinSMSConfirmation> <pin>846547</pin>"
+    with canned(SandboxAnswer(200, body, {"Content-Type": "application/xml"})) as running:
+        client = OgangiClient(running.url, OgangiCredentials("434", OGANGI_PUBLIC, OGANGI_PRIVATE), TIMEOUT)
+        outcome = client.send_pin(carrier="Movistar", sender="1989", mobile="13056708084", text="code", length=6)
+    assert (outcome.verdict, outcome.code) == (Verdict.UNKNOWN, "provider_malformed_answer")
+    assert "846547" not in repr(outcome)

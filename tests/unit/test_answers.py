@@ -26,14 +26,19 @@ def answer(status: int, body: str = "", content_type: str = "text/plain") -> Htt
         (400, Verdict.REJECTED, "provider_rejected"),
         (404, Verdict.REJECTED, "provider_rejected"),
         (302, Verdict.REJECTED, "provider_rejected"),
-        (200, Verdict.UNKNOWN, "provider_malformed_answer"),
-        (202, Verdict.UNKNOWN, "provider_malformed_answer"),
     ],
 )
 def test_one_rule_for_every_status(status: int, verdict: Verdict, code: str) -> None:
     outcome = answers.undocumented("Acme", answer(status, "said so"))
     assert (outcome.verdict, outcome.code, outcome.http_status) == (verdict, code, status)
     assert outcome.message == f"Acme answered HTTP {status}: said so"
+
+
+@pytest.mark.parametrize("status", [200, 201])
+def test_a_2xx_body_is_never_repeated(status: int) -> None:
+    """The provider acted: its body may hold what it made (a PIN), which no error message may show."""
+    outcome = answers.undocumented("Acme", answer(status, "<pin>846547</pin><broken"), "not XML")
+    assert outcome.message == f"Acme answered HTTP {status} (not XML)"
 
 
 def test_what_the_client_missed_is_said_and_an_empty_body_says_nothing() -> None:

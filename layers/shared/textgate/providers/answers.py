@@ -9,7 +9,8 @@ provider means the same thing by the same answer:
 - 3xx and 4xx: refused before acting (redirects are not followed): final.
 - 1xx and 2xx that the client could not read: the provider may have acted: `unknown`.
 
-`words()` gives the provider's own text for `error.message`: HTML reduced to its text, control characters and
+`words()` gives the provider's own text for `error.message` (of a 3xx, 4xx or 5xx; never of a 2xx, whose body
+may hold what the provider made, such as a generated PIN): HTML reduced to its text, control characters and
 runs of whitespace collapsed, cut to `MAX_WORDS` characters. Credentials are blanked by the client
 (`ProviderOutcome.without`) after this.
 """
@@ -59,7 +60,8 @@ def undocumented(provider: str, answer: HttpAnswer, why: str = "") -> ProviderOu
 
     `why` says, for a 2xx, what the client missed in it ("no messageSid")."""
     status = answer.status
-    said = words(answer)
+    # A 2xx body is not repeated: the provider acted, and what it made may be private (a generated PIN).
+    said = words(answer) if status >= 300 else ""
     message = f"{provider} answered HTTP {status}" + (f" ({why})" if why else "") + (f": {said}" if said else "")
     if status == 429:
         return ProviderOutcome.transient("rate_limited", message, http_status=status)
