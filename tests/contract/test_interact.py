@@ -213,7 +213,8 @@ def test_general_exception_is_transient(client: InteractClient, server: SandboxS
     assert server.acted == []
 
 
-@pytest.mark.parametrize(("fault", "status"), [(Fault.HTTP_500, 500), (Fault.HTTP_503, 503)])
+# A 500 that is not the documented `exception` is unknown: see test_ambiguous_answers.py.
+@pytest.mark.parametrize(("fault", "status"), [(Fault.HTTP_503, 503)])
 def test_server_errors_are_transient(client: InteractClient, server: SandboxServer, fault: Fault, status: int) -> None:
     server.fault_plan = lambda request: fault
     outcome = send(client)

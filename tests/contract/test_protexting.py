@@ -304,11 +304,6 @@ def test_http_503_is_transient(client: ProTextingClient, server: SandboxServer) 
     assert server.acted == []
 
 
-def test_injected_500_is_transient(client: ProTextingClient, server: SandboxServer) -> None:
-    server.fault_plan = lambda request: Fault.HTTP_500
-    assert client.opt_in(phone_number=NUMBER, group_ids=[1]).verdict is Verdict.TRANSIENT
-
-
 def test_slow_answer_is_unknown_never_retried(client: ProTextingClient) -> None:
     outcome = client.opt_in(phone_number=sandbox.SLOW_NUMBER, group_ids=[1])
     assert (outcome.verdict, outcome.code) == (Verdict.UNKNOWN, "provider_timeout")

@@ -1,6 +1,7 @@
 """Fault injection: 500 operations across the four sending providers, through the local stack, while the
 provider sandboxes fail on purpose (about 35% of calls: 5xx, resets before and after acting, hangs before and
-after acting, malformed bodies, 429 with reset headers).
+after acting, gateway 502/504 and HTML 500 pages and cut-off answers after acting, malformed bodies, 429 with
+reset headers).
 
 It asserts what delivery promises: every operation ends final, none is lost, no provider acted on the same
 operation twice, and every `succeeded` operation was acted on exactly once. It prints the counts.

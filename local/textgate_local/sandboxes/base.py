@@ -1,7 +1,9 @@
 """A threaded HTTP server that records what it receives and answers through a provider-specific app.
 
 Faults are injected per request by a `FaultPlan`: an HTTP error, a reset before or after acting, a slow
-answer (after acting), a malformed body, or a 429 with rate-limit headers.
+answer (after acting), a malformed body, a 429 with rate-limit headers, or, after acting, what a gateway in front
+of the provider answers when the provider behind it fails (a 502 or 504 page, an HTML 500 page, an answer cut
+off mid-body). Faults live here, so every provider's sandbox honours every one of them.
 """
 
 from __future__ import annotations
@@ -52,6 +54,27 @@ class Fault(StrEnum):
     SLOW_BEFORE = "slow_before"  # the provider hung without acting
     MALFORMED = "malformed"  # the provider acted and answered garbage
     RATE_LIMIT = "rate_limit"  # 429 with X-Rate-Limit-* headers, nothing done
+    # The provider acted, then a gateway in front of it answered in its own words:
+    BAD_GATEWAY_AFTER = "http_502_after"  # 502 HTML page
+    GATEWAY_TIMEOUT_AFTER = "http_504_after"  # 504 HTML page
+    HTML_500_AFTER = "html_500_after"  # 500 HTML page (a proxy's, or an application server's error page)
+    CUT_AFTER = "cut_after"  # the provider acted, its answer started, and the connection dropped mid-body
+
+
+# The page a gateway shows for each status, as nginx writes it.
+GATEWAY_PAGES = {
+    Fault.BAD_GATEWAY_AFTER: (502, "Bad Gateway"),
+    Fault.GATEWAY_TIMEOUT_AFTER: (504, "Gateway Time-out"),
+    Fault.HTML_500_AFTER: (500, "Internal Server Error"),
+}
+
+
+def gateway_page(status: int, reason: str) -> SandboxAnswer:
+    body = (
+        f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    )
+    return SandboxAnswer(status, body.encode(), {"Content-Type": "text/html"})
 
 
 FaultPlan = Callable[[RecordedRequest], Fault]
@@ -153,6 +176,11 @@ class SandboxServer:
                 if fault is Fault.RESET_AFTER:
                     self._reset()
                     return
+                if fault in GATEWAY_PAGES:
+                    answer = gateway_page(*GATEWAY_PAGES[fault])
+                if fault is Fault.CUT_AFTER:
+                    self._cut(answer)
+                    return
                 if fault is Fault.SLOW_AFTER:
                     time.sleep(sandbox.slow_seconds)
                 if fault is Fault.MALFORMED and answer.status < 300:
@@ -164,6 +192,19 @@ class SandboxServer:
                 self.end_headers()
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(answer.body)
+
+            def _cut(self, answer: SandboxAnswer) -> None:
+                """Headers that promise more than is sent, half the body, then a reset."""
+                body = answer.body or b"<partial answer>"
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body) + 64))
+                self.end_headers()
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(body[: max(1, len(body) // 2)])
+                    self.wfile.flush()
+                self._reset()
 
             def _reset(self) -> None:
                 # SO_LINGER 0: the client sees a reset, not a clean close.

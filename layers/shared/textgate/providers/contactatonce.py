@@ -15,7 +15,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from textgate import phone, xmlparse
-from textgate.providers import transport
+from textgate.providers import answers, transport
 from textgate.providers.outcome import ProviderOutcome
 from textgate.settings import Settings
 
@@ -174,19 +174,14 @@ class ContactAtOnceClient:
 
 
 def interpret(answer: transport.HttpAnswer) -> ProviderOutcome:
+    """Its documented answers are 200s with a Status; any other answer follows the shared rule."""
     status = answer.status
-    if status >= 500 or status == 429:
-        return ProviderOutcome.transient("provider_error", f"ContactAtOnce answered HTTP {status}", http_status=status)
-    if status >= 400:
-        return ProviderOutcome.rejected(
-            "provider_rejected", f"ContactAtOnce answered HTTP {status}", http_status=status
-        )
+    if not 200 <= status < 300:
+        return answers.undocumented("ContactAtOnce", answer)
     try:
         root = xmlparse.parse(answer.text)
     except xmlparse.XmlError:
-        return ProviderOutcome.unknown(
-            "provider_malformed_answer", "ContactAtOnce's answer could not be read", http_status=status
-        )
+        return answers.undocumented("ContactAtOnce", answer, "not XML")
     provider_status = xmlparse.text_of(root, "Status")
     description = xmlparse.text_of(root, "Description") or None
     if provider_status is not None and provider_status.casefold() == "success":
@@ -195,14 +190,12 @@ def interpret(answer: transport.HttpAnswer) -> ProviderOutcome:
         # Failure covers authentication errors too: the documented final answer, never retried.
         return ProviderOutcome.rejected(
             "provider_rejected",
-            description or "ContactAtOnce refused the conversation without a description",
+            answers.tidy(description or "") or "ContactAtOnce refused the conversation without a description",
             http_status=status,
         )
     # The request went out and the answer says neither: whether a conversation started cannot be told.
-    return ProviderOutcome.unknown(
-        "provider_malformed_answer",
-        f"ContactAtOnce's answer has no usable Status ({(provider_status or 'none')[:64]})",
-        http_status=status,
+    return answers.undocumented(
+        "ContactAtOnce", answer, f"no usable Status: {answers.tidy(provider_status or 'none', 64)}"
     )
 
 

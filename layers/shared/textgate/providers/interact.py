@@ -15,16 +15,19 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from textgate import clock
-from textgate.providers import transport
+from textgate.providers import answers, transport
 from textgate.providers.outcome import ProviderOutcome
 
 PROVIDER = "interact"
-MAX_WORDS = 500  # the provider's words kept in an error message
 
 # The sid follows "messageSid:"; a bare search for "SM…" would take the "SMS" of "in SMS queue".
 _MESSAGE_SID = re.compile(r"messageSid:\s*(SM[0-9A-Za-z]+)")
 _CAMPAIGN_NOT_FOUND = re.compile(r"^Campaign .* was not found$", re.DOTALL)
 _TELEPHONY_NOT_DEFINED = "Telephony provider is not defined"
+_INVALID_PARAMETER = "missing or invalid parameter"
+# The seed's 500 general error is the word `exception` ("in XML format" in its SOAP table): alone, or as the
+# only text of an XML document.
+_EXCEPTION = re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<[A-Za-z_][^<>]*>\s*)*exception\s*(</[^<>]+>\s*)*$", re.I)
 # The seed's 401 body has a trailing comma, so it is not JSON: its message is found with a pattern instead.
 _JSON_MESSAGE = re.compile(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
@@ -124,22 +127,19 @@ class InteractClient:
 
 
 def interpret(answer: transport.HttpAnswer) -> ProviderOutcome:
+    """Its documented answers by status and text; any other answer follows the shared rule."""
     status = answer.status
-    words = _words(answer.text)
+    words = answers.words(answer)
     if 200 <= status < 300:
         found = _MESSAGE_SID.search(answer.text)
         if found is None:
             # It took the request and did not say what became of it: the SMS may be on its way.
-            return ProviderOutcome.unknown(
-                "provider_malformed_answer", f"Interact's answer has no messageSid: {words}", http_status=status
-            )
+            return answers.undocumented("Interact", answer, "no messageSid")
         return ProviderOutcome.succeeded(
             {"message_sid": found.group(1), "provider_status": "placed", "description": words}, http_status=status
         )
-    if status == 400:
-        return ProviderOutcome.rejected(
-            "invalid_parameter", words or "missing or invalid parameter", http_status=status
-        )
+    if status == 400 and words.startswith(_INVALID_PARAMETER):
+        return ProviderOutcome.rejected("invalid_parameter", words, http_status=status)
     if status == 401:
         return ProviderOutcome.rejected("unauthorized", _unauthorized(answer), http_status=status)
     if status == 403 and "token expired" in words.lower():
@@ -148,20 +148,23 @@ def interpret(answer: transport.HttpAnswer) -> ProviderOutcome:
         return ProviderOutcome.rejected("campaign_not_found", words, http_status=status)
     if status == 429:
         wait = retry_after_seconds(answer.header("Retry-After"))
-        if wait is None:
-            return ProviderOutcome.transient("rate_limited", f"Interact answered HTTP 429: {words}", http_status=status)
-        return ProviderOutcome.rate_limited(wait, f"Interact asked to wait {wait:.0f} seconds", http_status=status)
-    if status >= 500:
-        if _TELEPHONY_NOT_DEFINED in words:
-            # The account's telephony settings are missing or expired: no retry fixes that, an administrator does.
-            return ProviderOutcome.rejected("telephony_not_configured", words, http_status=status)
-        return ProviderOutcome.transient(
-            "provider_error", f"Interact answered HTTP {status}: {words}", http_status=status
-        )
-    # Any other 4xx (a 404 from a wrong base URL, a 403 from a firewall) and any redirect: not acted on, final.
-    return ProviderOutcome.rejected(
-        "provider_rejected", f"Interact answered HTTP {status}: {words}", http_status=status
-    )
+        if wait is not None:
+            return ProviderOutcome.rate_limited(wait, f"Interact asked to wait {wait:.0f} seconds", http_status=status)
+    if status == 500 and _TELEPHONY_NOT_DEFINED in words:
+        # The account's telephony settings are missing or expired: no retry fixes that, an administrator does.
+        return ProviderOutcome.rejected("telephony_not_configured", words, http_status=status)
+    if status == 500 and _is_exception(answer):
+        # The documented general error: the X-Platform server failed before placing the campaign.
+        return ProviderOutcome.transient("provider_error", f"Interact answered HTTP 500: {words}", http_status=status)
+    # A 400 or 403 in other words, a 404 from a wrong base URL, a gateway's 502 or 504, an HTML page, …
+    return answers.undocumented("Interact", answer)
+
+
+def _is_exception(answer: transport.HttpAnswer) -> bool:
+    """The seed's general error: the word `exception`, as plain text or in XML (`<…>exception</…>`)."""
+    if answers.is_html(answer):
+        return False
+    return _EXCEPTION.match(answer.text) is not None
 
 
 def _unauthorized(answer: transport.HttpAnswer) -> str:
@@ -175,8 +178,4 @@ def _unauthorized(answer: transport.HttpAnswer) -> str:
     reason = answer.header("Unauthenticated-Reason")
     if reason:
         message = f"{message} (Unauthenticated-Reason: {reason})"
-    return _words(message)
-
-
-def _words(text: str) -> str:
-    return text.strip()[:MAX_WORDS]
+    return answers.tidy(message)

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from xml.etree.ElementTree import Element
 
 from textgate import xmlparse
-from textgate.providers import transport
+from textgate.providers import answers, transport
 from textgate.providers.outcome import ProviderOutcome
 
 PROVIDER = "ogangi"
@@ -156,40 +156,53 @@ class OgangiClient:
             answer = transport.call(PROVIDER, "POST", url, timeout=self._timeout, data=b"")
         except transport.TransportError as exc:
             return transport.failure_outcome("Ogangi", exc)
-        return interpret(answer, read_result, parse)
+        # A gateway's page may echo the signed URL: its keys never reach a caller.
+        outcome = interpret(answer, read_result, parse)
+        return outcome.without(self._credentials.private_key, self._credentials.public_key)
 
 
 def interpret(
     answer: transport.HttpAnswer, read_result: ResultReader, parse: AnswerParser | None = None
 ) -> ProviderOutcome:
     status = answer.status
-    if status >= 500 or status == 429:
-        return ProviderOutcome.transient("provider_error", f"Ogangi answered HTTP {status}", http_status=status)
-    if status >= 400:
-        return ProviderOutcome.rejected("provider_rejected", f"Ogangi answered HTTP {status}", http_status=status)
+    if not 200 <= status < 300:
+        return _error_answer(answer)
     try:
         parsed = (parse or parse_answer)(answer.text)
     except xmlparse.XmlError:
-        return ProviderOutcome.unknown(
-            "provider_malformed_answer", "Ogangi's answer could not be read", http_status=status
-        )
+        return answers.undocumented("Ogangi", answer, "not Ogangi's XML answer")
     if parsed.status == "OK":
         try:
             result, private = read_result(parsed)
         except MessageNotSent as refused:
             return ProviderOutcome.rejected(refused.code, refused.words, http_status=status)
         except (ValueError, AttributeError):
-            return ProviderOutcome.unknown(
-                "provider_malformed_answer", "Ogangi's answer lacks its result", http_status=status
-            )
+            return answers.undocumented("Ogangi", answer, "an OK answer without its result")
         return ProviderOutcome.succeeded(result, http_status=status, private=private)
-    words = parsed.description or parsed.status
+    return _refusal(parsed, status)
+
+
+def _refusal(parsed: OgangiAnswer, status: int) -> ProviderOutcome:
+    words = answers.tidy(parsed.description or parsed.status)
     if parsed.status == "BAD_SIGNATURE":
         return ProviderOutcome.rejected("bad_signature", words, http_status=status)
     if parsed.status == "ERROR":
         # An internal error on Ogangi's side: it says it did not complete the call, so it may be tried again.
         return ProviderOutcome.transient("provider_error", words, http_status=status)
-    return ProviderOutcome.rejected("provider_rejected", f"{parsed.status}: {words}", http_status=status)
+    return ProviderOutcome.rejected("provider_rejected", f"{answers.tidy(parsed.status)}: {words}", http_status=status)
+
+
+def _error_answer(answer: transport.HttpAnswer) -> ProviderOutcome:
+    """A 4xx or 500 that carries Ogangi's own XML status answer is that answer; anything else (a gateway's 502,
+    503 or 504, an HTML page, no body) is not Ogangi's documented answer."""
+    if 400 <= answer.status <= 500 and answer.status != 429:
+        try:
+            parsed = parse_answer(answer.text)
+        except xmlparse.XmlError:
+            parsed = None
+        if parsed is not None and parsed.status != "OK" and not answers.is_html(answer):
+            return _refusal(parsed, answer.status)
+    return answers.undocumented("Ogangi", answer)
 
 
 def parse_answer(text: str) -> OgangiAnswer:

@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 REDACTED = "[redacted]"
+CUT = "…"  # ends a provider text that was shortened
+# A shortened text that ends in the first characters of a secret is blanked from there, down to this many.
+_MIN_CUT_PREFIX = 3
 
 
 class Verdict(StrEnum):
@@ -31,12 +35,17 @@ class ProviderOutcome:
     # Kept on the operation record but never shown (for example the keyed hash of a generated PIN).
     private: dict[str, Any] = field(default_factory=dict)
 
-    def without(self, secret: str) -> ProviderOutcome:
-        """The same outcome with `secret` blanked out of everything a caller may see: provider text reaches
-        callers, and a provider that echoes a credential must not pass it on."""
-        if not secret:
+    def without(self, *secrets: str) -> ProviderOutcome:
+        """The same outcome with each secret blanked out of everything a caller may see: provider text reaches
+        callers, and a provider that echoes a credential (or a URL that holds one) must not pass it on."""
+        forms = sorted(
+            {form for secret in secrets if secret for form in (secret, quote(secret, safe=""), quote_plus(secret))},
+            key=len,
+            reverse=True,
+        )
+        if not forms:
             return self
-        return replace(self, message=_scrub(self.message, secret), result=_scrub(self.result, secret))
+        return replace(self, message=_scrub(self.message, forms), result=_scrub(self.result, forms))
 
     @classmethod
     def succeeded(
@@ -63,11 +72,25 @@ class ProviderOutcome:
         )
 
 
-def _scrub[T](value: T, secret: str) -> T:
+def _scrub[T](value: T, forms: list[str]) -> T:
     if isinstance(value, str):
-        return value.replace(secret, REDACTED)  # type: ignore[return-value]
+        return _scrub_text(value, forms)  # type: ignore[return-value]
     if isinstance(value, dict):
-        return {key: _scrub(item, secret) for key, item in value.items()}  # type: ignore[return-value]
+        return {key: _scrub(item, forms) for key, item in value.items()}  # type: ignore[return-value]
     if isinstance(value, list):
-        return [_scrub(item, secret) for item in value]  # type: ignore[return-value]
+        return [_scrub(item, forms) for item in value]  # type: ignore[return-value]
     return value
+
+
+def _scrub_text(text: str, forms: list[str]) -> str:
+    for form in forms:
+        text = text.replace(form, REDACTED)
+    if not text.endswith(CUT):
+        return text
+    # Shortened in the middle of a secret: the part left is still part of it.
+    kept = text[: -len(CUT)]
+    for form in forms:
+        for size in range(min(len(form) - 1, len(kept)), _MIN_CUT_PREFIX - 1, -1):
+            if kept.endswith(form[:size]):
+                return kept[:-size] + REDACTED + CUT
+    return text

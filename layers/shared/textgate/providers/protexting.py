@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from textgate.providers import transport
+from textgate.providers import answers, transport
 from textgate.providers.outcome import ProviderOutcome
 
 PROVIDER = "protexting"
@@ -141,7 +141,7 @@ def _verdict(answer: transport.HttpAnswer, limits: RateLimit) -> ProviderOutcome
     status = answer.status
     data = _json(answer.body)
     if 200 <= status < 300:
-        return _created(data, limits, status)
+        return _created(answer, data, limits)
     words = _message(data)
     if status == 401:
         return ProviderOutcome.rejected(
@@ -151,17 +151,14 @@ def _verdict(answer: transport.HttpAnswer, limits: RateLimit) -> ProviderOutcome
         return ProviderOutcome.rate_limited(
             limits.wait_seconds, words or "ProTexting's rate limit is spent", http_status=status
         )
-    if status >= 500:
-        return ProviderOutcome.transient("provider_error", f"ProTexting answered HTTP {status}", http_status=status)
     if status == 422:
         return _refusal(data)
-    detail = f": {words}" if words else ""
-    return ProviderOutcome.rejected(
-        "provider_rejected", f"ProTexting answered HTTP {status}{detail}", http_status=status
-    )
+    # Any other answer (a 5xx, an HTML page from a proxy, another 4xx) follows the shared rule.
+    return answers.undocumented("ProTexting", answer)
 
 
-def _created(data: Any, limits: RateLimit, status: int) -> ProviderOutcome:
+def _created(answer: transport.HttpAnswer, data: Any, limits: RateLimit) -> ProviderOutcome:
+    status = answer.status
     # The seed's XML sample wraps the contact in an <item>, as a one-element list would be: accept that too.
     if isinstance(data, list) and len(data) == 1:
         data = data[0]
@@ -172,9 +169,7 @@ def _created(data: Any, limits: RateLimit, status: int) -> ProviderOutcome:
         result = {"provider_status": "created", "description": data["message"]}
     else:
         # It answered success, so it may have acted: never retried.
-        return ProviderOutcome.unknown(
-            "provider_malformed_answer", "ProTexting's answer could not be read", http_status=status
-        )
+        return answers.undocumented("ProTexting", answer, "neither a contact nor a message")
     if limits.shown():
         result["rate_limit"] = limits.shown()
     return ProviderOutcome.succeeded(result, http_status=status)
@@ -188,7 +183,9 @@ def _refusal(data: Any) -> ProviderOutcome:
             if isinstance(item, dict)
         ]
         return ProviderOutcome.rejected(
-            "provider_validation_error", "; ".join(problems) or "ProTexting refused the data", http_status=422
+            "provider_validation_error",
+            answers.tidy("; ".join(problems)) or "ProTexting refused the data",
+            http_status=422,
         )
     code = data.get("code") if isinstance(data, dict) else None
     words = _message(data)
@@ -212,4 +209,4 @@ def _json(body: bytes) -> Any:
 
 def _message(data: Any) -> str | None:
     message = data.get("message") if isinstance(data, dict) else None
-    return message if isinstance(message, str) and message else None
+    return (answers.tidy(message) or None) if isinstance(message, str) else None
