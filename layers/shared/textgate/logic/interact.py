@@ -9,12 +9,19 @@ from textgate.logic import operations
 from textgate.logic.suppression import ensure_not_opted_out
 from textgate.models import Operation
 from textgate.schemas.interact import CampaignPath, SendCampaignSmsRequest
+from textgate.settings import get_settings
 from textgate.validation import validate
 
 PROVIDER = "interact"
 
 
 def accept_campaign_sms(client: str, campaign_id: str, request: SendCampaignSmsRequest) -> Operation:
+    if request.send_from_master_account and get_settings().interact_protocol != "soap":
+        # Only the SOAP operation has sendFromMasterAccount: over REST it would go out from the tenant's number.
+        message = "is only available when textgate talks to Interact over SOAP (INTERACT_PROTOCOL=soap)"
+        raise ValidationFailed(
+            "invalid send_from_master_account", errors=[{"field": "send_from_master_account", "message": message}]
+        )
     # The campaign texts the caller: an opted-out number is refused like any other recipient.
     ensure_not_opted_out(request.caller_id, "caller_id")
     payload = {
@@ -23,6 +30,7 @@ def accept_campaign_sms(client: str, campaign_id: str, request: SendCampaignSmsR
         "jp_token": request.jp_token,
         "from": request.sender,
         "additional_params": request.additional_params,
+        "send_from_master_account": request.send_from_master_account,
     }
     # No `sms` description: the text is the campaign's, held by Interact.
     return operations.accept(client=client, operation="interact.send_campaign_sms", provider=PROVIDER, payload=payload)

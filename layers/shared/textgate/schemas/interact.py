@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, StrictBool, ValidationInfo, field_validator
 
 from textgate.schemas.common import CountryCode, RequestModel, normalise_phone
 
 MAX_PARAMS = 50
+# A short code: 3 to 8 digits, sent as given (no country, no '+').
+SHORT_CODE = re.compile(r"^[0-9]{3,8}$")
 
 
 def _unicode(value: str) -> str:
@@ -48,8 +51,9 @@ class SendCampaignSmsRequest(RequestModel):
     sender: str | None = Field(
         default=None,
         alias="from",
-        examples=["+12125551234"],
-        description="the number the SMS is sent from; the campaign's own when absent",
+        examples=["+12121234567", "12345"],
+        description="the number the SMS is sent from (E.164, national digits with `country`, or a short code of 3 "
+        "to 8 digits); the campaign's own when absent or empty",
     )
     additional_params: dict[str, str] | str | None = Field(
         default=None,
@@ -57,12 +61,23 @@ class SendCampaignSmsRequest(RequestModel):
         description="extra parameters for the campaign: an object, or a query string",
     )
 
+    send_from_master_account: StrictBool = Field(
+        default=False,
+        description="send from the number of Interact's system account rather than the tenant's; only when "
+        "textgate talks to Interact over SOAP (a 422 otherwise)",
+    )
+
     _caller_id = field_validator("caller_id", mode="before")(normalise_phone)
 
     @field_validator("sender", mode="before")
     @classmethod
     def _sender(cls, value: object, info: ValidationInfo) -> str | None:
-        return None if value is None else normalise_phone(value, info)
+        # Interact marks `from` optional and its SOAP sample sends it empty: empty is the same as absent.
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, str) and SHORT_CODE.match(value.strip()):
+            return value.strip()
+        return normalise_phone(value, info)
 
     @field_validator("additional_params", mode="before")
     @classmethod
