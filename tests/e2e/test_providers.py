@@ -334,7 +334,7 @@ def test_campaign_sms_path_and_body_are_validated_together(stack: Stack) -> None
     wrong = post(
         stack,
         campaign_path("camp"),
-        {"caller_id": "12", "jp_token": "has space", "from": "nope", "additional_params": "?a=b", "extra": 1},
+        {"caller_id": "12", "jp_token": "  ", "from": "nope", "additional_params": "?a=b", "extra": 1},
     )
     assert_refused(wrong, {"caller_id", "jp_token", "from", "additional_params", "extra"})
     dots = post(stack, "/v1/interact/campaigns/%2E%2E/sms", {"caller_id": CALLER, "jp_token": "t"})

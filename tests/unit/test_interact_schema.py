@@ -58,6 +58,11 @@ def test_additional_params_object_or_query_string_is_kept_as_given(params: dict[
     assert validate(SendCampaignSmsRequest, {**VALID, "additional_params": params}).additional_params == params
 
 
+@pytest.mark.parametrize("params", [{}, ""])
+def test_empty_additional_params_are_left_out(params: object) -> None:
+    assert validate(SendCampaignSmsRequest, {**VALID, "additional_params": params}).additional_params is None
+
+
 def test_every_missing_required_field_is_named() -> None:
     assert set(refused({})) == {"caller_id", "jp_token"}
 
@@ -118,9 +123,15 @@ def test_send_from_master_account_is_strictly_a_boolean(value: object) -> None:
     assert set(refused({**VALID, "send_from_master_account": value})) == {"send_from_master_account"}
 
 
-@pytest.mark.parametrize("jp_token", ["", " ", "two words", "x" * 513, None, 7])
+@pytest.mark.parametrize("jp_token", ["", " ", "\t\n", "x" * 513, None, 7])
 def test_bad_jp_token_is_named(jp_token: object) -> None:
     assert set(refused({**VALID, "jp_token": jp_token})) == {"jp_token"}
+
+
+@pytest.mark.parametrize("jp_token", ["Aejhib7", "two words", " padded "])
+def test_jp_token_is_the_providers_to_judge_once_it_is_not_blank(jp_token: str) -> None:
+    # The seed says only "unique token returned from generateToken": no alphabet, so none is imposed.
+    assert validate(SendCampaignSmsRequest, {**VALID, "jp_token": jp_token}).jp_token == jp_token
 
 
 def test_a_long_but_sane_jp_token_is_accepted() -> None:
@@ -130,14 +141,12 @@ def test_a_long_but_sane_jp_token_is_accepted() -> None:
 @pytest.mark.parametrize(
     "params",
     [
-        "",
         "abc",  # not name=value
         "a=1&&b=2",
         "?a=1",
         "=x",
         "x" * 4097,
         "a=\ud800",  # a lone surrogate cannot be sent as UTF-8
-        {},
         {"a": 1},
         {"": "x"},
         {"a": "x" * 1025},

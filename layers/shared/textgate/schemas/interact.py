@@ -44,7 +44,7 @@ class SendCampaignSmsRequest(RequestModel):
     jp_token: str = Field(
         min_length=1,
         max_length=512,
-        pattern=r"^\S+$",
+        pattern=r"\S",  # not blank: a blank token is a missing one, which Interact refuses (400)
         examples=["Aejhib7"],
         description="the interaction's token, from Interact's generateToken",
     )
@@ -83,11 +83,11 @@ class SendCampaignSmsRequest(RequestModel):
     @classmethod
     def _additional_params(cls, value: object) -> object:
         # Checked before the union so that a wrong value gets one plain message, not one per union member.
-        if value is None:
-            return None
+        if value is None or value in ({}, ""):
+            return None  # optional in the seed: nothing to pass is the same as leaving it out
         if isinstance(value, dict):
-            if not 1 <= len(value) <= MAX_PARAMS:
-                raise ValueError(f"must have 1 to {MAX_PARAMS} entries; leave it out for none")
+            if len(value) > MAX_PARAMS:
+                raise ValueError(f"must have at most {MAX_PARAMS} entries")
             for name, item in value.items():
                 if not isinstance(item, str):
                     raise ValueError(f"the value of {name!r} must be a string")
@@ -96,8 +96,8 @@ class SendCampaignSmsRequest(RequestModel):
                 _unicode(name + item)
             return value
         if isinstance(value, str):
-            if not value or len(value) > 4096 or value.startswith("?"):
-                raise ValueError("must be a query string of 1 to 4096 characters, without a leading '?'")
+            if len(value) > 4096 or value.startswith("?"):
+                raise ValueError("must be a query string of at most 4096 characters, without a leading '?'")
             try:
                 pairs = parse_qsl(value, keep_blank_values=True, strict_parsing=True)
             except ValueError:
