@@ -203,7 +203,7 @@ def documented_error(words: str, *, http_status: int | None) -> ProviderOutcome 
     if _TELEPHONY_NOT_DEFINED in words:
         # The account's telephony settings are missing or expired: no retry fixes that, an administrator does.
         return ProviderOutcome.rejected("telephony_not_configured", words, http_status=http_status)
-    if lowered == "token expired":
+    if "token expired" in lowered:
         return ProviderOutcome.rejected("token_expired", words, http_status=http_status)
     if lowered.startswith("missing or invalid parameter"):
         return ProviderOutcome.rejected("invalid_parameter", words, http_status=http_status)
