@@ -29,6 +29,7 @@ PARAMETERS = {
     "CONTACTATONCE_BASE_URL_AU": "ContactAtOnceBaseUrlAu",
     "CONTACTATONCE_BASE_URL_EU": "ContactAtOnceBaseUrlEu",
     "INTERACT_BASE_URL": "InteractBaseUrl",
+    "INTERACT_PROTOCOL": "InteractProtocol",
     "PROTEXTING_BASE_URL": "ProtextingBaseUrl",
     "PROVIDER_TIMEOUT_SECONDS": "ProviderTimeoutSeconds",
     "RETRY_BASE_SECONDS": "RetryBaseSeconds",

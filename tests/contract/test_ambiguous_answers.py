@@ -38,7 +38,7 @@ class Provider:
 
 def _ogangi(base: str, mobile: str = "13056708084") -> ProviderOutcome:
     client = OgangiClient(base, OgangiCredentials("434", OGANGI_PUBLIC, OGANGI_PRIVATE), TIMEOUT)
-    return client.send_mt(sender="1989", carrier=None, mobile=mobile, text="hello")
+    return client.send_mt(sender="1989", carrier_id=None, mobile=mobile, text="hello")
 
 
 def _contactatonce(base: str) -> ProviderOutcome:

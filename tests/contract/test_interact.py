@@ -350,3 +350,13 @@ def test_executor_refuses_an_operation_it_does_not_know() -> None:
     other = Operation.new(operation="interact.something_else", provider="interact", client="c", payload={})
     with pytest.raises(NotAttempted):
         executor.execute(other)
+
+
+@pytest.mark.parametrize("sender", ["+12121234567", "12345", "123", "12345678"])
+def test_the_seeds_own_sender_and_short_codes_are_placed(
+    client: InteractClient, server: SandboxServer, sender: str
+) -> None:
+    # Seed 002's body: `from` +12121234567 with additionalParams var1=value1&var2=value; or a short code.
+    outcome = send(client, sender=sender, additional_params="var1=value1&var2=value")
+    assert outcome.verdict is Verdict.SUCCEEDED
+    assert json.loads(server.requests[0].body)["from"] == sender

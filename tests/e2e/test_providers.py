@@ -334,7 +334,7 @@ def test_campaign_sms_path_and_body_are_validated_together(stack: Stack) -> None
     wrong = post(
         stack,
         campaign_path("camp"),
-        {"caller_id": "12", "jp_token": "has space", "from": "nope", "additional_params": "?a=b", "extra": 1},
+        {"caller_id": "12", "jp_token": "  ", "from": "nope", "additional_params": "?a=b", "extra": 1},
     )
     assert_refused(wrong, {"caller_id", "jp_token", "from", "additional_params", "extra"})
     dots = post(stack, "/v1/interact/campaigns/%2E%2E/sms", {"caller_id": CALLER, "jp_token": "t"})
@@ -349,6 +349,36 @@ def test_campaign_sms_path_and_body_are_validated_together(stack: Stack) -> None
         before,
         lambda: campaign_sms(stack, f"camp-{marker()}", {"caller_id": CALLER, "jp_token": "t"}),
     )
+
+
+def test_the_seeds_own_rest_body_is_delivered(stack: Stack) -> None:
+    # Seed 002's REST body: `from` +12121234567 (outside libphonenumber's allocated ranges, yet Interact's own
+    # example), callerId written with spaces, additionalParams as a query string.
+    campaign, token = f"campaign1-{marker()}", f"Aejhib7{marker()}"
+    body = {
+        "caller_id": "+972 54 4696388",
+        "jp_token": token,
+        "from": "+12121234567",
+        "additional_params": "var1=value1&var2=value",
+    }
+    done = campaign_sms(stack, campaign, body)
+    assert done["status"] == "succeeded", done
+    assert acted(stack, "interact", f"sms:{campaign}:{CALLER}:{token}") == 1
+
+
+def test_send_from_master_account_over_rest_is_refused_and_nothing_queued(stack: Stack) -> None:
+    before = requests_seen(stack, "interact")
+    token = f"tok{marker()}"
+    body = {"caller_id": CALLER, "jp_token": token, "send_from_master_account": True}
+    problem = assert_refused(post(stack, campaign_path(f"camp-{marker()}"), body), {"send_from_master_account"})
+    assert "INTERACT_PROTOCOL=soap" in problem["errors"][0]["message"]
+    assert_nothing_reached(
+        stack,
+        "interact",
+        before,
+        lambda: campaign_sms(stack, f"camp-{marker()}", {"caller_id": CALLER, "jp_token": "t"}),
+    )
+    assert acted_with(stack, "interact", token) == []
 
 
 @pytest.fixture
@@ -494,6 +524,16 @@ def test_opted_out_answer_fails_and_puts_the_number_on_the_suppression_list(stac
     finally:
         # Other tiers' tests use this reserved number with other providers: leave it off the list.
         stack.call("DELETE", path)
+
+
+@pytest.mark.parametrize(
+    ("phone_number", "send_cta_message"), [("16461234567", 1), ("+16461234567", 0)], ids=["digits", "e164"]
+)
+def test_the_seeds_own_opt_in_is_delivered(stack: Stack, phone_number: str, send_cta_message: int) -> None:
+    # Seed 003's example {"PhoneNumber":"16461234567","GroupIds":[1]}, and its own 0/1 for SendCTAMessage.
+    done = opt_in(stack, {"phone_number": phone_number, "group_ids": [1], "send_cta_message": send_cta_message})
+    assert done["status"] == "succeeded", done
+    assert done["result"]["contact"]["Number"] == "16461234567"
 
 
 def test_opt_in_body_is_validated_and_nothing_is_sent(stack: Stack) -> None:

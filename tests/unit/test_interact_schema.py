@@ -9,11 +9,13 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from conftest import required_setting_names
 
 from textgate.errors import ValidationFailed
 from textgate.logic import operations
 from textgate.logic.interact import accept_campaign_sms
 from textgate.schemas.interact import CampaignPath, SendCampaignSmsRequest
+from textgate.settings import SettingsError, get_settings
 from textgate.validation import validate
 
 VALID = {"caller_id": "+972544696388", "jp_token": "Aejhib7"}
@@ -55,6 +57,11 @@ def test_additional_params_object_or_query_string_is_kept_as_given(params: dict[
     assert validate(SendCampaignSmsRequest, {**VALID, "additional_params": params}).additional_params == params
 
 
+@pytest.mark.parametrize("params", [{}, ""])
+def test_empty_additional_params_are_left_out(params: object) -> None:
+    assert validate(SendCampaignSmsRequest, {**VALID, "additional_params": params}).additional_params is None
+
+
 def test_every_missing_required_field_is_named() -> None:
     assert set(refused({})) == {"caller_id", "jp_token"}
 
@@ -63,7 +70,9 @@ def test_every_missing_required_field_is_named() -> None:
     ("caller_id", "message"),
     [
         ("0544696388", "must be E.164 (+13056708084) or national digits with a country"),
-        ("+1212123456789", "is not a valid phone number"),
+        ("+1212123456789", "is too long for its country"),
+        ("+1212123456", "is too short for its country"),
+        ("+999544696388", "is not a phone number"),
         (972544696388, "must be a string"),
     ],
 )
@@ -72,12 +81,56 @@ def test_bad_caller_id_is_named(caller_id: object, message: str) -> None:
 
 
 def test_bad_from_is_named_by_its_wire_name() -> None:
-    assert refused({**VALID, "from": "+12121234567"}) == {"from": "is not a valid phone number"}
+    assert refused({**VALID, "from": "+1212123456"}) == {"from": "is too short for its country"}
 
 
-@pytest.mark.parametrize("jp_token", ["", " ", "two words", "x" * 513, None, 7])
+def test_the_seeds_own_example_is_accepted() -> None:
+    # Seed 002's REST body: `from` +12121234567 lies outside the ranges libphonenumber knows to be allocated
+    # (is_valid_number says no), yet it is a number Interact documents; callerId is written with spaces.
+    body = {"caller_id": "+972 54 4696388", "jp_token": "Aejhib7", "from": "+12121234567"}
+    request = validate(SendCampaignSmsRequest, {**body, "additional_params": "var1=value1&var2=value"})
+    assert (request.caller_id, request.sender) == ("+972544696388", "+12121234567")
+    # Seed 002's SOAP sample: callerId +972548120901, an empty `from`, sendFromMasterAccount false.
+    soap = {"caller_id": "+972548120901", "jp_token": "Aejhib7", "from": "", "send_from_master_account": False}
+    request = validate(SendCampaignSmsRequest, {**soap, "additional_params": "Variable1=Value1"})
+    assert (request.caller_id, request.sender, request.send_from_master_account) == ("+972548120901", None, False)
+
+
+@pytest.mark.parametrize("short_code", ["123", "12345", "89363", "12345678"])
+def test_from_may_be_a_short_code_sent_as_given(short_code: str) -> None:
+    assert validate(SendCampaignSmsRequest, {**VALID, "from": short_code}).sender == short_code
+
+
+@pytest.mark.parametrize("sender", ["", "   "])
+def test_empty_from_is_the_campaigns_own_number(sender: str) -> None:
+    assert validate(SendCampaignSmsRequest, {**VALID, "from": sender}).sender is None
+
+
+@pytest.mark.parametrize("sender", ["12", "123456789", "12a45", "+123", 12345])
+def test_what_is_neither_a_short_code_nor_a_number_is_refused(sender: object) -> None:
+    assert set(refused({**VALID, "from": sender})) == {"from"}
+
+
+def test_eight_digits_with_a_country_are_still_a_short_code() -> None:
+    # The documented rule: 3 to 8 digits are a short code, whatever `country` says about caller_id.
+    request = validate(SendCampaignSmsRequest, {**VALID, "country": "DK", "from": "32123456"})
+    assert request.sender == "32123456"
+
+
+@pytest.mark.parametrize("value", [1, "true", None])
+def test_send_from_master_account_is_strictly_a_boolean(value: object) -> None:
+    assert set(refused({**VALID, "send_from_master_account": value})) == {"send_from_master_account"}
+
+
+@pytest.mark.parametrize("jp_token", ["", " ", "\t\n", "x" * 513, None, 7])
 def test_bad_jp_token_is_named(jp_token: object) -> None:
     assert set(refused({**VALID, "jp_token": jp_token})) == {"jp_token"}
+
+
+@pytest.mark.parametrize("jp_token", ["Aejhib7", "two words", " padded "])
+def test_jp_token_is_the_providers_to_judge_once_it_is_not_blank(jp_token: str) -> None:
+    # The seed says only "unique token returned from generateToken": no alphabet, so none is imposed.
+    assert validate(SendCampaignSmsRequest, {**VALID, "jp_token": jp_token}).jp_token == jp_token
 
 
 def test_a_long_but_sane_jp_token_is_accepted() -> None:
@@ -87,14 +140,12 @@ def test_a_long_but_sane_jp_token_is_accepted() -> None:
 @pytest.mark.parametrize(
     "params",
     [
-        "",
         "abc",  # not name=value
         "a=1&&b=2",
         "?a=1",
         "=x",
         "x" * 4097,
         "a=\ud800",  # a lone surrogate cannot be sent as UTF-8
-        {},
         {"a": 1},
         {"": "x"},
         {"a": "x" * 1025},
@@ -135,7 +186,14 @@ def test_campaign_ids_refused(campaign_id: str) -> None:
 
 def test_openapi_schema_uses_the_wire_names() -> None:
     schema = SendCampaignSmsRequest.model_json_schema(by_alias=True)
-    assert set(schema["properties"]) == {"country", "caller_id", "jp_token", "from", "additional_params"}
+    assert set(schema["properties"]) == {
+        "country",
+        "caller_id",
+        "jp_token",
+        "from",
+        "additional_params",
+        "send_from_master_account",
+    }
     assert set(schema["required"]) == {"caller_id", "jp_token"}
 
 
@@ -227,6 +285,55 @@ def test_the_payload_keeps_the_campaign_and_every_field(accepted: list[dict[str,
                 "jp_token": "t",
                 "from": "+12025550123",
                 "additional_params": "a=1",
+                "send_from_master_account": False,
             },
         }
     ]
+
+
+@pytest.fixture
+def protocol(monkeypatch: pytest.MonkeyPatch) -> Any:
+    def use(name: str | None) -> None:
+        for setting in required_setting_names():
+            monkeypatch.setenv(setting, "dummy")
+        if name is None:
+            monkeypatch.delenv("INTERACT_PROTOCOL", raising=False)
+        else:
+            monkeypatch.setenv("INTERACT_PROTOCOL", name)
+        get_settings.cache_clear()
+
+    return use
+
+
+@pytest.mark.parametrize("name", [None, "rest"])
+def test_master_account_over_rest_is_refused_at_accept_and_nothing_queued(
+    accepted: list[dict[str, Any]], protocol: Any, name: str | None
+) -> None:
+    protocol(name)  # REST is the default
+    request = validate(SendCampaignSmsRequest, {**VALID, "caller_id": "+12125551234", "send_from_master_account": True})
+    with pytest.raises(ValidationFailed) as caught:
+        accept_campaign_sms("key-1", "campaign1", request)
+    assert caught.value.status == 422
+    assert [error["field"] for error in caught.value.errors] == ["send_from_master_account"]
+    assert "INTERACT_PROTOCOL=soap" in caught.value.errors[0]["message"]
+    assert accepted == []
+
+
+def test_master_account_over_soap_is_accepted_and_stored(accepted: list[dict[str, Any]], protocol: Any) -> None:
+    protocol("soap")
+    request = validate(SendCampaignSmsRequest, {**VALID, "caller_id": "+12125551234", "send_from_master_account": True})
+    accept_campaign_sms("key-1", "campaign1", request)
+    assert [call["payload"]["send_from_master_account"] for call in accepted] == [True]
+
+
+def test_master_account_false_is_accepted_over_rest(accepted: list[dict[str, Any]], protocol: Any) -> None:
+    protocol("rest")
+    body = {**VALID, "caller_id": "+12125551234", "send_from_master_account": False}
+    accept_campaign_sms("key-1", "campaign1", validate(SendCampaignSmsRequest, body))
+    assert len(accepted) == 1
+
+
+def test_an_unknown_protocol_is_a_settings_error(protocol: Any) -> None:
+    protocol("graphql")
+    with pytest.raises(SettingsError):
+        get_settings()

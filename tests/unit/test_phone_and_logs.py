@@ -1,5 +1,6 @@
 import json
 import logging
+import re
 
 import pytest
 
@@ -19,6 +20,38 @@ def test_national_digits_are_read_with_their_country() -> None:
 def test_invalid_or_ambiguous_numbers_are_refused(number: str) -> None:
     with pytest.raises(phone.InvalidPhoneNumber):
         phone.normalise(number)
+
+
+@pytest.mark.parametrize("number", ["+12121234567", "+16461234567", "+10001234567"])
+def test_numbers_outside_the_allocated_ranges_are_accepted(number: str) -> None:
+    # The seeds' own examples (Interact's `from`, ProTexting's PhoneNumber) are possible but not "valid" in
+    # libphonenumber's tables; the provider judges them, not textgate.
+    assert phone.normalise(number) == number
+
+
+@pytest.mark.parametrize(
+    ("number", "country", "message"),
+    [
+        ("+1212123456", None, "is too short for its country"),
+        ("+121212345678", None, "is too long for its country"),
+        ("+999544696388", None, "is not a phone number"),
+        ("5551212", "US", "is a local number: give it with its area code"),
+        ("2125551212", None, "must be E.164 (+13056708084) or national digits with a country"),
+    ],
+)
+def test_numbers_that_cannot_exist_are_refused_with_the_reason(number: str, country: str | None, message: str) -> None:
+    with pytest.raises(phone.InvalidPhoneNumber, match=f"^{re.escape(message)}$"):
+        phone.normalise(number, country)
+
+
+def test_bare_digits_are_international_only_when_asked() -> None:
+    assert phone.normalise("16461234567", bare_digits_international=True) == "+16461234567"
+    assert phone.normalise("16461234567", "US", bare_digits_international=True) == "+16461234567"  # national
+    assert phone.normalise("07400123456", "GB", bare_digits_international=True) == "+447400123456"
+    with pytest.raises(phone.InvalidPhoneNumber):
+        phone.normalise("16461234567")
+    with pytest.raises(phone.InvalidPhoneNumber):
+        phone.normalise("1-646-123-4567", bare_digits_international=True)  # digits only, as ProTexting writes
 
 
 def test_split_gives_calling_code_and_national_number() -> None:

@@ -50,13 +50,34 @@ def test_missing_required_fields_are_each_named() -> None:
     assert set(errors_of({})) == {"phone_number", "group_ids"}
 
 
+@pytest.mark.parametrize("phone_number", ["16461234567", "+16461234567", "+1 646 123 4567"])
+def test_the_seeds_own_number_is_accepted_with_or_without_plus(phone_number: str) -> None:
+    # Seed 003's example `{"PhoneNumber":"16461234567","GroupIds":[1]}`: international digits without '+', and a
+    # number outside the ranges libphonenumber knows to be allocated (is_valid_number says no).
+    request = validate(OptInRequest, {"phone_number": phone_number, "group_ids": [1]})
+    assert request.phone_number == "+16461234567"
+
+
+def test_digits_with_a_country_are_national() -> None:
+    assert validate(OptInRequest, {**VALID, "country": "GB", "phone_number": "07400123456"}).phone_number == (
+        "+447400123456"
+    )
+
+
 @pytest.mark.parametrize(
-    ("phone_number", "country"),
-    [("3056708084", None), ("+1305", None), ("not a number", "US"), (13056708084, None)],
+    ("phone_number", "country", "message"),
+    [
+        # Without '+' and without a country, digits are international: +30 56708084 is too short for Greece.
+        ("3056708084", None, "is too short for its country"),
+        ("+1305", None, "is too short for its country"),
+        ("+1305670808412", None, "is too long for its country"),
+        ("not a number", "US", "is not a phone number"),
+        (13056708084, None, "must be a string"),
+    ],
 )
-def test_bad_phone_numbers(phone_number: object, country: str | None) -> None:
+def test_bad_phone_numbers(phone_number: object, country: str | None, message: str) -> None:
     body = {**VALID, "phone_number": phone_number, **({"country": country} if country else {})}
-    assert set(errors_of(body)) == {"phone_number"}
+    assert errors_of(body) == {"phone_number": message}
 
 
 def test_bad_country() -> None:
@@ -98,8 +119,13 @@ def test_longest_message_is_accepted() -> None:
     assert validate(OptInRequest, {**VALID, "cta_message": "x" * 1600}).cta_message == "x" * 1600
 
 
-@pytest.mark.parametrize("value", [1, 0, "true", "yes"])
-def test_send_cta_message_is_strictly_a_boolean(value: object) -> None:
+@pytest.mark.parametrize(("value", "read"), [(True, True), (False, False), (1, True), (0, False)])
+def test_send_cta_message_takes_booleans_and_the_seeds_own_0_and_1(value: object, read: bool) -> None:
+    assert validate(OptInRequest, {**VALID, "send_cta_message": value}).send_cta_message is read
+
+
+@pytest.mark.parametrize("value", [2, -1, 1.0, "1", "true", "yes"])
+def test_send_cta_message_refuses_anything_else(value: object) -> None:
     assert set(errors_of({**VALID, "send_cta_message": value})) == {"send_cta_message"}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -49,6 +50,8 @@ class Settings(BaseModel):
     )
     contactatonce_namespace: str = Field(default="", alias="CONTACTATONCE_NAMESPACE")
     interact_base_url: str = Field(default="https://gointeract.io", alias="INTERACT_BASE_URL")
+    # The same campaign SMS over Interact's REST API (v3) or its SOAP agent service (v2): one per deployment.
+    interact_protocol: Literal["rest", "soap"] = Field(default="rest", alias="INTERACT_PROTOCOL")
     protexting_base_url: str = Field(default="https://api2.protexting.com", alias="PROTEXTING_BASE_URL")
 
     provider_timeout_seconds: float = Field(default=10.0, gt=0, le=60, alias="PROVIDER_TIMEOUT_SECONDS")

@@ -1,4 +1,4 @@
-"""Interact operations: from a stored payload to one Send SMS API v3 call."""
+"""Interact operations: from a stored payload to one Send SMS call, over REST (API v3) or SOAP (agent v2)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from textgate import executors
 from textgate.executors import NotAttempted
 from textgate.models import Operation
 from textgate.providers.interact import InteractClient, InteractCredentials
+from textgate.providers.interact_soap import InteractSoapClient
 from textgate.providers.outcome import ProviderOutcome
 from textgate.settings import get_settings
 
@@ -16,10 +17,32 @@ def client() -> InteractClient:
     return InteractClient(settings.interact_base_url, credentials, settings.provider_timeouts)
 
 
+def soap_client() -> InteractSoapClient:
+    settings = get_settings()
+    credentials = executors.credentials("Interact", settings.interact_secret_id, InteractCredentials.from_secret)
+    return InteractSoapClient(settings.interact_base_url, credentials, settings.provider_timeouts)
+
+
 def execute(operation: Operation) -> ProviderOutcome:
     payload = operation.payload
     if operation.operation == "interact.send_campaign_sms":
-        # callerId goes out in E.164 as stored: Interact reads '+' numbers (its own sample has one).
+        master = bool(payload.get("send_from_master_account", False))
+        # callerId goes out in E.164 as stored: Interact reads '+' numbers (its own samples have one).
+        if get_settings().interact_protocol == "soap":
+            return soap_client().send_campaign_sms(
+                campaign_id=payload["campaign_id"],
+                caller_id=payload["caller_id"],
+                jp_token=payload["jp_token"],
+                sender=payload.get("from"),
+                additional_params=payload.get("additional_params"),
+                send_from_master_account=master,
+            )
+        if master:
+            # Accepted over SOAP, delivered after the deployment switched to REST: REST cannot say it, and
+            # sending from the tenant's number instead is not what the caller asked for.
+            return ProviderOutcome.rejected(
+                "invalid_request", "send_from_master_account needs Interact over SOAP (INTERACT_PROTOCOL=soap)"
+            )
         return client().send_campaign_sms(
             campaign_id=payload["campaign_id"],
             caller_id=payload["caller_id"],

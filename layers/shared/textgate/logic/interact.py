@@ -8,18 +8,26 @@ from textgate.errors import ValidationFailed
 from textgate.logic import operations
 from textgate.models import Operation
 from textgate.schemas.interact import CampaignPath, SendCampaignSmsRequest
+from textgate.settings import get_settings
 from textgate.validation import validate
 
 PROVIDER = "interact"
 
 
 def accept_campaign_sms(client: str, campaign_id: str, request: SendCampaignSmsRequest) -> Operation:
+    if request.send_from_master_account and get_settings().interact_protocol != "soap":
+        # Only the SOAP operation has sendFromMasterAccount: over REST it would go out from the tenant's number.
+        message = "is only available when textgate talks to Interact over SOAP (INTERACT_PROTOCOL=soap)"
+        raise ValidationFailed(
+            "invalid send_from_master_account", errors=[{"field": "send_from_master_account", "message": message}]
+        )
     payload = {
         "campaign_id": campaign_id,
         "caller_id": request.caller_id,
         "jp_token": request.jp_token,
         "from": request.sender,
         "additional_params": request.additional_params,
+        "send_from_master_account": request.send_from_master_account,
     }
     # No `sms` description: the text is the campaign's, held by Interact.
     return operations.accept(client=client, operation="interact.send_campaign_sms", provider=PROVIDER, payload=payload)

@@ -179,3 +179,36 @@ def _unauthorized(answer: transport.HttpAnswer) -> str:
     if reason:
         message = f"{message} (Unauthenticated-Reason: {reason})"
     return answers.tidy(message)
+
+
+# -- shared with the SOAP variant (providers/interact_soap.py) -------------------------------------------------
+
+
+def message_sid(text: str) -> str | None:
+    """The `SM…` sid of a success text, REST's "Placed campaign …" or SOAP's "… was sent to queue …"."""
+    found = _MESSAGE_SID.search(text)
+    return None if found is None else found.group(1)
+
+
+def documented_error(words: str, *, http_status: int | None) -> ProviderOutcome | None:
+    """The outcome of one of Interact's documented error texts, whatever the status; None for any other text.
+    Over SOAP every error is an HTTP 200 envelope and only the text says what went wrong."""
+    lowered = words.lower()
+    if _CAMPAIGN_NOT_FOUND.match(words):
+        return ProviderOutcome.rejected("campaign_not_found", words, http_status=http_status)
+    if _TELEPHONY_NOT_DEFINED in words:
+        # The account's telephony settings are missing or expired: no retry fixes that, an administrator does.
+        return ProviderOutcome.rejected("telephony_not_configured", words, http_status=http_status)
+    if "token expired" in lowered:
+        return ProviderOutcome.rejected("token_expired", words, http_status=http_status)
+    if lowered.startswith(_INVALID_PARAMETER):
+        return ProviderOutcome.rejected("invalid_parameter", words, http_status=http_status)
+    if lowered == "exception":
+        # The documented general error: an internal error at Interact, before it acted.
+        return ProviderOutcome.transient("provider_error", f"Interact answered: {words}", http_status=http_status)
+    return None
+
+
+def words(text: str) -> str:
+    """The provider's own words, trimmed to what an error message keeps."""
+    return answers.tidy(text)

@@ -19,12 +19,14 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=False)
 
 
-def normalise_phone(value: Any, info: ValidationInfo, country_field: str = "country") -> str:
+def normalise_phone(
+    value: Any, info: ValidationInfo, country_field: str = "country", *, bare_digits_international: bool = False
+) -> str:
     if not isinstance(value, str):
         raise ValueError("must be a string")
     country = info.data.get(country_field)
     try:
-        return phone.normalise(value, country)
+        return phone.normalise(value, country, bare_digits_international=bare_digits_international)
     except phone.InvalidPhoneNumber as exc:
         raise ValueError(str(exc)) from None
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, StrictBool, ValidationInfo, field_validator
 
 from textgate.schemas.common import CountryCode, RequestModel, normalise_phone
 
 MAX_PARAMS = 50
+# A short code: 3 to 8 digits, sent as given (no country, no '+').
+SHORT_CODE = re.compile(r"^[0-9]{3,8}$")
 
 
 def _unicode(value: str) -> str:
@@ -41,15 +44,16 @@ class SendCampaignSmsRequest(RequestModel):
     jp_token: str = Field(
         min_length=1,
         max_length=512,
-        pattern=r"^\S+$",
+        pattern=r"\S",  # not blank: a blank token is a missing one, which Interact refuses (400)
         examples=["Aejhib7"],
         description="the interaction's token, from Interact's generateToken",
     )
     sender: str | None = Field(
         default=None,
         alias="from",
-        examples=["+12125551234"],
-        description="the number the SMS is sent from; the campaign's own when absent",
+        examples=["+12121234567", "12345"],
+        description="the number the SMS is sent from (E.164, national digits with `country`, or a short code of 3 "
+        "to 8 digits); the campaign's own when absent or empty",
     )
     additional_params: dict[str, str] | str | None = Field(
         default=None,
@@ -57,22 +61,33 @@ class SendCampaignSmsRequest(RequestModel):
         description="extra parameters for the campaign: an object, or a query string",
     )
 
+    send_from_master_account: StrictBool = Field(
+        default=False,
+        description="send from the number of Interact's system account rather than the tenant's; only when "
+        "textgate talks to Interact over SOAP (a 422 otherwise)",
+    )
+
     _caller_id = field_validator("caller_id", mode="before")(normalise_phone)
 
     @field_validator("sender", mode="before")
     @classmethod
     def _sender(cls, value: object, info: ValidationInfo) -> str | None:
-        return None if value is None else normalise_phone(value, info)
+        # Interact marks `from` optional and its SOAP sample sends it empty: empty is the same as absent.
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, str) and SHORT_CODE.match(value.strip()):
+            return value.strip()
+        return normalise_phone(value, info)
 
     @field_validator("additional_params", mode="before")
     @classmethod
     def _additional_params(cls, value: object) -> object:
         # Checked before the union so that a wrong value gets one plain message, not one per union member.
-        if value is None:
-            return None
+        if value is None or value in ({}, ""):
+            return None  # optional in the seed: nothing to pass is the same as leaving it out
         if isinstance(value, dict):
-            if not 1 <= len(value) <= MAX_PARAMS:
-                raise ValueError(f"must have 1 to {MAX_PARAMS} entries; leave it out for none")
+            if len(value) > MAX_PARAMS:
+                raise ValueError(f"must have at most {MAX_PARAMS} entries")
             for name, item in value.items():
                 if not isinstance(item, str):
                     raise ValueError(f"the value of {name!r} must be a string")
@@ -81,8 +96,8 @@ class SendCampaignSmsRequest(RequestModel):
                 _unicode(name + item)
             return value
         if isinstance(value, str):
-            if not value or len(value) > 4096 or value.startswith("?"):
-                raise ValueError("must be a query string of 1 to 4096 characters, without a leading '?'")
+            if len(value) > 4096 or value.startswith("?"):
+                raise ValueError("must be a query string of at most 4096 characters, without a leading '?'")
             try:
                 pairs = parse_qsl(value, keep_blank_values=True, strict_parsing=True)
             except ValueError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StrictBool, StrictInt, field_validator
+from pydantic import Field, StrictBool, StrictInt, ValidationInfo, field_validator
 
 from textgate.schemas.common import CountryCode, RequestModel, normalise_phone
 
@@ -16,7 +16,11 @@ Message = Annotated[str, Field(min_length=1, max_length=1600)]
 
 class OptInRequest(RequestModel):
     country: CountryCode | None = None
-    phone_number: str = Field(examples=["+13056708084"], description="E.164, or national digits with `country`")
+    phone_number: str = Field(
+        examples=["+16461234567", "16461234567"],
+        description="E.164; international digits without '+' as ProTexting writes them; or national digits with "
+        "`country`",
+    )
     group_ids: list[GroupId] = Field(min_length=1, max_length=100, examples=[[1]])
     cta_message: Message | None = Field(default=None, description="the Call-To-Action message")
     confirm_message: Message | None = Field(
@@ -24,7 +28,21 @@ class OptInRequest(RequestModel):
     )
     send_cta_message: StrictBool | None = Field(
         default=None,
-        description="true: always send the CTA; false or absent: only to a contact not opted in (or opted out)",
+        description="true (or ProTexting's own 1): always send the CTA; false (0) or absent: only to a contact not "
+        "opted in (or opted out)",
     )
 
-    _phone_number = field_validator("phone_number", mode="before")(normalise_phone)
+    @field_validator("phone_number", mode="before")
+    @classmethod
+    def _phone_number(cls, value: object, info: ValidationInfo) -> str:
+        # ProTexting's own form is international digits without '+' (`16461234567`): read it as such, unless a
+        # `country` says the digits are national.
+        return normalise_phone(value, info, bare_digits_international=True)
+
+    @field_validator("send_cta_message", mode="before")
+    @classmethod
+    def _zero_or_one(cls, value: object) -> object:
+        # The seed documents SendCTAMessage as int (0/1); JSON true/false mean the same. Nothing else.
+        if type(value) is int and value in (0, 1):
+            return bool(value)
+        return value
