@@ -436,7 +436,9 @@ def test_no_outcome_ever_holds_the_password(client: ContactAtOnceClient, server:
 
 def accept(monkeypatch: pytest.MonkeyPatch, body: dict[str, Any]) -> Operation:
     """The operation logic would store and queue, without a table or a queue."""
-    monkeypatch.setattr(operations, "accept", Operation.new)
+    monkeypatch.setattr(
+        operations, "accept", lambda *, payload, **kwargs: Operation.new(payload=payload.stored(), **kwargs)
+    )
     return logic.accept_conversation("client-1", InitiateConversationRequest.model_validate(body))
 
 

@@ -17,6 +17,7 @@ from textgate.executors import protexting as executor
 from textgate.logic import operations
 from textgate.logic import protexting as logic
 from textgate.models import Operation
+from textgate.payloads import Payload
 from textgate.providers.outcome import ProviderOutcome, Verdict
 from textgate.providers.protexting import ProTextingClient, ProTextingCredentials
 from textgate.schemas.protexting import OptInRequest
@@ -360,8 +361,8 @@ def settings(monkeypatch: pytest.MonkeyPatch, server: SandboxServer) -> Iterator
 
 
 def accepted(monkeypatch: pytest.MonkeyPatch, body: dict[str, Any]) -> Operation:
-    def accept(*, client: str, operation: str, provider: str, payload: dict[str, Any]) -> Operation:
-        return Operation.new(operation=operation, provider=provider, client=client, payload=payload)
+    def accept(*, client: str, operation: str, provider: str, payload: Payload) -> Operation:
+        return Operation.new(operation=operation, provider=provider, client=client, payload=payload.stored())
 
     monkeypatch.setattr(operations, "accept", accept)
     return logic.accept_opt_in("client-a", OptInRequest.model_validate(body))

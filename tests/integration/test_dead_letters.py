@@ -14,6 +14,7 @@ from textgate.dal import operations as records
 from textgate.delivery import DeliveryConfig, deliver_message
 from textgate.logic import dead_letters, operations
 from textgate.models import Operation, Status
+from textgate.payloads import OgangiSms
 from textgate.providers.outcome import ProviderOutcome
 from textgate_local.moto_endpoint import MotoEndpoint
 
@@ -55,7 +56,7 @@ def test_dead_lettered_operation_is_marked_redriven_once_and_delivered_once(aws_
         client="c",
         operation="ogangi.send_sms",
         provider="ogangi",
-        payload={"to": "+13056708084", "text": "hi", "from": "1", "carrier": None},
+        payload=OgangiSms(to="+13056708084", text="hi", sender="1"),
     )
     body = poison(operation)
     assert dead_letters.mark(body)
@@ -97,7 +98,7 @@ def test_make_redrive_command_puts_operations_back(
         client="c",
         operation="ogangi.send_sms",
         provider="ogangi",
-        payload={"to": "+13056708084", "text": "cli", "from": "1", "carrier": None},
+        payload=OgangiSms(to="+13056708084", text="cli", sender="1"),
     )
     dead_letters.mark(poison(operation))
     endpoint, _ = aws_endpoint

@@ -13,6 +13,7 @@ from textgate.dal import operations as records
 from textgate.delivery import DeliveryConfig, deliver_message, handle_batch
 from textgate.logic import operations
 from textgate.models import Operation, Status
+from textgate.payloads import OgangiSms
 from textgate.providers.outcome import ProviderOutcome
 
 
@@ -27,7 +28,7 @@ def accept() -> Operation:
         client="c",
         operation="ogangi.send_sms",
         provider="ogangi",
-        payload={"to": "+13056708084", "text": "hi", "from": "1", "carrier": None},
+        payload=OgangiSms(to="+13056708084", text="hi", sender="1"),
     )
 
 
@@ -207,3 +208,16 @@ def test_a_message_a_little_early_is_put_back_for_its_time_not_left_for_the_visi
     assert deliver_message(again, config)
     stored = records.get(operation.id)
     assert stored is not None and stored.status is Status.SUCCEEDED and calls == [operation.id]
+
+
+def test_a_payload_that_cannot_be_read_fails_at_once_and_sends_nothing(fast_retries: None) -> None:
+    from textgate.executors import ogangi as ogangi_executor
+
+    broken = Operation.new(operation="ogangi.send_sms", provider="ogangi", client="c", payload={"to": "+13056708084"})
+    records.create(broken)
+    config = DeliveryConfig(provider="ogangi", execute=ogangi_executor.execute)
+    assert deliver_message(body_of(broken), config)
+    stored = records.get(broken.id)
+    assert stored is not None and stored.status is Status.FAILED and stored.attempts == 1
+    assert stored.error is not None and stored.error.code == "invalid_payload" and not stored.error.retryable
+    assert "OgangiSms" in stored.error.message and "text" in stored.error.message

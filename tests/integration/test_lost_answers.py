@@ -16,13 +16,14 @@ from textgate.dal import queue
 from textgate.delivery import DeliveryConfig, deliver_message
 from textgate.logic import idempotency, operations, triggers
 from textgate.models import Operation, Status
+from textgate.payloads import OgangiSms
 from textgate.providers.outcome import ProviderOutcome
 
-PAYLOAD = {"to": "+13056708084", "text": "hi", "from": "1", "carrier": None}
+PAYLOAD = OgangiSms(to="+13056708084", text="hi", sender="1")
 
 
 def accept() -> Operation:
-    return operations.accept(client="c", operation="ogangi.send_sms", provider="ogangi", payload=dict(PAYLOAD))
+    return operations.accept(client="c", operation="ogangi.send_sms", provider="ogangi", payload=PAYLOAD)
 
 
 def queued_bodies() -> list[str]:

@@ -267,7 +267,13 @@ def test_route_answers_invalid_json_before_judging_fields(
 @pytest.fixture
 def accepted(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(operations, "accept", lambda **kwargs: calls.append(kwargs) or kwargs)
+
+    def accept(**kwargs: Any) -> dict[str, Any]:
+        stored = {**kwargs, "payload": kwargs["payload"].stored()}
+        calls.append(stored)
+        return stored
+
+    monkeypatch.setattr(operations, "accept", accept)
     return calls
 
 

@@ -24,6 +24,7 @@ from textgate.executors import NotAttempted
 from textgate.logic.opt_outs import record_opt_out
 from textgate.logic.recipients import handset, opted_out_now
 from textgate.models import Operation, OperationError, Status
+from textgate.payloads import Unreadable
 from textgate.providers.outcome import ProviderOutcome, Verdict
 from textgate.settings import get_settings
 
@@ -150,6 +151,9 @@ def _call(config: DeliveryConfig, operation: Operation) -> ProviderOutcome:
         return config.execute(operation)
     except NotAttempted as exc:
         return ProviderOutcome.transient("not_attempted", str(exc))
+    except Unreadable as exc:
+        # Nothing was sent, and a payload that cannot be read now never will be.
+        return ProviderOutcome.rejected("invalid_payload", str(exc))
     except Exception:
         logger.exception("the provider call raised")
         # We cannot tell whether the request left: never risk a second send.

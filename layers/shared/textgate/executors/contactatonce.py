@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from textgate import executors
+from textgate import executors, payloads
 from textgate.executors import NotAttempted
 from textgate.logic.contactatonce import INITIATE_CONVERSATION
 from textgate.models import Operation
+from textgate.payloads import ContactAtOnceConversation
 from textgate.providers.contactatonce import ContactAtOnceClient, ContactAtOnceCredentials, Conversation
 from textgate.providers.outcome import ProviderOutcome
 from textgate.settings import get_settings
@@ -26,15 +27,15 @@ def client() -> ContactAtOnceClient:
 def execute(operation: Operation) -> ProviderOutcome:
     if operation.operation != INITIATE_CONVERSATION:
         raise NotAttempted(f"no ContactAtOnce executor for {operation.operation}")
-    payload = operation.payload
+    stored = payloads.read(ContactAtOnceConversation, operation.payload)
     conversation = Conversation(
-        consumer_phone=payload["consumer_phone"],
-        merchant_id=payload.get("merchant_id"),
-        advertiser_id=payload.get("advertiser_id"),
-        placement_id=payload.get("placement_id"),
-        listing_details=payload.get("listing_details"),
-        consumer_first_name=payload.get("consumer_first_name"),
-        consumer_last_name=payload.get("consumer_last_name"),
-        consumer_question=payload.get("consumer_question"),
+        consumer_phone=stored.consumer_phone,
+        merchant_id=stored.merchant_id,
+        advertiser_id=stored.advertiser_id,
+        placement_id=stored.placement_id,
+        listing_details=stored.listing_details,
+        consumer_first_name=stored.consumer_first_name,
+        consumer_last_name=stored.consumer_last_name,
+        consumer_question=stored.consumer_question,
     )
-    return client().initiate_conversation(conversation, region=payload.get("region", "na"))
+    return client().initiate_conversation(conversation, region=stored.region)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from textgate import executors
+from textgate import executors, payloads
 from textgate.executors import NotAttempted
 from textgate.models import Operation
+from textgate.payloads import InteractCampaignSms
 from textgate.providers.interact import InteractClient, InteractCredentials
 from textgate.providers.interact_soap import InteractSoapClient
 from textgate.providers.outcome import ProviderOutcome
@@ -24,17 +25,17 @@ def soap_client() -> InteractSoapClient:
 
 
 def execute(operation: Operation) -> ProviderOutcome:
-    payload = operation.payload
     if operation.operation == "interact.send_campaign_sms":
-        master = bool(payload.get("send_from_master_account", False))
+        campaign = payloads.read(InteractCampaignSms, operation.payload)
+        master = campaign.send_from_master_account
         # callerId goes out in E.164 as stored: Interact reads '+' numbers (its own samples have one).
         if get_settings().interact_protocol == "soap":
             return soap_client().send_campaign_sms(
-                campaign_id=payload["campaign_id"],
-                caller_id=payload["caller_id"],
-                jp_token=payload["jp_token"],
-                sender=payload.get("from"),
-                additional_params=payload.get("additional_params"),
+                campaign_id=campaign.campaign_id,
+                caller_id=campaign.caller_id,
+                jp_token=campaign.jp_token,
+                sender=campaign.sender,
+                additional_params=campaign.additional_params,
                 send_from_master_account=master,
             )
         if master:
@@ -44,10 +45,10 @@ def execute(operation: Operation) -> ProviderOutcome:
                 "invalid_request", "send_from_master_account needs Interact over SOAP (INTERACT_PROTOCOL=soap)"
             )
         return client().send_campaign_sms(
-            campaign_id=payload["campaign_id"],
-            caller_id=payload["caller_id"],
-            jp_token=payload["jp_token"],
-            sender=payload.get("from"),
-            additional_params=payload.get("additional_params"),
+            campaign_id=campaign.campaign_id,
+            caller_id=campaign.caller_id,
+            jp_token=campaign.jp_token,
+            sender=campaign.sender,
+            additional_params=campaign.additional_params,
         )
     raise NotAttempted(f"no Interact executor for {operation.operation}")

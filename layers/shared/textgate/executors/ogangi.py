@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from textgate import executors, phone, secrets
+from textgate import executors, payloads, phone, secrets
 from textgate.executors import NotAttempted
 from textgate.models import Operation
+from textgate.payloads import OgangiFireMessage, OgangiPin, OgangiSms
 from textgate.providers.ogangi import OgangiClient, OgangiCredentials
 from textgate.providers.outcome import ProviderOutcome
 from textgate.settings import get_settings
@@ -19,43 +18,24 @@ def client() -> OgangiClient:
 
 
 def execute(operation: Operation) -> ProviderOutcome:
-    payload = operation.payload
     if operation.operation == "ogangi.send_sms":
-        ogangi = client()
-        mobile = phone.digits(payload["to"])
-        if payload.get("carrier") and not payload.get("flags"):
-            return ogangi.send_sms(
-                carrier=payload["carrier"], sender=payload["from"], mobile=mobile, text=payload["text"]
-            )
-        return ogangi.send_mt(
-            sender=payload["from"],
-            carrier_id=_carrier_id(payload),
-            mobile=mobile,
-            text=payload["text"],
-            flags=payload.get("flags"),
+        sms = payloads.read(OgangiSms, operation.payload)
+        mobile = phone.digits(sms.to)
+        if sms.carrier:
+            return client().send_sms(carrier=sms.carrier, sender=sms.sender, mobile=mobile, text=sms.text)
+        return client().send_mt(
+            sender=sms.sender, carrier_id=sms.carrier_id, mobile=mobile, text=sms.text, flags=sms.flags
         )
     if operation.operation == "ogangi.send_pin":
+        pin = payloads.read(OgangiPin, operation.payload)
         _ensure_pin_key()
         return client().send_pin(
-            carrier=payload["carrier"],
-            sender=payload["from"],
-            mobile=phone.digits(payload["to"]),
-            text=payload["text"],
-            length=int(payload["length"]),
+            carrier=pin.carrier, sender=pin.sender, mobile=phone.digits(pin.to), text=pin.text, length=pin.length
         )
     if operation.operation == "ogangi.fire_message":
-        return client().fire_message(mobile=phone.digits(payload["mobile"]), text=payload["text"])
+        fired = payloads.read(OgangiFireMessage, operation.payload)
+        return client().fire_message(mobile=phone.digits(fired.mobile), text=fired.text)
     raise NotAttempted(f"no Ogangi executor for {operation.operation}")
-
-
-def _carrier_id(payload: dict[str, Any]) -> str | None:
-    """The operator id for sendMT. A payload accepted before `carrier_id` existed carried `carrier` with `flags`
-    to mean the operator id; it is sent as it was accepted. New payloads never hold both."""
-    if "carrier_id" not in payload and payload.get("flags"):
-        legacy: str | None = payload.get("carrier")
-        return legacy
-    carrier_id: str | None = payload.get("carrier_id")
-    return carrier_id
 
 
 def _ensure_pin_key() -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from textgate import executors, phone
+from textgate import executors, payloads, phone
 from textgate.executors import NotAttempted
 from textgate.models import Operation
+from textgate.payloads import ProTextingOptIn
 from textgate.providers.outcome import ProviderOutcome
 from textgate.providers.protexting import ProTextingClient, ProTextingCredentials
 from textgate.settings import get_settings
@@ -17,13 +18,13 @@ def client() -> ProTextingClient:
 
 
 def execute(operation: Operation) -> ProviderOutcome:
-    payload = operation.payload
     if operation.operation == "protexting.opt_in":
+        opt_in = payloads.read(ProTextingOptIn, operation.payload)
         return client().opt_in(
-            phone_number=phone.digits(payload["phone_number"]),
-            group_ids=payload["group_ids"],
-            cta_message=payload.get("cta_message"),
-            confirm_message=payload.get("confirm_message"),
-            send_cta_message=payload.get("send_cta_message"),
+            phone_number=phone.digits(opt_in.phone_number),
+            group_ids=opt_in.group_ids,
+            cta_message=opt_in.cta_message,
+            confirm_message=opt_in.confirm_message,
+            send_cta_message=opt_in.send_cta_message,
         )
     raise NotAttempted(f"no ProTexting executor for {operation.operation}")

@@ -7,6 +7,7 @@ from typing import Any
 from textgate.errors import ValidationFailed
 from textgate.logic import operations
 from textgate.models import Operation
+from textgate.payloads import InteractCampaignSms
 from textgate.schemas.interact import CampaignPath, SendCampaignSmsRequest
 from textgate.settings import get_settings
 from textgate.validation import validate
@@ -21,14 +22,14 @@ def accept_campaign_sms(client: str, campaign_id: str, request: SendCampaignSmsR
         raise ValidationFailed(
             "invalid send_from_master_account", errors=[{"field": "send_from_master_account", "message": message}]
         )
-    payload = {
-        "campaign_id": campaign_id,
-        "caller_id": request.caller_id,
-        "jp_token": request.jp_token,
-        "from": request.sender,
-        "additional_params": request.additional_params,
-        "send_from_master_account": request.send_from_master_account,
-    }
+    payload = InteractCampaignSms(
+        campaign_id=campaign_id,
+        caller_id=request.caller_id,
+        jp_token=request.jp_token,
+        sender=request.sender,
+        additional_params=request.additional_params,
+        send_from_master_account=request.send_from_master_account,
+    )
     # No `sms` description: the text is the campaign's, held by Interact.
     return operations.accept(client=client, operation="interact.send_campaign_sms", provider=PROVIDER, payload=payload)
 

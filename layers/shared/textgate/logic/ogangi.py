@@ -6,6 +6,7 @@ from textgate import sms
 from textgate.errors import ValidationFailed
 from textgate.logic import operations
 from textgate.models import Operation
+from textgate.payloads import OgangiFireMessage, OgangiSms
 from textgate.schemas.ogangi import FireMessageRequest, SendSmsRequest
 from textgate.settings import get_settings
 
@@ -23,14 +24,14 @@ def sender(requested: str | None) -> str:
 
 
 def accept_sms(client: str, request: SendSmsRequest) -> Operation:
-    payload = {
-        "to": request.to,
-        "text": request.text,
-        "from": sender(request.sender),
-        "carrier": request.carrier,
-        "carrier_id": request.carrier_id,
-        "flags": request.flags,
-    }
+    payload = OgangiSms(
+        to=request.to,
+        text=request.text,
+        sender=sender(request.sender),
+        carrier=request.carrier,
+        carrier_id=request.carrier_id,
+        flags=request.flags,
+    )
     return operations.accept(
         client=client,
         operation="ogangi.send_sms",
@@ -42,7 +43,7 @@ def accept_sms(client: str, request: SendSmsRequest) -> Operation:
 
 def accept_fire_message(client: str, request: FireMessageRequest) -> Operation:
     """Inject an inbound message. The campaign it triggers answers the handset, so it is a text to `mobile`."""
-    payload = {"mobile": request.mobile, "text": request.text}
+    payload = OgangiFireMessage(mobile=request.mobile, text=request.text)
     return operations.accept(
         client=client,
         operation="ogangi.fire_message",

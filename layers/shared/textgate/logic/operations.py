@@ -11,6 +11,7 @@ from textgate.dal import operations as records
 from textgate.errors import InternalError, NotFound, ServiceUnavailable
 from textgate.logic import idempotency, recipients
 from textgate.models import Operation, OperationError, Status
+from textgate.payloads import Payload
 from textgate.sms import SmsInfo
 
 logger = log.get_logger(__name__)
@@ -21,7 +22,7 @@ def accept(
     client: str,
     operation: str,
     provider: str,
-    payload: dict[str, Any],
+    payload: Payload,
     sms: SmsInfo | None = None,
     take_limits: Callable[[str], list[limits.Slot]] | None = None,
 ) -> Operation:
@@ -34,7 +35,8 @@ def accept(
     If the queue refuses, the record ends `failed` and the caller gets a 503: an operation is never left
     `queued` with no message to move it. Under an Idempotency-Key the operation id is the one the key reserved,
     so a retry of a request that already got this far finds its operation instead of creating a second one."""
-    handset = recipients.texted_handset(operation, payload)
+    stored = payload.stored()
+    handset = recipients.texted_handset(operation, stored)
     slots: list[limits.Slot] = []
     if handset is not None:
         recipients.ensure_may_text(handset)
@@ -43,7 +45,7 @@ def accept(
             slots.extend(take_limits(handset.number))
         if handset is not None:
             slots.append(recipients.take_daily_slot(handset.number, clock.now()))
-        accepted, created = _record_and_queue(client, operation, provider, payload, sms)
+        accepted, created = _record_and_queue(client, operation, provider, stored, sms)
     except Exception:
         _release(slots)
         raise

@@ -24,6 +24,7 @@ from textgate.errors import (
 from textgate.logic import operations
 from textgate.logic.ogangi import PROVIDER, sender
 from textgate.models import Operation, Status
+from textgate.payloads import OgangiPin
 from textgate.schemas.ogangi import SendPinRequest
 from textgate.settings import get_settings
 
@@ -44,13 +45,7 @@ def pin_hash(operation_id: str, pin: str) -> str:
 
 def accept_pin(client: str, request: SendPinRequest) -> Operation:
     from_ = sender(request.sender)  # a refused request must not use up one of the recipient's PINs
-    payload = {
-        "to": request.to,
-        "carrier": request.carrier,
-        "text": request.text,
-        "length": request.length,
-        "from": from_,
-    }
+    payload = OgangiPin(to=request.to, carrier=request.carrier, text=request.text, length=request.length, sender=from_)
     return operations.accept(
         client=client,
         operation=OPERATION,
