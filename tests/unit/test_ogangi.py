@@ -327,3 +327,16 @@ def test_the_stored_payload_chooses_the_call(
     assert arguments.get("carrier", arguments.get("carrier_id")) == carrier
     assert arguments.get("flags") == flags
     assert arguments["mobile"] == "13056708084"
+
+
+def test_zone_names_are_read_without_a_system_zone_database() -> None:
+    # The Lambda runtime may have no /usr/share/zoneinfo: the layer's tzdata package must answer instead.
+    import zoneinfo
+
+    zoneinfo.reset_tzpath(to=[])
+    zoneinfo.ZoneInfo.clear_cache()
+    try:
+        assert sent_at("2026-11-22 10:30:51.922", "America/Caracas") == "2026-11-22T14:30:51Z"
+    finally:
+        zoneinfo.reset_tzpath()
+        zoneinfo.ZoneInfo.clear_cache()
