@@ -506,3 +506,47 @@ def test_access_log_metric_filters_count_documented_metrics_from_logged_fields()
         for transformation in properties["MetricTransformations"]:
             assert transformation["MetricNamespace"] == "textgate"
             assert CATALOGUE[transformation["MetricName"]] == [frozenset()], name
+
+
+def test_the_callback_has_a_throttle_of_its_own_and_one_client_cannot_take_a_method() -> None:
+    api = TEMPLATE.resources["Api"]["Properties"]
+    settings = {(item["ResourcePath"], item["HttpMethod"]): item for item in api["MethodSettings"]}
+    for method in ("GET", "POST"):
+        callback = settings[("/~1v1~1sumotext~1callbacks~1{kind}", method)]
+        assert callback["ThrottlingRateLimit"] == Tagged("Ref", "CallbackRateLimit")
+        assert callback["ThrottlingBurstLimit"] == Tagged("Ref", "CallbackBurstLimit")
+    stage = settings[("/*", "*")]
+    plan = api["Auth"]["UsagePlan"]
+    per_key, per_method = plan["Throttle"]["RateLimit"], stage["ThrottlingRateLimit"]
+    assert per_key == Tagged("Ref", "ApiRateLimit") and per_method == Tagged("Ref", "StageRateLimit")
+    assert int(TEMPLATE.parameters["ApiRateLimit"]) < int(TEMPLATE.parameters["StageRateLimit"])
+    assert int(TEMPLATE.parameters["ApiBurstLimit"]) < int(TEMPLATE.parameters["StageBurstLimit"])
+    assert int(TEMPLATE.parameters["CallbackRateLimit"]) < int(TEMPLATE.parameters["StageRateLimit"])
+    assert plan["Quota"]["Limit"] == Tagged("Ref", "ApiDailyQuota")
+
+
+def test_every_function_that_accepts_a_text_may_count_it_and_read_the_suppression_list() -> None:
+    texting = [
+        "OgangiSendSmsFunction",
+        "OgangiSendPinFunction",
+        "OgangiFireMessageFunction",
+        "InteractSendCampaignSmsFunction",
+        "ProtextingOptInFunction",
+        "EventBridgeTriggerFunction",
+    ]
+    for name in texting:
+        statements = FUNCTIONS[name]["Properties"]["Policies"][0]["Statement"]
+
+        def actions_on(table: str, found: list[dict[str, Any]] = statements) -> set[str]:
+            return {
+                action
+                for statement in found
+                if Tagged("GetAtt", f"{table}.Arn") in statement["Resource"]
+                for action in statement["Action"]
+            }
+
+        assert {"dynamodb:GetItem", "dynamodb:UpdateItem"} <= actions_on("LimitsTable"), name
+        assert "dynamodb:GetItem" in actions_on("SuppressionTable"), name
+    assert TEMPLATE.function_defaults()["Environment"]["Variables"]["RECIPIENT_DAILY_LIMIT"] == Tagged(
+        "Ref", "RecipientDailyLimit"
+    )

@@ -419,3 +419,18 @@ def test_the_sample_events_are_the_routes_of_the_template() -> None:
 def test_the_sample_queries_are_answered(aws_env: dict[str, str], name: str) -> None:
     answer = load_handler("sumotext_events")(sample(name), None)
     assert answer["statusCode"] == 200 and set(json.loads(answer["body"])) == {"items", "next_cursor"}
+
+
+def test_a_stop_that_reuses_another_numbers_smsid_is_not_taken_for_a_repeat(
+    aws_env: dict[str, str], published: list[Any]
+) -> None:
+    first, second = new_mobile(), new_mobile()
+    smsid = f"shared-{first}"
+    for mobile in (first, second):
+        answer = call(callback("mo", [("mobile", mobile), ("smsid", smsid), ("msg", "STOP")]))
+        assert answer["body"] == "OK"
+    assert suppression.is_opted_out("+1" + first) and suppression.is_opted_out("+1" + second)
+    assert len(stored_for("+1" + first)) == 1 and len(stored_for("+1" + second)) == 1
+    # A true repeat (same number, same smsid) is still kept once.
+    assert call(callback("mo", [("mobile", second), ("smsid", smsid), ("msg", "STOP")]))["body"] == "OK"
+    assert len(stored_for("+1" + second)) == 1

@@ -13,10 +13,10 @@ from urllib.parse import parse_qsl
 
 from textgate.errors import PayloadTooLarge
 from textgate.http_api import ApiRequest
+from textgate.logic.sumotext import MAX_PARAMETERS
 from textgate.schemas.sumotext import CallbackRequest, Pair
 
 MAX_BODY_BYTES = 64 * 1024
-MAX_PARAMETERS = 500
 _FORM_TYPES = frozenset({"", "application/x-www-form-urlencoded"})
 
 

@@ -9,6 +9,7 @@ pruned of times outside the window and written back conditional on the version i
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
@@ -31,6 +32,11 @@ class Refused:
     """The limit is reached; the oldest counted event leaves the window in `retry_after` seconds."""
 
     retry_after: float
+
+    @property
+    def retry_after_header(self) -> str:
+        """Retry-After in whole seconds, never 0 (an answer to retry at once would be a lie)."""
+        return str(max(1, math.ceil(self.retry_after)))
 
 
 def key(kind: str, *parts: str) -> str:

@@ -83,7 +83,7 @@ def _record_and_queue(
 def _release(slots: list[limits.Slot]) -> None:
     for slot in slots:
         try:
-            recipients.release(slot)
+            limits.release_slot(slot)
         except Exception:  # the answer to the caller matters more; a missed release only delays their next send
             logger.exception("could not give back a limit slot")
 

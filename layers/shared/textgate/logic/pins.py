@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 from typing import Any
 
 from textgate import clock, secrets, sms
@@ -63,10 +62,10 @@ def take_pin_slot(client: str, number: str) -> limits.Slot:
         limits.key("pin", client, number), limit=MAX_PINS_PER_HOUR, window_seconds=3600, now=clock.now()
     )
     if isinstance(taken, limits.Refused):
-        wait = max(1, math.ceil(taken.retry_after))
+        wait = taken.retry_after_header
         raise TooManyRequests(
             f"at most {MAX_PINS_PER_HOUR} PINs per client and recipient per hour; try again in {wait} seconds",
-            headers={"Retry-After": str(wait)},
+            headers={"Retry-After": wait},
         )
     return taken
 

@@ -6,7 +6,6 @@ delivering both ask it, so a new operation cannot be added to one path and forgo
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -78,14 +77,9 @@ def take_daily_slot(number: str, now: float) -> limits.Slot:
     limit = get_settings().recipient_daily_limit
     taken = limits.take_slot(daily_key(number), limit=limit, window_seconds=DAY_SECONDS, now=now)
     if isinstance(taken, limits.Refused):
-        wait = max(1, math.ceil(taken.retry_after))
+        wait = taken.retry_after_header
         raise RecipientLimitReached(
             f"at most {limit} texts to one recipient in 24 hours; try again in {wait} seconds",
-            headers={"Retry-After": str(wait)},
+            headers={"Retry-After": wait},
         )
     return taken
-
-
-def release(slot: limits.Slot) -> None:
-    """Give back a slot taken for a request that was refused after all (it sent nothing)."""
-    limits.release_slot(slot)
