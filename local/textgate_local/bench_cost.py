@@ -35,6 +35,28 @@ PRICES: dict[str, float] = {
     "eventbridge_event": 1.00 / 1e6,  # custom event, per 64 KB chunk of an entry
     "secrets_manager_call": 0.05 / 1e4,
     "logs_ingested_gb": 0.50,  # CloudWatch Logs (Lambda logs), first 10 TB a month
+    "xray_trace_recorded": 5.00 / 1e6,
+}
+# X-Ray's default sampling rule: the first request each second, then 5% of the rest. At the volumes where
+# delivery batches fill up, that is about 5% of traces; a trickle of requests is traced almost entirely.
+XRAY_SAMPLED_SHARE = 0.05
+# What API Gateway's access log holds for one request, as typical values of the $context variables.
+ACCESS_LOG_VALUES = {
+    "requestId": "3f9d5c1e-6a2b-4c8d-9e0f-1a2b3c4d5e6f",
+    "requestTime": "29/Nov/2025:08:12:01 +0000",
+    "identity.sourceIp": "203.0.113.10",
+    "identity.apiKeyId": "k3x9q2w8e1",
+    "httpMethod": "POST",
+    "resourcePath": "/v1/ogangi/sms",
+    "status": "202",
+    "protocol": "HTTP/1.1",
+    "responseLength": "412",
+    "responseLatency": "48",
+    "integrationLatency": "45",
+    "integration.status": "200",
+    "error.responseType": "-",
+    "error.messageString": "-",
+    "xrayTraceId": "1-6749a7b1-5ac6c58f5b5daa6532e4f2e8",
 }
 # Lambda writes three lines of its own per invocation (START, END, REPORT) beside the function's logs.
 PLATFORM_LOG_LINES = (
@@ -44,6 +66,14 @@ PLATFORM_LOG_LINES = (
     "Memory Size: 256 MB\tMax Memory Used: 92 MB\t\n"
 )
 CHUNK = 64 * 1024
+
+
+def access_log_line(template_format: str) -> str:
+    """API Gateway's access log format with typical values in place of its $context variables."""
+    line = " ".join(str(template_format).split())
+    for name in sorted(ACCESS_LOG_VALUES, key=len, reverse=True):
+        line = line.replace(f"$context.{name}", ACCESS_LOG_VALUES[name])
+    return line
 
 
 def item_size(item: dict[str, Any]) -> int:
@@ -87,6 +117,7 @@ class Counts:
     events: int = 0
     secret_calls: int = 0
     log_bytes: int = 0
+    traces: int = 0  # traces X-Ray would record if every request were sampled
 
     def costs(self) -> dict[str, float]:
         """USD per send, by service."""
@@ -101,6 +132,7 @@ class Counts:
             "EventBridge": self.events * PRICES["eventbridge_event"] * per,
             "Secrets Manager": self.secret_calls * PRICES["secrets_manager_call"] * per,
             "CloudWatch Logs": self.log_bytes / 1e9 * PRICES["logs_ingested_gb"] * per,
+            "X-Ray": self.traces * XRAY_SAMPLED_SHARE * PRICES["xray_trace_recorded"] * per,
         }
 
     def per_million(self) -> float:
@@ -122,6 +154,7 @@ class Counts:
                 "eventbridge_events": self.events * per,
                 "secrets_manager_calls": self.secret_calls * per,
                 "log_bytes": self.log_bytes * per,
+                "xray_traces_if_all_sampled": self.traces * per,
             },
             "usd_per_million_sends": {name: cost * 1e6 for name, cost in self.costs().items()},
             "total_usd_per_million_sends": self.per_million(),
@@ -151,6 +184,15 @@ class Meter:
             name: int(spec["Properties"].get("MemorySize", memory))
             for name, spec in template.of_type("AWS::Serverless::Function").items()
         }
+        api = next(iter(template.of_type("AWS::Serverless::Api").values()), {}).get("Properties", {})
+        self._api_traced = bool(api.get("TracingEnabled"))
+        self._api_routed = {
+            name: any(event.get("Type") == "Api" for event in spec["Properties"].get("Events", {}).values())
+            for name, spec in template.of_type("AWS::Serverless::Function").items()
+        }
+        self._functions_traced = template.function_defaults().get("Tracing") == "Active"
+        access_log = api.get("AccessLogSetting", {}).get("Format")
+        self.access_log_bytes = len(access_log_line(access_log).encode()) + 1 if access_log else 0
         # physical table name -> (logical name, key attributes)
         self._tables = {
             template.refs[name]: (name, [key["AttributeName"] for key in spec["Properties"]["KeySchema"]])
@@ -184,10 +226,21 @@ class Meter:
         for handler, previous in self._streams:
             handler.setStream(previous)
 
+    def api_requests(self, count: int) -> None:
+        """API Gateway's part: the requests, their access log lines, and the traces they start."""
+        with self._lock:
+            self.counts.api_requests += count
+            self.counts.log_bytes += count * self.access_log_bytes
+            if self._api_traced:
+                self.counts.traces += count
+
     def _invoked(self, function: str, seconds: float) -> None:
         billed_ms = math.ceil(seconds * 1000)
         with self._lock:
             self.counts.invocations[function] += 1
+            # An invocation from the API is part of the request's trace; one from a queue starts its own.
+            if self._functions_traced and not self._api_routed.get(function, False):
+                self.counts.traces += 1
             self.counts.gb_seconds += self._memory_mb.get(function, 128) / 1024 * billed_ms / 1000
             self.counts.log_bytes += len(PLATFORM_LOG_LINES.encode())
 
@@ -250,6 +303,7 @@ def report(counts: Counts) -> list[str]:
         "EventBridge": f"{per['eventbridge_events']:.2f} events",
         "Secrets Manager": f"{per['secrets_manager_calls']:.2f} calls",
         "CloudWatch Logs": f"{per['log_bytes']:.0f} bytes",
+        "X-Ray": f"{per['xray_traces_if_all_sampled']:.2f} traces, {XRAY_SAMPLED_SHARE:.0%} sampled",
     }
     for name, cost in sorted(counts.costs().items(), key=lambda pair: -pair[1]):
         lines.append(f"  {name:<17} ${cost * 1e6:6.2f}  {detail[name]} per send")
