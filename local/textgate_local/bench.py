@@ -1,6 +1,8 @@
-"""`make bench`: figures for where users pay — cold start imports, API latency, delivery throughput.
+"""`make bench`: figures for where users pay — cold start against its floor, API latency, delivery throughput,
+and what a send costs on AWS.
 
 Everything runs on this machine: moto server as AWS, the Ogangi sandbox answering after a fixed latency.
+BENCH_ROUNDS sets how many fresh interpreters measure each cold start (best of them; 5 by default).
 """
 
 from __future__ import annotations
@@ -8,49 +10,24 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
+import uuid
 from typing import Any
 
-from textgate_local.template import ROOT, Template
+from textgate_local import bench_cold, bench_cost
+from textgate_local.template import ROOT
 
 PROVIDER_LATENCY = 0.2  # seconds the sandbox takes per call, like a real provider's processing time
 ACCEPTS = 100
 BATCHES = 5
+BATCH_SIZE = 10  # the template's BatchSize of the delivery functions
+REPORTS = ROOT / ".test-reports"
 
 
-def cold_starts() -> list[tuple[str, float]]:
-    """Import time of each handler in a fresh interpreter (what a cold start pays before the first request)."""
-    template = Template.read()
-    env = {**os.environ, **dict.fromkeys(_required_settings(), "dummy"), "OGANGI_BASE_URL": "http://x"}
-    env["AWS_DEFAULT_REGION"] = "us-east-1"
-    results = []
-    for name, spec in sorted(template.of_type("AWS::Serverless::Function").items()):
-        properties = spec["Properties"]
-        module = properties["Handler"].rsplit(".", 1)[0]
-        path = os.pathsep.join([str(ROOT / properties["CodeUri"]), str(ROOT / "layers" / "shared")])
-        code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-        timings = []
-        for _ in range(3):
-            completed = subprocess.run(
-                [sys.executable, "-c", code],
-                env={**env, "PYTHONPATH": path},
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            timings.append(float(completed.stdout.strip()))
-        results.append((name, min(timings)))
-    return results
-
-
-def _required_settings() -> list[str]:
-    sys.path.insert(0, str(ROOT / "layers" / "shared"))
-    from textgate.settings import Settings
-
-    return [info.alias or name for name, info in Settings.model_fields.items() if info.is_required()]
+def recipient(n: int) -> str:
+    """A different handset for each send, as a campaign has: one number would soon reach its daily limit."""
+    return f"+1305670{n % 10_000:04d}"
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -70,7 +47,7 @@ def accept_latency(stack: Any) -> dict[str, float]:
         answer = session.post(
             f"{stack.api_url}/v1/ogangi/sms",
             headers=headers,
-            json={"to": "+13056708084", "text": f"bench {n}"},
+            json={"to": recipient(n), "text": f"bench {n}"},
             timeout=30,
         )
         latencies.append((time.perf_counter() - started) * 1000)
@@ -107,6 +84,74 @@ def batch_delivery(stack: Any, concurrency: int) -> float:
     return time.perf_counter() - started
 
 
+def _drain(stack: Any) -> None:
+    """Let the pollers deliver what the latency run queued, stop them, and empty the queues."""
+    import boto3
+
+    sqs = boto3.client("sqs", endpoint_url=stack.moto.url, region_name="us-east-1")
+    urls = [poller.queue_url for poller in stack.pollers]
+
+    def idle() -> bool:
+        for url in urls:
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            )["Attributes"]
+            if any(int(value) for value in attributes.values()):
+                return False
+        return True
+
+    bench_cost.wait_until(idle, timeout=60)
+    for poller in stack.pollers:  # from here on the benchmark drives delivery itself
+        poller.stop()
+    for poller in stack.pollers:
+        poller.join()
+    for url in urls:
+        sqs.purge_queue(QueueUrl=url)
+
+
+def send_cost(
+    stack: Any, sends: int, *, idempotency_key: bool = False, new_container: bool = False
+) -> bench_cost.Counts:
+    """Every billed request of `sends` POST /v1/ogangi/sms, accepted and then delivered in batches of up to 10 as
+    Lambda's SQS event source hands them over. The containers are warm (the latency run used them, so the
+    delivery function's secret is cached, as it is for SECRET_CACHE_SECONDS), or, with `new_container`, the
+    delivery container is new and reads its secret first."""
+    import requests
+
+    from textgate import aws, secrets
+    from textgate.dal import operations as records
+
+    poller = next(poller for poller in stack.pollers if poller.source.function == "OgangiDeliveryFunction")
+    clients = [aws.dynamodb(), aws.sqs(), aws.events(), aws.secretsmanager(), poller.sqs]
+    if new_container:
+        secrets.clear_cache()
+    session = requests.Session()
+    ids = []
+    with bench_cost.Meter(clients, stack.functions, stack.template) as meter:
+        for n in range(sends):
+            headers = {"x-api-key": "bench-key"}
+            if idempotency_key:
+                headers["Idempotency-Key"] = str(uuid.uuid4())
+            answer = session.post(
+                f"{stack.api_url}/v1/ogangi/sms",
+                headers=headers,
+                json={"to": recipient(n), "text": f"Your order {n} has shipped"},
+                timeout=30,
+            )
+            assert answer.status_code == 202, answer.text
+            ids.append(answer.json()["id"])
+        meter.api_requests(sends)
+        delivered = 0
+        for _ in range(10 * sends):
+            if delivered >= sends:
+                break
+            delivered += poller.poll_once(wait_seconds=1)
+    meter.counts.sends = sends
+    statuses = [getattr(records.get(operation_id), "status", None) for operation_id in ids]
+    assert all(status == "succeeded" for status in statuses), statuses
+    return meter.counts
+
+
 def with_stack() -> dict[str, Any]:
     from textgate_local.stack import LocalStack, StackConfig
 
@@ -120,11 +165,16 @@ def with_stack() -> dict[str, Any]:
     stack = LocalStack(config).start()
     try:
         figures: dict[str, Any] = {"accept": accept_latency(stack)}
-        for poller in stack.pollers:  # from here on the benchmark drives delivery itself
-            poller.stop()
+        _drain(stack)
         stack.sandboxes["ogangi"].latency_seconds = PROVIDER_LATENCY
+        costs = {
+            "batch": send_cost(stack, BATCH_SIZE),
+            "alone": send_cost(stack, 1, new_container=True),
+            "idempotency_key": send_cost(stack, BATCH_SIZE, idempotency_key=True),
+        }
+        figures["cost"] = costs
         figures["sequential_seconds"] = batch_delivery(stack, 1)
-        figures["concurrent_seconds"] = batch_delivery(stack, 10)
+        figures["concurrent_seconds"] = batch_delivery(stack, BATCH_SIZE)
         return figures
     finally:
         stack.stop()
@@ -135,21 +185,31 @@ def layer_size() -> str:
     if not built.exists():
         return "not built (run `make build` to measure the arm64 layer)"
     size = sum(path.stat().st_size for path in built.rglob("*") if path.is_file())
-    return f"{size / 1024 / 1024:.1f} MiB unzipped"
+    compiled = sum(1 for _ in built.rglob("*.pyc"))
+    return f"{size / 1e6:.1f} MB unzipped, {compiled} .pyc"
 
 
 def main() -> int:
+    rounds = int(os.environ.get("BENCH_ROUNDS") or 5)
     print("textgate benchmark (this machine; the local stack)\n")
-    print("cold start: handler import time, best of 3, in a fresh interpreter")
-    for name, seconds in cold_starts():
-        print(f"  {name:<45} {seconds * 1000:7.1f} ms")
+    layer = bench_cold.lay_out_layer()
+    print(
+        f"cold start: handler import vs its floor (the same non-textgate modules alone), CPU time, best of {rounds} "
+        f"fresh interpreters,\nthe layer laid out as sam build lays it ({bench_cold.local_platform_tag()} wheels, "
+        "bytecode as shipped);\n'textgate' is the handler imported on top of its floor in the same interpreter, "
+        "ratio = (floor + textgate) / floor;\n'apart' divides the import and the floor measured in two interpreters "
+        "(on a loaded machine, mostly noise)"
+    )
+    cold = bench_cold.measure(layer, rounds)
+    for line in bench_cold.report(cold):
+        print(line)
     figures = with_stack()
     accept = figures["accept"]
     print(
         f"\nPOST /v1/ogangi/sms answered 202 (record, queue): p50 {accept['p50_ms']:.1f} ms, "
         f"p95 {accept['p95_ms']:.1f} ms over {ACCEPTS} requests"
     )
-    operations = BATCHES * 10
+    operations = BATCHES * BATCH_SIZE
     for label, key in (("one call at a time", "sequential_seconds"), ("concurrent in the batch", "concurrent_seconds")):
         seconds = figures[key]
         print(
@@ -157,10 +217,36 @@ def main() -> int:
             f"(provider answers in {PROVIDER_LATENCY * 1000:.0f} ms)"
         )
     speed_up = figures["sequential_seconds"] / figures["concurrent_seconds"]
+    ideal = BATCH_SIZE / PROVIDER_LATENCY
+    achieved = operations / figures["concurrent_seconds"]
     print(f"speed-up from calling the provider concurrently: {speed_up:.1f}x")
-    print(f"\nshared layer: {layer_size()}")
-    Path(ROOT / ".test-reports").mkdir(exist_ok=True)
-    (ROOT / ".test-reports" / "bench.json").write_text(json.dumps(figures, indent=2))
+    print(
+        f"one invocation against its ideal (batch of {BATCH_SIZE} / {PROVIDER_LATENCY * 1000:.0f} ms = "
+        f"{ideal:.0f}/s): {achieved / ideal:.2f}"
+    )
+    costs: dict[str, bench_cost.Counts] = figures.pop("cost")
+    print(
+        f"\nAWS cost of POST /v1/ogangi/sms accepted and delivered: {BATCH_SIZE} sends in one delivery batch, warm "
+        f"containers\n(us-east-1 list prices of {bench_cost.PRICES_DATE}, docs/cost.md)"
+    )
+    for line in bench_cost.report(costs["batch"]):
+        print(line)
+    print(f"a send alone (a batch of one, a new delivery container): ${costs['alone'].per_million():.2f} per million")
+    print(f"with an Idempotency-Key: ${costs['idempotency_key'].per_million():.2f} per million")
+    print(f"\nshared layer (sam build): {layer_size()}")
+    figures["cold_start"] = [
+        {"function": item.function, "import_ms": item.seconds * 1000, "floor_ms": item.floor_seconds * 1000}
+        | {"ratio": item.ratio, "textgate_ms": item.own_seconds * 1000, "separate_ratio": item.separate_ratio}
+        for item in cold
+    ]
+    figures["delivery_ratio_to_ideal"] = achieved / ideal
+    figures["cost"] = {name: counts.to_json() for name, counts in costs.items()}
+    REPORTS.mkdir(exist_ok=True)
+    (REPORTS / "bench.json").write_text(json.dumps(figures, indent=2))
+    from textgate_local import bench_chart
+
+    chart = bench_chart.draw(cold, costs["batch"], REPORTS / "bench.png")
+    print(f"chart: {chart.relative_to(ROOT)}")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from typing import Any
 from textgate_local.template import ROOT, Template
 
 Handler = Callable[[dict[str, Any], Any], Any]
+# Told of every invocation that returned or raised: (function's logical id, seconds it ran). `make bench` counts.
+InvokeObserver = Callable[[str, float], None]
 _lock = threading.Lock()
 
 
@@ -38,6 +41,7 @@ class Functions:
     def __init__(self, template: Template) -> None:
         self._template = template
         self._handlers: dict[str, Handler] = {}
+        self.observers: list[InvokeObserver] = []
         add_layers_to_path(template)
 
     def handler(self, logical_id: str) -> Handler:
@@ -54,7 +58,13 @@ class Functions:
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         context = LambdaContext(function_name=logical_id, aws_request_id=str(uuid.uuid4()))
-        return self.handler(logical_id)(event, context)
+        handler = self.handler(logical_id)
+        started = time.perf_counter()
+        try:
+            return handler(event, context)
+        finally:
+            for observer in self.observers:
+                observer(logical_id, time.perf_counter() - started)
 
     def load_all(self) -> None:
         """Import every handler now, so a broken one stops the stack at start rather than at first call."""

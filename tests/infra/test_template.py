@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import marshal
 import os
 import re
 import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +52,12 @@ def test_functions_run_python_313_on_arm64_with_the_shared_layer() -> None:
         assert "Runtime" not in spec["Properties"] and "Architectures" not in spec["Properties"], name
 
 
-def test_the_layer_is_built_by_sam_for_arm64_python_313() -> None:
+def test_the_layer_is_built_by_its_makefile_for_arm64_python_313() -> None:
     layer = TEMPLATE.resources["SharedLayer"]
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    makefile = (ROOT / "layers/shared/Makefile").read_text()
+    assert "build-SharedLayer:" in makefile and "manylinux2014_aarch64" in makefile
     assert (ROOT / "layers/shared/requirements.txt").exists()
 
 
@@ -161,13 +167,14 @@ def test_delivery_functions_read_only_their_own_provider_secret() -> None:
         assert secrets == expected, source.function
 
 
-@pytest.mark.slow
-def test_sam_build_makes_an_arm64_python_313_layer(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def built_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`sam build` of the whole template, as `make build` runs it (no Docker): the layer's python/ folder."""
     sam = shutil.which("sam")
     if sam is None:
         pytest.skip("the SAM CLI is installed by `make test` (.venv-sam)")
-    build_dir = tmp_path / "build"
-    python_dir = Path(sys.executable).parent  # sam build wants python3.13 on PATH
+    build_dir = tmp_path_factory.mktemp("sam") / "build"
+    python_dir = Path(sys.executable).parent  # the layer's Makefile wants python3.13 on PATH
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "PATH": f"{python_dir}{os.pathsep}{os.environ['PATH']}"}
     completed = subprocess.run(
         [sam, "build", "--build-dir", str(build_dir), "--template-file", str(ROOT / "template.yaml"), "--parallel"],
@@ -179,13 +186,41 @@ def test_sam_build_makes_an_arm64_python_313_layer(tmp_path: Path) -> None:
         check=False,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    layer = build_dir / "SharedLayer" / "python"
+    return build_dir / "SharedLayer" / "python"
+
+
+@pytest.mark.slow
+def test_sam_build_makes_an_arm64_python_313_layer(built_layer: Path) -> None:
+    layer = built_layer
     assert (layer / "textgate" / "delivery.py").exists()
     [core] = list((layer / "pydantic_core").glob("_pydantic_core*.so"))
     assert "cpython-313-aarch64" in core.name
     assert not (layer / "boto3").exists(), "boto3 comes with the runtime; keep the layer small"
+    assert not (layer / "requirements.txt").exists() and not (layer / "Makefile").exists()
     size = sum(path.stat().st_size for path in layer.rglob("*") if path.is_file())
-    assert size < 30 * 1024 * 1024
+    assert size < 20 * 1000 * 1000, f"{size} bytes unzipped"
+
+
+@pytest.mark.slow
+def test_the_built_layer_ships_hash_based_bytecode_for_every_module(built_layer: Path) -> None:
+    """/opt is read-only on Lambda: a .py without its .pyc would be compiled again by every cold start."""
+    sources = sorted(built_layer.rglob("*.py"))
+    assert len(sources) > 500 and (built_layer / "textgate" / "delivery.py") in sources
+    packages = {source.relative_to(built_layer).parts[0] for source in sources}
+    assert {"textgate", "pydantic", "pydantic_core", "requests", "urllib3", "phonenumbers"} <= packages
+    for source in sources:
+        compiled = Path(importlib.util.cache_from_source(str(source)))
+        assert compiled.name.endswith(".cpython-313.pyc") and compiled.exists(), source
+        data = compiled.read_bytes()
+        assert data[:4] == importlib.util.MAGIC_NUMBER, f"{compiled} is not CPython 3.13 bytecode"
+        flags = int.from_bytes(data[4:8], "little")
+        # Bit 0: hash-based (valid whatever the file times in the zip); bit 1 clear: unchecked (the source is not
+        # read and hashed at import: a layer version never changes).
+        assert flags == 0b01, f"{compiled} is not unchecked hash-based bytecode (flags {flags})"
+        assert data[8:16] == importlib.util.source_hash(source.read_bytes()), f"{compiled} is stale"
+        assert isinstance(marshal.loads(data[16:]), types.CodeType), compiled  # noqa: S302 - our own build
+    stray = [path for path in built_layer.rglob("*.pyc") if path.parent.name != "__pycache__"]
+    assert stray == []
 
 
 def test_sample_events_match_the_templates_routes() -> None:

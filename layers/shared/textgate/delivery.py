@@ -21,7 +21,6 @@ from textgate import clock, log, retry
 from textgate.dal import events, limits, queue
 from textgate.dal import operations as records
 from textgate.executors import NotAttempted
-from textgate.logic.opt_outs import record_opt_out
 from textgate.logic.recipients import handset, opted_out_now
 from textgate.models import Operation, OperationError, Status
 from textgate.payloads import Unreadable
@@ -217,6 +216,9 @@ def _learn_opt_out(operation: Operation, outcome: ProviderOutcome) -> None:
     found = handset(operation.operation, operation.payload) if outcome.code == "recipient_opted_out" else None
     if found is None:
         return
+    # Only this answer needs the opt-out logic (and the request schemas it brings): not every cold start.
+    from textgate.logic.opt_outs import record_opt_out  # noqa: PLC0415
+
     try:
         record_opt_out(found.number, source=operation.provider)
     except Exception:  # the operation's own outcome must still be recorded

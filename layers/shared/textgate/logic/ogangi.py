@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textgate import sms
 from textgate.errors import ValidationFailed
 from textgate.logic import operations
 from textgate.models import Operation
 from textgate.payloads import OgangiFireMessage, OgangiSms
-from textgate.schemas.ogangi import FireMessageRequest, SendSmsRequest
 from textgate.settings import get_settings
+
+if TYPE_CHECKING:  # the handlers validate with them; delivery, which imports this module, never does
+    from textgate.schemas.ogangi import FireMessageRequest, SendSmsRequest
 
 PROVIDER = "ogangi"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textgate import clock, secrets, sms
 from textgate.dal import limits, pins
@@ -24,8 +24,10 @@ from textgate.logic import operations
 from textgate.logic.ogangi import PROVIDER, sender
 from textgate.models import Operation, Status
 from textgate.payloads import OgangiPin
-from textgate.schemas.ogangi import SendPinRequest
 from textgate.settings import get_settings
+
+if TYPE_CHECKING:  # the handler validates with it; delivery, which imports this module, never does
+    from textgate.schemas.ogangi import SendPinRequest
 
 OPERATION = "ogangi.send_pin"
 PIN_TTL_SECONDS = 600
