@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from textgate.http_api import ApiRequest, accepted, api_handler, parse_json, setup_logging
+from textgate.http_api import ApiRequest, accepted, api_handler, json_document, setup_logging
 from textgate.logic.interact import accept_campaign_sms, parse_request
 
 setup_logging()
@@ -10,6 +10,6 @@ setup_logging()
 
 @api_handler
 def handler(request: ApiRequest) -> dict[str, Any]:
-    campaign_id, body = parse_request(request.path_params.get("campaign_id", ""), parse_json(request.body))
+    campaign_id, body = parse_request(request.path_params.get("campaign_id", ""), json_document(request))
     operation = accept_campaign_sms(request.client, campaign_id, body)
     return accepted(operation.public())

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from textgate.errors import ValidationFailed
-from textgate.schemas.contactatonce import NOT_SENDABLE, InitiateConversationRequest
+from textgate.schemas.common import NOT_SENDABLE
+from textgate.schemas.contactatonce import InitiateConversationRequest
 from textgate.validation import validate
 
 

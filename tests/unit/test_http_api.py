@@ -1,3 +1,4 @@
+import base64
 import json
 from typing import Any
 
@@ -6,16 +7,24 @@ import pytest
 from textgate.errors import ValidationFailed
 from textgate.http_api import ApiRequest, api_handler, json_body, parse_event, respond
 from textgate.schemas.ogangi import SendSmsRequest
+from textgate.validation import validate
 
 
-def event(body: str | None, method: str = "POST") -> dict[str, Any]:
+def event(body: str | None, method: str = "POST", content_type: str | None = "application/json") -> dict[str, Any]:
     return {
         "httpMethod": method,
         "path": "/v1/ogangi/sms",
         "body": body,
-        "headers": {"Content-Type": "x"},
+        "headers": {"Content-Type": content_type} if content_type is not None else {},
         "requestContext": {"requestId": "r1", "identity": {"apiKeyId": "local", "sourceIp": "127.0.0.1"}},
     }
+
+
+def problem_of(answer: dict[str, Any]) -> dict[str, Any]:
+    assert answer["headers"]["Content-Type"] == "application/problem+json"
+    problem: dict[str, Any] = json.loads(answer["body"])
+    assert problem["status"] == answer["statusCode"]
+    return problem
 
 
 @api_handler
@@ -25,7 +34,7 @@ def echo(request: ApiRequest) -> dict[str, Any]:
 
 
 def test_client_and_headers_come_from_the_event() -> None:
-    request = parse_event(event("{}"))
+    request = parse_event(event("{}", content_type="x"))
     assert request.client == "local" and request.header("content-type") == "x"
 
 
@@ -102,3 +111,58 @@ def test_inbound_dates_become_rfc3339_utc() -> None:
     assert sent_at("2014-10-13 10:30:51.922") == "2014-10-13T10:30:51Z"
     assert sent_at("2013-09-17T10:13:59.176-04:30") == "2013-09-17T14:43:59Z"
     assert sent_at("yesterday") is None and sent_at(None) is None
+
+
+def test_a_body_that_is_not_utf8_is_invalid_json() -> None:
+    latin1 = json.dumps({"to": "+13056708084", "text": "café"}, ensure_ascii=False).encode("latin-1")
+    answer = echo(event(base64.b64encode(latin1).decode()) | {"isBase64Encoded": True}, None)
+    assert answer["statusCode"] == 400 and problem_of(answer)["code"] == "invalid_json"
+    utf8 = json.dumps({"to": "+13056708084", "text": "café"}, ensure_ascii=False).encode()
+    answer = echo(event(base64.b64encode(utf8).decode()) | {"isBase64Encoded": True}, None)
+    assert answer["statusCode"] == 200 and json.loads(answer["body"])["text"] == "café"
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin-1", "json"]
+)
+def test_a_body_that_is_not_json_by_its_content_type_is_415(content_type: str) -> None:
+    answer = echo(event(json.dumps({"to": "+13056708084", "text": "hi"}), content_type=content_type), None)
+    assert answer["statusCode"] == 415 and problem_of(answer)["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "", "application/json", "Application/JSON; charset=UTF-8", "application/merge-patch+json"],
+)
+def test_json_content_types_and_none_at_all_are_read_as_json(content_type: str | None) -> None:
+    # No Content-Type: API Gateway reads such a body as application/json too, so clients that omit it still work.
+    answer = echo(event(json.dumps({"to": "+13056708084", "text": "hi"}), content_type=content_type), None)
+    assert answer["statusCode"] == 200
+
+
+def test_a_validation_answer_lists_at_most_50_errors_and_stays_small() -> None:
+    body = {f"unknown_{index}": index for index in range(600_000)} | {"to": "12", "text": ""}
+    answer = echo(event(json.dumps(body)), None)
+    problem = problem_of(answer)
+    assert answer["statusCode"] == 422 and len(problem["errors"]) == 50
+    assert {"to", "text"} <= {error["field"] for error in problem["errors"]}  # the real mistakes come first
+    assert "more errors" in problem["detail"]
+    assert len(answer["body"].encode()) < 64 * 1024
+
+
+def test_an_error_answer_stays_under_64_kib_whatever_the_names() -> None:
+    # Long keys made of control characters: clipped, and each escapes to six bytes of JSON.
+    body = {chr(index % 31 + 1) * 10_000 + str(index): 1 for index in range(200)} | {"to": "+13056708084", "text": "x"}
+    answer = echo(event(json.dumps(body)), None)
+    assert answer["statusCode"] == 422 and len(answer["body"].encode()) < 64 * 1024
+    assert 1 <= len(problem_of(answer)["errors"]) <= 50
+
+
+@pytest.mark.parametrize("since", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_since_outside_the_years_that_exist_is_a_422(since: str) -> None:
+    from textgate.schemas.sumotext import EventsQuery
+
+    with pytest.raises(ValidationFailed) as refused:
+        validate(EventsQuery, {"kind": "mo", "since": since})
+    assert [error["field"] for error in refused.value.errors] == ["since"]
+    assert validate(EventsQuery, {"kind": "mo", "since": "0001-01-01T00:00:00Z"}).since == "0001-01-01T00:00:00Z"

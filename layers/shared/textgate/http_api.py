@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from textgate import log
-from textgate.errors import ApiError, InternalError, InvalidJson
+from textgate.errors import ApiError, InternalError, InvalidJson, UnsupportedMediaType
 from textgate.validation import validate
 
 logger = log.get_logger(__name__)
@@ -37,6 +37,8 @@ class ApiRequest:
     client: str
     source_ip: str
     request_id: str
+    body_is_utf8: bool = True  # false: the body came base64-encoded and is not UTF-8 (shown with U+FFFD)
+    resource: str = ""  # the route's template, /v1/opt-outs/{phone}
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -46,8 +48,13 @@ def parse_event(event: dict[str, Any]) -> ApiRequest:
     context = event.get("requestContext") or {}
     identity = context.get("identity") or {}
     body = event.get("body")
+    body_is_utf8 = True
     if body is not None and event.get("isBase64Encoded"):
-        body = base64.b64decode(body).decode("utf-8", errors="replace")
+        raw = base64.b64decode(body)
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            body, body_is_utf8 = raw.decode("utf-8", errors="replace"), False
     multi = event.get("multiValueQueryStringParameters") or {}
     return ApiRequest(
         method=(event.get("httpMethod") or "GET").upper(),
@@ -60,6 +67,8 @@ def parse_event(event: dict[str, Any]) -> ApiRequest:
         client=str(identity.get("apiKeyId") or ""),
         source_ip=str(identity.get("sourceIp") or ""),
         request_id=str(context.get("requestId") or ""),
+        body_is_utf8=body_is_utf8,
+        resource=str(event.get("resource") or ""),
     )
 
 
@@ -72,8 +81,32 @@ def parse_json(text: str | None) -> Any:
         raise InvalidJson("the body is not valid JSON") from None
 
 
+def is_json_media_type(content_type: str | None) -> bool:
+    """application/json or application/*+json, in UTF-8. No Content-Type at all counts as JSON, as it does for
+    API Gateway (it picks the application/json template then): clients that leave it out are not refused."""
+    if content_type is None or not content_type.strip():
+        return True
+    media, *parameters = (part.strip().lower() for part in content_type.split(";"))
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        return False
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip() == "charset" and value.strip().strip('"') not in ("utf-8", "utf8"):
+            return False
+    return True
+
+
+def json_document(request: ApiRequest) -> Any:
+    """The body of a JSON route: 415 for another media type, 400 for a body that is not UTF-8 JSON."""
+    if not is_json_media_type(request.header("Content-Type")):
+        raise UnsupportedMediaType("send the body as application/json (UTF-8)")
+    if not request.body_is_utf8:
+        raise InvalidJson("the body is not UTF-8")
+    return parse_json(request.body)
+
+
 def json_body[M: BaseModel](request: ApiRequest, model: type[M]) -> M:
-    return validate(model, parse_json(request.body))
+    return validate(model, json_document(request))
 
 
 def respond(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:

@@ -6,15 +6,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from textgate.providers.contactatonce import xml_can_carry
-from textgate.schemas.common import CountryCode, RequestModel, normalise_phone
+from textgate.schemas.common import CountryCode, RequestModel, Text, normalise_phone
 
 # ContactAtOnce's ids are WCF Int (32 bits); strict, so `true` or `"12"` is refused rather than read as a number.
 Int32Id = Annotated[int, Field(strict=True, ge=1, le=2_147_483_647)]
-NOT_SENDABLE = (
-    "holds characters that cannot be sent: control characters other than tab and line breaks, or U+FFFE/U+FFFF"
-)
-Name = Annotated[str, Field(min_length=1, max_length=100)]
+Name = Annotated[Text, Field(min_length=1, max_length=100)]
 
 
 class InitiateConversationRequest(RequestModel):
@@ -22,7 +18,7 @@ class InitiateConversationRequest(RequestModel):
         default=None, examples=[123], description="exactly one of merchant_id and advertiser_id"
     )
     # validate_default: the exactly-one check below must run when advertiser_id is absent too.
-    advertiser_id: str | None = Field(
+    advertiser_id: Text | None = Field(
         default=None,
         min_length=1,
         max_length=100,
@@ -33,12 +29,12 @@ class InitiateConversationRequest(RequestModel):
     country: CountryCode | None = None
     consumer_phone: str = Field(examples=["+13056708084"], description="E.164, or national digits with `country`")
     placement_id: Int32Id | None = None
-    listing_details: str | None = Field(
+    listing_details: Text | None = Field(
         default=None, min_length=1, max_length=4000, description="context passed to the merchant's agents"
     )
     consumer_first_name: Name | None = None
     consumer_last_name: Name | None = None
-    consumer_question: str | None = Field(default=None, min_length=1, max_length=1600)
+    consumer_question: Text | None = Field(default=None, min_length=1, max_length=1600)
     region: Literal["na", "au", "eu"] = Field(default="na", description="North America, Australia or Europe")
 
     _consumer_phone = field_validator("consumer_phone", mode="before")(normalise_phone)
@@ -52,13 +48,4 @@ class InitiateConversationRequest(RequestModel):
             raise ValueError("merchant_id or advertiser_id is required")
         if info.data["merchant_id"] is not None and value is not None:
             raise ValueError("give merchant_id or advertiser_id, not both")
-        return value
-
-    @field_validator(
-        "advertiser_id", "listing_details", "consumer_first_name", "consumer_last_name", "consumer_question"
-    )
-    @classmethod
-    def _fits_in_xml(cls, value: str | None) -> str | None:
-        if value is not None and not xml_can_carry(value):
-            raise ValueError(NOT_SENDABLE)
         return value

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 
 from pydantic import Field, StrictBool, ValidationInfo, field_validator
 
-from textgate.schemas.common import CountryCode, RequestModel, normalise_phone
+from textgate.schemas.common import CountryCode, RequestModel, Text, normalise_phone, sendable
 
 MAX_PARAMS = 50
 # A short code: 3 to 8 digits, sent as given (no country, no '+').
@@ -25,7 +25,7 @@ def _unicode(value: str) -> str:
 
 
 class CampaignPath(RequestModel):
-    campaign_id: str = Field(min_length=1, max_length=256, examples=["campaign1"])
+    campaign_id: Text = Field(min_length=1, max_length=256, examples=["campaign1"])
 
     @field_validator("campaign_id")
     @classmethod
@@ -44,7 +44,8 @@ class SendCampaignSmsRequest(RequestModel):
     jp_token: str = Field(
         min_length=1,
         max_length=512,
-        pattern=r"\S",  # not blank: a blank token is a missing one, which Interact refuses (400)
+        # Not blank (a blank token is a missing one, which Interact refuses: 400), and without what every Text refuses.
+        pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]*[^\s\x00-\x1f\x7f-\x9f\ufffe\uffff][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]*$",
         examples=["Aejhib7"],
         description="the interaction's token, from Interact's generateToken",
     )
@@ -55,7 +56,7 @@ class SendCampaignSmsRequest(RequestModel):
         description="the number the SMS is sent from (E.164, national digits with `country`, or a short code of 3 "
         "to 8 digits); the campaign's own when absent or empty",
     )
-    additional_params: dict[str, str] | str | None = Field(
+    additional_params: dict[str, Text] | Text | None = Field(
         default=None,
         examples=[{"var1": "value1"}, "var1=value1&var2=value2"],
         description="extra parameters for the campaign: an object, or a query string",
@@ -93,7 +94,7 @@ class SendCampaignSmsRequest(RequestModel):
                     raise ValueError(f"the value of {name!r} must be a string")
                 if not name or len(name) > 128 or len(item) > 1024:
                     raise ValueError("names must be 1 to 128 characters, values at most 1024")
-                _unicode(name + item)
+                sendable(_unicode(name + item))
             return value
         if isinstance(value, str):
             if len(value) > 4096 or value.startswith("?"):
@@ -104,5 +105,5 @@ class SendCampaignSmsRequest(RequestModel):
                 raise ValueError("must be a query string like var1=value1&var2=value2") from None
             if any(not name for name, _ in pairs):
                 raise ValueError("every parameter needs a name")
-            return _unicode(value)
+            return sendable(_unicode(value))
         raise ValueError("must be an object of strings or a query string")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
 
-from textgate.schemas.common import CountryCode, RequestModel, normalise_phone
+from textgate.schemas.common import CountryCode, RequestModel, Text, normalise_phone
 
 
 def path_segment(value: str) -> str:
@@ -16,13 +16,13 @@ def path_segment(value: str) -> str:
     cannot travel in the XML answers that echo these values."""
     if value in (".", ".."):
         raise ValueError(f"cannot be {value!r}: it travels as a URL path segment")
-    if any(unicodedata.category(char) == "Cc" for char in value):
-        raise ValueError("holds control characters, which cannot travel in a URL path segment")
+    if any(unicodedata.category(char) == "Cc" or char in "\ufffe\uffff" for char in value):
+        raise ValueError("holds control characters (or U+FFFE/U+FFFF), which cannot travel in a URL path segment")
     return value
 
 
 # The same rule for the OpenAPI document (ECMA-262 syntax); `path_segment` is what enforces it.
-PATH_SEGMENT_PATTERN = r"^(?!\.\.?$)[^\u0000-\u001f\u007f-\u009f]*$"
+PATH_SEGMENT_PATTERN = r"^(?!\.\.?$)[^\u0000-\u001f\u007f-\u009f\ufffe\uffff]*$"
 PathSegment = Annotated[str, AfterValidator(path_segment), Field(json_schema_extra={"pattern": PATH_SEGMENT_PATTERN})]
 Carrier = Annotated[
     PathSegment,
@@ -44,7 +44,7 @@ Sender = Annotated[
 class SendSmsRequest(RequestModel):
     country: CountryCode | None = None
     to: str = Field(examples=["+13056708084"], description="E.164, or national digits with `country`")
-    text: str = Field(min_length=1, max_length=1600, examples=["Hello"])
+    text: Text = Field(min_length=1, max_length=1600, examples=["Hello"])
     sender: Sender | None = Field(default=None, alias="from", description="defaults to the configured sender")
     carrier: Carrier | None = Field(default=None, description="the operator's name: sends with sendSMS")
     carrier_id: CarrierId | None = Field(
@@ -67,7 +67,7 @@ class SendPinRequest(RequestModel):
     country: CountryCode | None = None
     to: str = Field(examples=["+13056708084"])
     carrier: Carrier
-    text: str = Field(min_length=1, max_length=1600, examples=["Your code"])
+    text: Text = Field(min_length=1, max_length=1600, examples=["Your code"])
     length: int = Field(default=6, ge=4, le=10)
     sender: Sender | None = Field(default=None, alias="from")
 
@@ -81,7 +81,7 @@ class CheckPinRequest(RequestModel):
 class FireMessageRequest(RequestModel):
     country: CountryCode | None = None
     mobile: str = Field(examples=["+13056708084"])
-    text: str = Field(min_length=1, max_length=1600)
+    text: Text = Field(min_length=1, max_length=1600)
 
     _mobile = field_validator("mobile", mode="before")(normalise_phone)
 

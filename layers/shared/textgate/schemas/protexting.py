@@ -6,12 +6,12 @@ from typing import Annotated
 
 from pydantic import Field, StrictBool, StrictInt, ValidationInfo, field_validator
 
-from textgate.schemas.common import CountryCode, RequestModel, normalise_phone
+from textgate.schemas.common import CountryCode, RequestModel, Text, normalise_phone
 
 # Strict: `true` or "1" is a mistake in a group id, not a group.
 GroupId = Annotated[StrictInt, Field(ge=1, le=2_147_483_647)]
 # The length constraints also make pydantic refuse a lone surrogate ("\ud800"), which could not be sent as UTF-8.
-Message = Annotated[str, Field(min_length=1, max_length=1600)]
+Message = Annotated[Text, Field(min_length=1, max_length=1600)]
 
 
 class OptInRequest(RequestModel):

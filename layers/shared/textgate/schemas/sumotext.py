@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic.json_schema import SkipJsonSchema
 
 from textgate import clock
-from textgate.schemas.common import CountryCode, RequestModel, normalise_phone
+from textgate.schemas.common import CountryCode, RequestModel, Text, normalise_phone, sendable
 
 Kind = Literal["crm", "poll", "text4info", "mo", "dlr"]
 KINDS: frozenset[str] = frozenset(("crm", "poll", "text4info", "mo", "dlr"))
@@ -103,12 +103,12 @@ class EventsQuery(RequestModel):
     country: CountryCode | None = Field(default=None, description="ISO 3166 alpha-2 of a national `mobile`")
     mobile: str | None = Field(default=None, description="E.164 (or national digits with `country`)")
     kind: Kind | None = Field(default=None, description="`mobile` or `kind` is required")
-    keyword: str | None = Field(
+    keyword: Text | None = Field(
         default=None, min_length=1, max_length=64, description="With kind=poll: one poll's replies"
     )
-    since: str | None = Field(default=None, description="RFC 3339; only hits received at or after it")
+    since: Text | None = Field(default=None, description="RFC 3339; only hits received at or after it")
     limit: int = Field(default=50, ge=1, le=100, description="Items per page, 1 to 100")
-    cursor: str | None = Field(default=None, min_length=1, max_length=2048, description="`next_cursor` of a page")
+    cursor: Text | None = Field(default=None, min_length=1, max_length=2048, description="`next_cursor` of a page")
 
     @field_validator("mobile", mode="before")
     @classmethod
@@ -119,7 +119,8 @@ class EventsQuery(RequestModel):
     @classmethod
     def _since(cls, value: object) -> object:
         if isinstance(value, str):
-            value = value.strip().replace(" ", "+")  # an unencoded offset '+' (…T10:00:00+02:00) came as a space
+            # An unencoded offset '+' (…T10:00:00+02:00) came as a space.
+            value = sendable(value).strip().replace(" ", "+")
             try:
                 clock.parse_rfc3339(value)
             except ValueError:
