@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -23,6 +24,8 @@ from textgate_local.template import ApiRoute
 Invoke = Callable[[str, dict[str, Any]], Any]
 STAGE = "api"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+BODY_WAIT_SECONDS = 5.0  # how long a body that is shorter than its Content-Length is waited for
+BAD_REQUEST = {"message": "Bad Request"}
 NOT_FOUND = json.dumps(
     {
         "type": "about:blank",
@@ -33,6 +36,10 @@ NOT_FOUND = json.dumps(
         "errors": [],
     }
 ).encode()
+
+
+class BodyTooLong(Exception):
+    """Over API Gateway's payload limit: answered 413 without reading it."""
 
 
 @dataclass(frozen=True)
@@ -87,10 +94,15 @@ class Gateway:
 
     def match(self, method: str, path: str) -> tuple[CompiledRoute | None, dict[str, str]]:
         """(route, path parameters) of the route for this method and path, if there is one."""
-        for compiled in self.routes:
-            found = compiled.pattern.match(path)
-            if found and compiled.route.method in (method, "ANY"):
-                return compiled, {n: unquote(v) for n, v in zip(compiled.names, found.groups(), strict=True)}
+        # As API Gateway: the resource first (a literal path wins over a templated one), then the method on it,
+        # where a declared method wins over ANY.
+        resource = next((compiled.route.path for compiled in self.routes if compiled.pattern.match(path)), None)
+        candidates = [compiled for compiled in self.routes if compiled.route.path == resource]
+        for wanted in (method, "ANY"):
+            for compiled in candidates:
+                found = compiled.pattern.match(path)
+                if found and compiled.route.method == wanted:
+                    return compiled, {n: unquote(v) for n, v in zip(compiled.names, found.groups(), strict=True)}
         return None, {}
 
     def event(
@@ -178,17 +190,82 @@ class Gateway:
             def _json(self, status: int, document: dict[str, Any]) -> None:
                 self._send(status, {"Content-Type": "application/json"}, json.dumps(document).encode())
 
+            def __getattr__(self, name: str) -> Callable[[], None]:
+                # Every method reaches the routes (OPTIONS, TRACE, unknown verbs), which answer as API Gateway
+                # does; http.server would answer a method it has no do_ for with a 501 HTML page.
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
+
+            def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+                # A request http.server cannot parse (its line, its headers) is answered in JSON, not HTML, with
+                # a status line even when the request line was unreadable (http.server would then assume 0.9).
+                self.request_version = self.protocol_version
+                self._refuse(code, {"message": HTTPStatus(code).phrase})
+
+            def _refuse(self, status: int, document: dict[str, Any]) -> None:
+                """Answer and close: after a broken body framing the next request cannot be found."""
+                self.close_connection = True
+                headers = {"Content-Type": "application/json", "Connection": "close"}
+                self._send(status, headers, json.dumps(document).encode())
+
+            def _read_body(self) -> bytes | None:
+                """The body as Content-Length (or chunked encoding) frames it; None once a 400 or 413 is sent."""
+                self.connection.settimeout(BODY_WAIT_SECONDS)
+                try:
+                    body = self._read_framed_body()
+                except BodyTooLong:
+                    self._refuse(413, {"message": "Request Too Long"})
+                    return None
+                except (TimeoutError, ValueError):
+                    body = None  # a size that is not a number, or a body shorter than announced
+                finally:
+                    self.connection.settimeout(None)
+                if body is None:
+                    self._refuse(400, BAD_REQUEST)
+                return body
+
+            def _read_framed_body(self) -> bytes | None:
+                if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                    return self._read_chunks()
+                declared = {value.strip() for value in self.headers.get_all("Content-Length") or []}
+                if len(declared) > 1:
+                    return None
+                text = declared.pop() if declared else "0"
+                if not (text.isascii() and text.isdigit()):
+                    return None
+                length = int(text)
+                if length > MAX_BODY_BYTES:
+                    raise BodyTooLong
+                body = self.rfile.read(length) if length else b""
+                return body if len(body) == length else None
+
+            def _read_chunks(self) -> bytes | None:
+                body = bytearray()
+                while True:
+                    size = int(self.rfile.readline(1024).split(b";")[0].strip() or b"x", 16)
+                    if size < 0:
+                        return None
+                    if len(body) + size > MAX_BODY_BYTES:
+                        raise BodyTooLong
+                    if size == 0:
+                        while self.rfile.readline(8192).strip():
+                            pass  # trailers
+                        return bytes(body)
+                    chunk = self.rfile.read(size)
+                    if len(chunk) != size or self.rfile.readline(8) not in (b"\r\n", b"\n"):
+                        return None
+                    body += chunk
+
             def _serve(self) -> None:
                 if not host_allowed(self, gateway.port):
                     # Not addressed to the loopback port (a rebound DNS name): no route, no sandbox, no docs.
                     self.close_connection = True
                     self._json(403, {"message": "Forbidden"})
                     return
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_BODY_BYTES:
-                    self._json(413, {"message": "Request Too Long"})
+                body = self._read_body()
+                if body is None:
                     return
-                body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
                 if gateway.extra is not None:
                     served = gateway.extra(self.command, parts.path, body)
@@ -226,8 +303,6 @@ class Gateway:
                     return
                 status, headers, content = _proxy_answer(answer)
                 self._send(status, headers, content)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve  # noqa: N815
 
         return Handler
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 
-from e2e.conftest import OTHER_KEY, Stack, assert_never_reached_ogangi
+import pytest
+
+from e2e.conftest import API_KEY, OTHER_KEY, Stack, assert_never_reached_ogangi
 
 
 def test_health_needs_no_key(stack: Stack) -> None:
@@ -113,11 +116,87 @@ def test_swagger_ui_is_served_with_its_assets(stack: Stack) -> None:
     assert stack.session.get(f"{stack.url}/docs/../template.yaml", timeout=10).status_code == 404
 
 
-def test_unknown_paths_and_methods_are_a_problem_404(stack: Stack) -> None:
-    for method, path in (("GET", "/v1/nowhere"), ("DELETE", "/v1/ogangi/sms")):
-        answer = stack.call(method, path)
+def test_unknown_paths_are_a_problem_404(stack: Stack) -> None:
+    for method in ("GET", "DELETE", "TRACE", "BREW"):
+        answer = stack.call(method, "/v1/nowhere")
         assert answer.status_code == 404 and answer.headers["Content-Type"] == "application/problem+json"
         assert answer.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("method", ["DELETE", "PUT", "PATCH", "HEAD", "OPTIONS", "TRACE", "CONNECT", "QUERY", "BREW"])
+def test_any_other_method_on_a_path_is_a_405_naming_the_methods_it_takes(stack: Stack, method: str) -> None:
+    answer = stack.call(method, "/v1/ogangi/sms")
+    assert answer.status_code == 405 and answer.headers["Allow"] == "POST"
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    if method != "HEAD":
+        assert answer.json()["code"] == "method_not_allowed"
+    assert stack.call(method, "/v1/ogangi/sms", key=None).status_code == 403  # the key is asked for first
+    on_health = stack.call(method, "/v1/health", key=None)  # no key needed there
+    assert on_health.status_code == 405 and on_health.headers["Allow"] == "GET"
+    if method not in {"DELETE", "PUT"}:  # the methods of that path
+        opt_outs = stack.call(method, "/v1/opt-outs/%2B13056708084")
+        assert opt_outs.status_code == 405 and opt_outs.headers["Allow"] == "DELETE, GET, PUT"
+
+
+def raw_request(stack: Stack, head: bytes, body: bytes = b"", *, wait: float = 10.0) -> bytes:
+    """What the gateway answers to bytes a well-behaved client would not send; the connection must not be dropped."""
+    host, port = stack.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=wait) as connection:
+        # "Host: x" stands for the stack's own address (another Host is refused before anything is read).
+        connection.sendall(head.replace(b"Host: x", f"Host: {host}:{port}".encode()) + b"\r\n" + body)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    assert answer, "the connection was dropped without an answer"
+    return answer
+
+
+@pytest.mark.parametrize("length", [b"-5", b"abc", b"1e3", b"+3", b"99999999999999999999999", b"12, 13"])
+def test_a_bad_content_length_is_a_400_never_a_dropped_connection(stack: Stack, length: bytes) -> None:
+    head = (
+        b"POST /v1/ogangi/sms HTTP/1.1\r\nHost: x\r\nx-api-key: " + API_KEY.encode() + b"\r\n"
+        b"Content-Type: application/json\r\nContent-Length: " + length + b"\r\n"
+    )
+    answer = raw_request(stack, head, b'{"to": "+13056708084", "text": "x"}')
+    status = answer.split(b"\r\n", 1)[0]
+    assert status.split(b" ")[1] in (b"400", b"413"), answer[:200]
+    assert b"application/json" in answer and b"<html" not in answer.lower()
+
+
+def test_a_body_shorter_than_its_content_length_is_a_400(stack: Stack) -> None:
+    head = (
+        b"POST /v1/ogangi/sms HTTP/1.1\r\nHost: x\r\nx-api-key: " + API_KEY.encode() + b"\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 500\r\n"
+    )
+    answer = raw_request(stack, head, b'{"to": "+13056708084", "text": "x"}', wait=30)
+    assert answer.startswith(b"HTTP/1.1 400 ") and b'"Bad Request"' in answer
+
+
+def test_a_request_line_http_server_cannot_read_is_answered_in_json(stack: Stack) -> None:
+    answer = raw_request(stack, b"GET /v1/health HTTP/9.9\r\nHost: x\r\n")
+    assert answer.startswith(b"HTTP/1.1 505 ") and b'"HTTP Version Not Supported"' in answer
+    assert b"<html" not in answer.lower() and b"application/json" in answer
+
+
+def test_a_chunked_body_is_read(stack: Stack) -> None:
+    chunks = iter([b'{"to": "+13056708084", ', b'"text": "chunked"}'])
+    answer = stack.call("POST", "/v1/ogangi/sms", data=chunks, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 202, answer.text
+
+
+def test_bodies_that_are_not_utf8_json_or_not_json_at_all(stack: Stack) -> None:
+    latin1 = '{"to": "+13056708084", "text": "café"}'.encode("latin-1")
+    answer = stack.call("POST", "/v1/ogangi/sms", data=latin1, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400 and answer.json()["code"] == "invalid_json"
+    form = stack.call("POST", "/v1/ogangi/sms", data={"to": "+13056708084", "text": "x"})
+    assert form.status_code == 415 and form.json()["code"] == "unsupported_media_type"
+    plain = stack.call("POST", "/v1/ogangi/sms", data=b'{"to": "+13056708084", "text": "no type"}')
+    assert plain.status_code == 202  # no Content-Type at all is read as JSON, as API Gateway does
+
+
+def test_a_since_at_the_edge_of_the_calendar_is_a_422(stack: Stack) -> None:
+    answer = stack.call("GET", "/v1/sumotext/events", params={"kind": "mo", "since": "0001-01-01T00:00:00+01:00"})
+    assert answer.status_code == 422 and [error["field"] for error in answer.json()["errors"]] == ["since"]
 
 
 def test_fired_messages_describe_their_text_and_other_operations_say_sms_null(stack: Stack) -> None:

@@ -24,6 +24,9 @@ NO_KEY_ROUTES = {
     ("GET", "/v1/health"),
     ("GET", "/v1/sumotext/callbacks/{kind}"),
     ("POST", "/v1/sumotext/callbacks/{kind}"),
+    # The 405 for any other method asks for a key where the path's own methods do.
+    ("ANY", "/v1/health"),
+    ("ANY", "/v1/sumotext/callbacks/{kind}"),
 }
 SAFE_ACCESS_LOG_VARIABLES = {
     "$context.requestId",
@@ -221,6 +224,14 @@ def test_the_built_layer_ships_hash_based_bytecode_for_every_module(built_layer:
         assert isinstance(marshal.loads(data[16:]), types.CodeType), compiled  # noqa: S302 - our own build
     stray = [path for path in built_layer.rglob("*.pyc") if path.parent.name != "__pycache__"]
     assert stray == []
+
+
+def test_every_path_answers_other_methods_with_a_405() -> None:
+    routes = api_routes(TEMPLATE)
+    paths = {route.path for route in routes if route.method != "ANY"}
+    catch_all = {route.path: route.function for route in routes if route.method == "ANY"}
+    assert set(catch_all) == paths
+    assert set(catch_all.values()) == {"MethodNotAllowedFunction"}
 
 
 def test_sample_events_match_the_templates_routes() -> None:

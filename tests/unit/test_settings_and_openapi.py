@@ -34,4 +34,5 @@ def test_openapi_describes_every_route_of_the_template() -> None:
 
     paths = document()["paths"]
     for route in api_routes(Template.read()):
-        assert route.method.lower() in paths.get(route.path, {}), f"{route.method} {route.path} is not documented"
+        if route.method != "ANY":  # every other method: 405, not an operation
+            assert route.method.lower() in paths.get(route.path, {}), f"{route.method} {route.path} is not documented"

@@ -216,6 +216,12 @@ ROUTES: list[Route] = [
     Route("get", "/v1/openapi.json", "This document", "openapi", "meta", response=None, status=200, errors=(403,)),
 ]
 
+
+def allowed_methods(path: str) -> list[str]:
+    """The methods a path of the API takes, for the Allow header of a 405."""
+    return sorted({route.method.upper() for route in ROUTES if route.path == path})
+
+
 _ERROR_TEXT = {
     400: "Body is not JSON",
     403: "Missing or unknown API key",

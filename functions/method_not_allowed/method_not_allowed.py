@@ -1,0 +1,15 @@
+"""Any other method on a path of the API: 405 with the methods the path takes (RFC 9110), instead of the
+"missing authentication token" that API Gateway gives a method it has no route for. No idempotency: nothing
+is done, so nothing is kept under an Idempotency-Key."""
+
+from typing import Any
+
+from textgate.errors import MethodNotAllowed
+from textgate.http_api import parse_event, problem
+from textgate.openapi import allowed_methods
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = parse_event(event)
+    allowed = ", ".join(allowed_methods(request.resource))
+    return problem(MethodNotAllowed(f"this path takes {allowed}", headers={"Allow": allowed}))
