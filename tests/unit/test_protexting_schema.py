@@ -96,11 +96,16 @@ def test_bad_country() -> None:
         ([2_147_483_648], "group_ids.0"),
         (["1"], "group_ids.0"),  # strict: a string is not a group id
         ([True], "group_ids.0"),  # nor is a boolean
-        ([1.0], "group_ids.0"),
+        ([1.5], "group_ids.0"),
     ],
 )
 def test_bad_group_ids(group_ids: object, field: str) -> None:
     assert set(errors_of({**VALID, "group_ids": group_ids})) == {field}
+
+
+def test_a_group_id_written_as_a_whole_float_is_that_integer() -> None:
+    # JSON has one number type, and JSON Schema (so the OpenAPI document) calls 7.0 an integer.
+    assert validate(OptInRequest, {**VALID, "group_ids": [7.0, 1e3]}).group_ids == [7, 1000]
 
 
 @pytest.mark.parametrize("name", ["cta_message", "confirm_message"])

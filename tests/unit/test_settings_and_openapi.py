@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 from openapi_spec_validator import validate
 
@@ -36,3 +38,55 @@ def test_openapi_describes_every_route_of_the_template() -> None:
     for route in api_routes(Template.read()):
         if route.method != "ANY":  # every other method: 405, not an operation
             assert route.method.lower() in paths.get(route.path, {}), f"{route.method} {route.path} is not documented"
+
+
+def parameter(path: str, method: str, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(p for p in document()["paths"][path][method]["parameters"] if p["name"] == name)
+    return found
+
+
+def test_query_and_path_parameters_carry_the_models_types_bounds_enums_and_patterns() -> None:
+    assert parameter("/v1/ogangi/mo", "get", "page")["schema"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 100_000,
+        "default": 1,
+    }
+    assert parameter("/v1/sumotext/events", "get", "kind")["schema"]["enum"] == [
+        "crm",
+        "poll",
+        "text4info",
+        "mo",
+        "dlr",
+    ]
+    assert parameter("/v1/sumotext/events", "get", "limit")["schema"]["maximum"] == 100
+    assert parameter("/v1/sumotext/events", "get", "since")["schema"]["format"] == "date-time"
+    assert parameter("/v1/sumotext/callbacks/{kind}", "get", "kind")["schema"]["enum"][0] == "crm"
+    assert parameter("/v1/operations/{id}", "get", "id")["schema"]["pattern"] == "^op_[0-9a-f]{24}$"
+    assert parameter("/v1/opt-outs/{phone}", "put", "phone")["schema"]["format"] == "phone"
+    campaign = parameter("/v1/interact/campaigns/{campaign_id}/sms", "post", "campaign_id")
+    assert campaign["required"] and campaign["schema"]["maxLength"] == 256
+    assert campaign["schema"]["not"] == {"enum": [".", ".."]}
+    for path, operations in document()["paths"].items():
+        for operation in operations.values():
+            for item in operation["parameters"]:
+                assert item["schema"] != {"type": "string"} or path.startswith("/v1/sumotext/callbacks"), item
+
+
+def test_a_missing_key_is_documented_as_api_gateway_answers_it() -> None:
+    spec = document()
+    forbidden = spec["paths"]["/v1/ogangi/sms"]["post"]["responses"]["403"]
+    assert forbidden["content"] == {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayMessage"}}}
+    assert spec["components"]["schemas"]["GatewayMessage"]["required"] == ["message"]
+    callback = spec["paths"]["/v1/sumotext/callbacks/{kind}"]["get"]["responses"]
+    assert "token" in callback["403"]["description"] and "mobile" in callback["400"]["description"]
+    assert "application/problem+json" in callback["403"]["content"]
+
+
+def test_the_operation_says_its_statuses_and_times() -> None:
+    schemas = document()["components"]["schemas"]
+    view = schemas["OperationView"]["properties"]
+    assert schemas["Status"]["enum"] == ["queued", "sending", "retrying", "succeeded", "failed", "unknown"]
+    assert view["created_at"]["format"] == view["updated_at"]["format"] == "date-time"
+    for name in ("/v1/ogangi/sms", "/v1/protexting/opt-ins"):
+        assert {"400", "415", "422"} <= set(document()["paths"][name]["post"]["responses"])

@@ -38,6 +38,7 @@ CASES: list[tuple[type[BaseModel], dict[str, Any], list[str]]] = [
 FIELDS = [(model, body, field) for model, body, fields in CASES for field in fields]
 SAMPLE = {"to": PHONE, "mobile": PHONE, "consumer_phone": PHONE, "caller_id": PHONE, "from": PHONE}
 SAMPLE |= {"phone_number": PHONE, "since": "2026-11-22T10:00:00Z", "code": "846547", "jp_token": "Aejhib7"}
+SAMPLE |= {"campaign_id": "campaign1"}
 
 OWN_RULES = {"carrier", "carrier_id", "flags", "filter", "campaign_id"}  # URL path segments: no control character
 

@@ -26,6 +26,7 @@ class Status(StrEnum):
 
 
 FINAL_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.UNKNOWN})
+OPERATION_ID_PATTERN = "^op_[0-9a-f]{24}$"  # what new_id makes
 
 
 class OperationError(BaseModel):

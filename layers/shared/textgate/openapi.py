@@ -1,4 +1,5 @@
-"""The OpenAPI 3 document, built from the same pydantic models that validate requests."""
+"""The OpenAPI 3 document, built from one route table and the same pydantic models that validate requests: bodies,
+query strings and path parameters alike, so their types, bounds, enums and patterns cannot drift."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ class Route:
     api_key: bool = True
     errors: tuple[int, ...] = (400, 403, 422)
     query: type[BaseModel] | None = None
+    path_model: type[BaseModel] | None = None
+    # Operations that take this answer's `id` as their {id} (every 202 links to operations.get).
+    links: tuple[str, ...] = ()
     example: dict[str, Any] | None = None
     text_response: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -47,6 +51,7 @@ ROUTES: list[Route] = [
         "ogangi",
         ogangi.SendPinRequest,
         errors=(400, 403, 422, 429),
+        links=("ogangi.check_pin",),
         example={"to": "+13056708084", "carrier": "Movistar", "text": "Your code", "length": 6},
     ),
     Route(
@@ -57,6 +62,7 @@ ROUTES: list[Route] = [
         "ogangi",
         ogangi.CheckPinRequest,
         response=ogangi.PinCheckResult,
+        path_model=common.OperationPath,
         status=200,
         errors=(400, 403, 404, 409, 410, 422, 429),
         example={"code": "846547"},
@@ -102,6 +108,7 @@ ROUTES: list[Route] = [
         "interact.send_campaign_sms",
         "interact",
         interact.SendCampaignSmsRequest,
+        path_model=interact.CampaignPath,
         example={
             "caller_id": "+972544696388",
             "jp_token": "Aejhib7",
@@ -130,6 +137,7 @@ ROUTES: list[Route] = [
         "sumotext.callback",
         "sumotext",
         query=sumotext.CallbackQuery,
+        path_model=sumotext.CallbackPath,
         response=None,
         status=200,
         api_key=False,
@@ -143,6 +151,7 @@ ROUTES: list[Route] = [
         "sumotext.callback_form",
         "sumotext",
         query=sumotext.CallbackQuery,
+        path_model=sumotext.CallbackPath,
         response=None,
         status=200,
         api_key=False,
@@ -177,6 +186,7 @@ ROUTES: list[Route] = [
         "opt_outs.get",
         "opt-outs",
         query=sumotext.OptOutQuery,
+        path_model=sumotext.OptOutPath,
         response=sumotext.OptOutView,
         status=200,
         errors=(403, 422),
@@ -188,6 +198,7 @@ ROUTES: list[Route] = [
         "opt_outs.put",
         "opt-outs",
         query=sumotext.OptOutQuery,
+        path_model=sumotext.OptOutPath,
         response=sumotext.OptOutView,
         status=200,
         errors=(403, 422),
@@ -199,6 +210,7 @@ ROUTES: list[Route] = [
         "opt_outs.delete",
         "opt-outs",
         query=sumotext.OptOutQuery,
+        path_model=sumotext.OptOutPath,
         response=sumotext.OptOutView,
         status=200,
         errors=(403, 422),
@@ -209,32 +221,39 @@ ROUTES: list[Route] = [
         "One operation and what became of it",
         "operations.get",
         "operations",
+        path_model=common.OperationPath,
         status=200,
         errors=(403, 404),
     ),
-    Route("get", "/v1/health", "Liveness", "health", "meta", response=None, status=200, api_key=False, errors=()),
+    Route(
+        "get", "/v1/health", "Liveness", "health", "meta", response=common.Health, status=200, api_key=False, errors=()
+    ),
     Route("get", "/v1/openapi.json", "This document", "openapi", "meta", response=None, status=200, errors=(403,)),
 ]
 
 
-def allowed_methods(path: str) -> list[str]:
-    """The methods a path of the API takes, for the Allow header of a 405."""
-    return sorted({route.method.upper() for route in ROUTES if route.path == path})
-
-
 _ERROR_TEXT = {
-    400: "Body is not JSON",
-    403: "Missing or unknown API key",
+    400: "Body is not JSON, or not UTF-8",
+    403: "Missing or unknown API key (API Gateway's own answer)",
     404: "Not found",
     409: "Conflict (idempotency key in use, verification pending)",
     410: "Gone",
     413: "Payload too large",
-    415: "Unsupported media type",
-    422: "Validation failed, or a business rule refused the request",
+    414: "URL too long (API Gateway's own answer)",
+    415: "Content-Type is not JSON (a body without one is read as JSON)",
+    422: "Validation failed (at most 50 fields named), or a business rule refused the request",
     429: "Too many requests",
     502: "Provider unavailable",
     503: "Service unavailable",
     504: "Provider timeout",
+}
+# The Sumotext callback has no API key: its refusals are its own, and say so.
+_CALLBACK_ERROR_TEXT = {
+    400: "A required parameter is missing: mobile (sumoid for dlr); nothing stored",
+    403: "Wrong or missing token: nothing stored",
+    404: "Unknown kind",
+    413: "Body over 64 KiB",
+    415: "A body that is not a form",
 }
 
 
@@ -246,21 +265,43 @@ def _schema_ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, st
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter is absent or a string: `X | None` of a model is just X here."""
+    choices = [choice for choice in schema.get("anyOf", []) if choice != {"type": "null"}]
+    if len(choices) == 1:
+        merged = {key: value for key, value in schema.items() if key != "anyOf"}
+        schema = {**choices[0], **merged}
+    if schema.get("default", ...) is None:
+        del schema["default"]
+    return schema
+
+
+def _model_parameters(model: type[BaseModel], location: str) -> list[dict[str, Any]]:
+    """One parameter per field of the model that validates them, with the field's own schema."""
+    document = model.model_json_schema(by_alias=True)
+    definitions = document.get("$defs", {})
+    parameters = []
+    for name, field_schema in document["properties"].items():
+        schema = _without_null(dict(field_schema))
+        reference = schema.pop("$ref", None)
+        if reference is not None:  # an enum, defined once for the model
+            schema = {**definitions[reference.rsplit("/", 1)[-1]], **schema}
+        schema.pop("title", None)
+        description = schema.pop("description", "")
+        required = location == "path" or name in document.get("required", [])
+        parameters.append(
+            {"name": name, "in": location, "required": required, "schema": schema, "description": description}
+        )
+    return parameters
+
+
 def _parameters(route: Route) -> list[dict[str, Any]]:
-    parameters: list[dict[str, Any]] = []
-    for name in [part[1:-1] for part in route.path.split("/") if part.startswith("{")]:
-        parameters.append({"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
+    names = [part[1:-1] for part in route.path.split("/") if part.startswith("{")]
+    parameters = _model_parameters(route.path_model, "path") if route.path_model is not None else []
+    if sorted(parameter["name"] for parameter in parameters) != sorted(names):
+        raise ValueError(f"{route.path}: the path model must describe exactly {names}")
     if route.query is not None:
-        for name, info in route.query.model_fields.items():
-            parameters.append(
-                {
-                    "name": info.alias or name,
-                    "in": "query",
-                    "required": info.is_required(),
-                    "schema": {"type": "string"},
-                    "description": info.description or "",
-                }
-            )
+        parameters += _model_parameters(route.query, "query")
     if route.method == "post" and route.api_key:
         parameters.append(
             {
@@ -274,10 +315,24 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
     return parameters
 
 
+def allowed_methods(path: str) -> list[str]:
+    """The methods a path of the API takes, for the Allow header of a 405."""
+    return sorted({route.method.upper() for route in ROUTES if route.path == path})
+
+
+def _error_answer(route: Route, status: int, problem_ref: dict[str, str], message_ref: dict[str, str]) -> Any:
+    if (status == 403 and route.api_key) or status == 414:
+        # API Gateway answers a missing or unknown key, and a URL over its limit, itself: no function runs.
+        return {"description": _ERROR_TEXT[status], "content": {"application/json": {"schema": message_ref}}}
+    text = _CALLBACK_ERROR_TEXT if route.operation_id.startswith("sumotext.callback") else _ERROR_TEXT
+    return {"description": text[status], "content": {"application/problem+json": {"schema": problem_ref}}}
+
+
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     problem_ref = _schema_ref(common.Problem, schemas)
+    message_ref = _schema_ref(common.GatewayMessage, schemas)
     paths: dict[str, Any] = {}
     for route in ROUTES:
         operation: dict[str, Any] = {
@@ -296,15 +351,26 @@ def document() -> dict[str, Any]:
             operation["requestBody"] = {"required": True, "content": {"application/json": body_schema}}
         success: dict[str, Any] = {"description": "OK" if route.status == 200 else "Accepted"}
         if route.text_response:
-            success["content"] = {"text/plain": {"schema": {"type": "string", "example": "OK"}}}
+            success["content"] = {"text/plain": {"schema": {"type": "string", "enum": ["OK"]}}}
         elif route.response is not None:
             success["content"] = {"application/json": {"schema": _schema_ref(route.response, schemas)}}
         else:
             success["content"] = {"application/json": {"schema": {"type": "object"}}}
         if route.status == 202:
             success["headers"] = {"Location": {"schema": {"type": "string"}, "description": "the operation"}}
+        links = ("operations.get",) * (route.status == 202) + route.links
+        if links:
+            success["links"] = {
+                target: {"operationId": target, "parameters": {"id": "$response.body#/id"}} for target in links
+            }
         operation["responses"][str(route.status)] = success
         errors = set(route.errors)
+        if route.api_key:
+            errors.add(403)
+        if route.request is not None:
+            errors |= {400, 415, 422}
+        if route.query is not None:
+            errors.add(414)  # the query string can be longer than the URL API Gateway takes
         if route.method == "post" and route.api_key:
             # Every keyed POST takes an Idempotency-Key (409 while its first request runs) and may be refused
             # with a 503 when the operation could not be queued.
@@ -314,10 +380,7 @@ def document() -> dict[str, Any]:
                 "description": "present when this is the replayed answer of an earlier request with the same key",
             }
         for status in sorted(errors):
-            operation["responses"][str(status)] = {
-                "description": _ERROR_TEXT[status],
-                "content": {"application/problem+json": {"schema": problem_ref}},
-            }
+            operation["responses"][str(status)] = _error_answer(route, status, problem_ref, message_ref)
         operation.update(route.extra)
         paths.setdefault(route.path, {})[route.method] = operation
     return {
@@ -325,7 +388,10 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "textgate",
             "version": "1.0.0",
-            "description": "One API over ContactAtOnce, Ogangi, Uniphore Interact, ProTexting and Sumotext.",
+            "description": (
+                "One API over ContactAtOnce, Ogangi, Uniphore Interact, ProTexting and Sumotext. "
+                "Any other method on a path is a 405 that lists the path's methods in Allow."
+            ),
         },
         "paths": paths,
         "components": {

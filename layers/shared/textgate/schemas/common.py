@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationInfo
 
 from textgate import phone
+from textgate.models import OPERATION_ID_PATTERN, OperationError, Status
+from textgate.sms import SmsInfo
 
 # Control characters other than TAB, LF and CR, and what XML 1.0 cannot carry at all (lone surrogates, which UTF-8
 # cannot encode either, U+FFFE and U+FFFF): no provider's XML or form can take them, so a text holding one is
@@ -30,6 +32,16 @@ def sendable(value: str) -> str:
 # surrogates on its own. A field with a pattern of its own is a plain `str` (Text's pattern would win over it), and
 # that pattern refuses these characters too.
 Text = Annotated[str, StringConstraints(pattern=SENDABLE_PATTERN)]
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON has one number type: 12.0 is the integer 12 (as JSON Schema says), 12.5 is not, `true` and "12" are not.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# After the constraints of an integer that only an integer fills (strict, so `true` or "12" is refused rather
+# than read as a number): Annotated[int, Field(strict=True, ge=…, le=…), WHOLE_NUMBER].
+WHOLE_NUMBER = BeforeValidator(_whole_number)
 
 CountryCode = Annotated[
     str, Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2 country of a national number")
@@ -55,20 +67,44 @@ def normalise_phone(
         raise ValueError(str(exc)) from None
 
 
+# A time in an answer: RFC 3339 in UTC.
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2026-11-22T10:00:00Z"])]
+# A phone number in a request: E.164, or national digits with `country`. libphonenumber judges it, and no pattern
+# could say what it accepts: the format names that judgement.
+PHONE_FORMAT = "phone"
+Phone = Annotated[str, Field(json_schema_extra={"format": PHONE_FORMAT})]
+
+
 class OperationView(BaseModel):
     """The operation resource, as GET /v1/operations/{id} and every 202 show it."""
 
-    id: str = Field(examples=["op_3f9a1c0e5b7d2a4c6e8f0a1b"])
+    id: str = Field(pattern=OPERATION_ID_PATTERN, examples=["op_3f9a1c0e5b7d2a4c6e8f0a1b"])
     operation: str = Field(examples=["ogangi.send_sms"])
     provider: str = Field(examples=["ogangi"])
-    status: str = Field(examples=["queued"], description="queued, sending, retrying, succeeded, failed, unknown")
-    attempts: int
-    created_at: str
-    updated_at: str
+    status: Status = Field(examples=["queued"], description="succeeded, failed and unknown are final")
+    attempts: int = Field(ge=0)
+    created_at: Timestamp
+    updated_at: Timestamp
     result: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
-    sms: dict[str, Any] | None = None
-    dead_lettered_at: str | None = None
+    error: OperationError | None = None
+    sms: SmsInfo | None = None
+    dead_lettered_at: Timestamp | None = None
+
+
+class OperationPath(RequestModel):
+    """{id} of /v1/operations/{id} and /v1/ogangi/pins/{id}/check (another value is simply not found)."""
+
+    id: str = Field(pattern=OPERATION_ID_PATTERN, examples=["op_3f9a1c0e5b7d2a4c6e8f0a1b"])
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class GatewayMessage(BaseModel):
+    """What API Gateway itself answers (a missing or unknown API key): not a problem document."""
+
+    message: str = Field(examples=["Forbidden"])
 
 
 class Problem(BaseModel):

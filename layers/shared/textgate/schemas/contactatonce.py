@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
-from textgate.schemas.common import CountryCode, RequestModel, Text, normalise_phone
+from textgate.schemas.common import WHOLE_NUMBER, CountryCode, Phone, RequestModel, Text, normalise_phone
 
-# ContactAtOnce's ids are WCF Int (32 bits); strict, so `true` or `"12"` is refused rather than read as a number.
-Int32Id = Annotated[int, Field(strict=True, ge=1, le=2_147_483_647)]
+# ContactAtOnce's ids are WCF Int (32 bits).
+Int32Id = Annotated[int, Field(strict=True, ge=1, le=2_147_483_647), WHOLE_NUMBER]
 Name = Annotated[Text, Field(min_length=1, max_length=100)]
 
 
 class InitiateConversationRequest(RequestModel):
+    # Exactly one of merchant_id and advertiser_id, as the document says it.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["merchant_id"], "properties": {"merchant_id": {"type": "integer"}}},
+                {"required": ["advertiser_id"], "properties": {"advertiser_id": {"type": "string"}}},
+            ]
+        }
+    )
     merchant_id: Int32Id | None = Field(
         default=None, examples=[123], description="exactly one of merchant_id and advertiser_id"
     )
@@ -27,7 +36,7 @@ class InitiateConversationRequest(RequestModel):
         validate_default=True,
     )
     country: CountryCode | None = None
-    consumer_phone: str = Field(examples=["+13056708084"], description="E.164, or national digits with `country`")
+    consumer_phone: Phone = Field(examples=["+13056708084"], description="E.164, or national digits with `country`")
     placement_id: Int32Id | None = None
     listing_details: Text | None = Field(
         default=None, min_length=1, max_length=4000, description="context passed to the merchant's agents"

@@ -3,15 +3,52 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 from urllib.parse import parse_qsl
 
-from pydantic import Field, StrictBool, ValidationInfo, field_validator
+from pydantic import Field, StrictBool, ValidationInfo, WithJsonSchema, field_validator
 
-from textgate.schemas.common import CountryCode, RequestModel, Text, normalise_phone, sendable
+from textgate.schemas.common import (
+    PHONE_FORMAT,
+    SENDABLE_PATTERN,
+    CountryCode,
+    Phone,
+    RequestModel,
+    normalise_phone,
+    sendable,
+)
 
 MAX_PARAMS = 50
 # A short code: 3 to 8 digits, sent as given (no country, no '+').
 SHORT_CODE = re.compile(r"^[0-9]{3,8}$")
+# What _additional_params below accepts, for the document: an object of at most 50 strings, or a query string
+# (name=value pairs, a name in each, no leading '?'), or nothing ({} or ""); no control characters anywhere.
+_NO_CONTROL = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\ufffe\\uffff"
+_PAIR = f"[^&={_NO_CONTROL}]+=[^&{_NO_CONTROL}]*"
+_PARAMS_SCHEMA = {
+    "anyOf": [
+        {
+            "type": "object",
+            "maxProperties": MAX_PARAMS,
+            "propertyNames": {"minLength": 1, "maxLength": 128, "pattern": SENDABLE_PATTERN},
+            "additionalProperties": {"type": "string", "maxLength": 1024, "pattern": SENDABLE_PATTERN},
+        },
+        {
+            "type": "string",
+            "maxLength": 4096,
+            "pattern": f"^[^?&={_NO_CONTROL}][^&={_NO_CONTROL}]*=[^&{_NO_CONTROL}]*(&{_PAIR})*$",
+        },
+        {"type": "string", "maxLength": 0},
+    ]
+}
+# `from`: a phone number, a short code, or nothing (empty or blank is the same as absent).
+_SENDER_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "format": PHONE_FORMAT},
+        {"type": "string", "pattern": "^[0-9]{3,8}$"},
+        {"type": "string", "pattern": "^\\s*$"},
+    ]
+}
 
 
 def _unicode(value: str) -> str:
@@ -25,7 +62,14 @@ def _unicode(value: str) -> str:
 
 
 class CampaignPath(RequestModel):
-    campaign_id: Text = Field(min_length=1, max_length=256, examples=["campaign1"])
+    # Its own pattern (no control character at all, tabs and line breaks neither: it travels in a URL path).
+    campaign_id: str = Field(
+        min_length=1,
+        max_length=256,
+        pattern=r"^[^\x00-\x1f\x7f-\x9f\ufffe\uffff]+$",
+        examples=["campaign1"],
+        json_schema_extra={"not": {"enum": [".", ".."]}},
+    )
 
     @field_validator("campaign_id")
     @classmethod
@@ -38,7 +82,7 @@ class CampaignPath(RequestModel):
 
 class SendCampaignSmsRequest(RequestModel):
     country: CountryCode | None = None
-    caller_id: str = Field(
+    caller_id: Phone = Field(
         examples=["+972544696388"], description="the customer's number: E.164, or national digits with `country`"
     )
     jp_token: str = Field(
@@ -49,14 +93,14 @@ class SendCampaignSmsRequest(RequestModel):
         examples=["Aejhib7"],
         description="the interaction's token, from Interact's generateToken",
     )
-    sender: str | None = Field(
+    sender: Annotated[str, WithJsonSchema(_SENDER_SCHEMA)] | None = Field(
         default=None,
         alias="from",
         examples=["+12121234567", "12345"],
         description="the number the SMS is sent from (E.164, national digits with `country`, or a short code of 3 "
         "to 8 digits); the campaign's own when absent or empty",
     )
-    additional_params: dict[str, Text] | Text | None = Field(
+    additional_params: Annotated[dict[str, str] | str, WithJsonSchema(_PARAMS_SCHEMA)] | None = Field(
         default=None,
         examples=[{"var1": "value1"}, "var1=value1&var2=value2"],
         description="extra parameters for the campaign: an object, or a query string",

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
 
-from textgate.schemas.common import CountryCode, RequestModel, Text, normalise_phone
+from textgate.schemas.common import CountryCode, Phone, RequestModel, Text, normalise_phone
 
 
 def path_segment(value: str) -> str:
@@ -43,7 +43,7 @@ Sender = Annotated[
 
 class SendSmsRequest(RequestModel):
     country: CountryCode | None = None
-    to: str = Field(examples=["+13056708084"], description="E.164, or national digits with `country`")
+    to: Phone = Field(examples=["+13056708084"], description="E.164, or national digits with `country`")
     text: Text = Field(min_length=1, max_length=1600, examples=["Hello"])
     sender: Sender | None = Field(default=None, alias="from", description="defaults to the configured sender")
     carrier: Carrier | None = Field(default=None, description="the operator's name: sends with sendSMS")
@@ -65,7 +65,7 @@ class SendSmsRequest(RequestModel):
 
 class SendPinRequest(RequestModel):
     country: CountryCode | None = None
-    to: str = Field(examples=["+13056708084"])
+    to: Phone = Field(examples=["+13056708084"])
     carrier: Carrier
     text: Text = Field(min_length=1, max_length=1600, examples=["Your code"])
     length: int = Field(default=6, ge=4, le=10)
@@ -80,7 +80,7 @@ class CheckPinRequest(RequestModel):
 
 class FireMessageRequest(RequestModel):
     country: CountryCode | None = None
-    mobile: str = Field(examples=["+13056708084"])
+    mobile: Phone = Field(examples=["+13056708084"])
     text: Text = Field(min_length=1, max_length=1600)
 
     _mobile = field_validator("mobile", mode="before")(normalise_phone)

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StrictBool, StrictInt, ValidationInfo, field_validator
+from pydantic import Field, StrictBool, ValidationInfo, field_validator
 
-from textgate.schemas.common import CountryCode, RequestModel, Text, normalise_phone
+from textgate.schemas.common import WHOLE_NUMBER, CountryCode, Phone, RequestModel, Text, normalise_phone
 
 # Strict: `true` or "1" is a mistake in a group id, not a group.
-GroupId = Annotated[StrictInt, Field(ge=1, le=2_147_483_647)]
+GroupId = Annotated[int, Field(strict=True, ge=1, le=2_147_483_647), WHOLE_NUMBER]
 # The length constraints also make pydantic refuse a lone surrogate ("\ud800"), which could not be sent as UTF-8.
 Message = Annotated[Text, Field(min_length=1, max_length=1600)]
 
 
 class OptInRequest(RequestModel):
     country: CountryCode | None = None
-    phone_number: str = Field(
+    phone_number: Phone = Field(
         examples=["+16461234567", "16461234567"],
         description="E.164; international digits without '+' as ProTexting writes them; or national digits with "
         "`country`",

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from textgate import clock
-from textgate.schemas.common import CountryCode, RequestModel, Text, normalise_phone, sendable
+from textgate.schemas.common import CountryCode, Phone, RequestModel, Text, normalise_phone, sendable
 
 Kind = Literal["crm", "poll", "text4info", "mo", "dlr"]
 KINDS: frozenset[str] = frozenset(("crm", "poll", "text4info", "mo", "dlr"))
@@ -30,27 +30,40 @@ class CallbackRequest:
     method: str
 
 
+# A callback parameter's value: longer ones are refused with a 413 (logic/sumotext.py MAX_VALUE_CHARS); the
+# mobile and the ids that become keys have tighter limits (400).
+CallbackValue = Annotated[str, Field(max_length=4096)]
+
+
 class CallbackQuery(BaseModel):
     """What Sumotext sends (query string or form); every other parameter is kept as it came. Documents only."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    token: str = Field(description="The shared secret of the callback URL; never stored")
-    mobile: str | None = Field(
-        default=None, description="Required except for dlr: national digits (read with `country`) or E.164"
+    token: CallbackValue = Field(description="The shared secret of the callback URL; never stored")
+    mobile: CallbackValue | None = Field(
+        default=None,
+        max_length=64,
+        description="Required except for dlr: national digits (read with `country`) or E.164",
     )
-    country: str | None = Field(default=None, description="USA, US, CAN, CA, …; US when absent")
-    shortcode: str | None = Field(default=None, description="Also accepted as `short code`")
-    key: str | None = Field(default=None, description="Keyword; a poll's replies are listed by it")
-    carrier: str | None = Field(default=None, description="Also accepted as `carrierId`")
-    reply: str | None = Field(default=None, description="poll: the user's answer")
-    label: str | None = Field(default=None, description="poll: the answer's label")
-    lead: str | None = Field(default=None, description="text4info: the keyword")
-    msg: str | None = Field(default=None, description="text4info, mo: the text; STOP, START, … change the opt-out list")
-    smsid: str | None = Field(default=None, description="mo: the message id; a repeat is stored once")
-    sumoid: str | None = Field(default=None, description="dlr: required, the message id")
-    mtcode: str | None = Field(default=None, description="dlr: 4 delivered, 5 failed")
-    mtdescription: str | None = Field(default=None, description="dlr: the status in words")
+    country: CallbackValue | None = Field(default=None, description="USA, US, CAN, CA, …; US when absent")
+    shortcode: CallbackValue | None = Field(default=None, description="Also accepted as `short code`")
+    key: CallbackValue | None = Field(
+        default=None, max_length=256, description="Keyword; a poll's replies are listed by it"
+    )
+    carrier: CallbackValue | None = Field(default=None, description="Also accepted as `carrierId`")
+    reply: CallbackValue | None = Field(default=None, description="poll: the user's answer")
+    label: CallbackValue | None = Field(default=None, description="poll: the answer's label")
+    lead: CallbackValue | None = Field(default=None, description="text4info: the keyword")
+    msg: CallbackValue | None = Field(
+        default=None, description="text4info, mo: the text; STOP, START, … change the opt-out list"
+    )
+    smsid: CallbackValue | None = Field(
+        default=None, max_length=256, description="mo: the message id; a repeat is stored once"
+    )
+    sumoid: CallbackValue | None = Field(default=None, max_length=256, description="dlr: required, the message id")
+    mtcode: CallbackValue | None = Field(default=None, max_length=256, description="dlr: 4 delivered, 5 failed")
+    mtdescription: CallbackValue | None = Field(default=None, description="dlr: the status in words")
 
 
 class CallbackHit(BaseModel):
@@ -101,12 +114,16 @@ def _plus_from_query(value: object) -> object:
 
 class EventsQuery(RequestModel):
     country: CountryCode | None = Field(default=None, description="ISO 3166 alpha-2 of a national `mobile`")
-    mobile: str | None = Field(default=None, description="E.164 (or national digits with `country`)")
+    mobile: Phone | None = Field(default=None, description="E.164 (or national digits with `country`)")
     kind: Kind | None = Field(default=None, description="`mobile` or `kind` is required")
     keyword: Text | None = Field(
         default=None, min_length=1, max_length=64, description="With kind=poll: one poll's replies"
     )
-    since: Text | None = Field(default=None, description="RFC 3339; only hits received at or after it")
+    since: Text | None = Field(
+        default=None,
+        description="RFC 3339; only hits received at or after it",
+        json_schema_extra={"format": "date-time"},
+    )
     limit: int = Field(default=50, ge=1, le=100, description="Items per page, 1 to 100")
     cursor: Text | None = Field(default=None, min_length=1, max_length=2048, description="`next_cursor` of a page")
 
@@ -126,6 +143,14 @@ class EventsQuery(RequestModel):
             except ValueError:
                 raise ValueError("must be an RFC 3339 time, like 2026-11-22T10:00:00Z") from None
         return value
+
+
+class CallbackPath(RequestModel):
+    kind: Kind = Field(description="Another kind is not found (404)")
+
+
+class OptOutPath(RequestModel):
+    phone: Phone = Field(description="E.164 (the '+' URL-encoded as %2B), or national digits with `country`")
 
 
 class OptOutQuery(RequestModel):
