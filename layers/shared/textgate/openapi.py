@@ -155,7 +155,7 @@ ROUTES: list[Route] = [
         response=None,
         status=200,
         api_key=False,
-        errors=(400, 403, 404, 413, 415),
+        errors=(400, 403, 404, 413),
         text_response=True,
         extra={
             "requestBody": {
@@ -213,7 +213,7 @@ ROUTES: list[Route] = [
         path_model=sumotext.OptOutPath,
         response=sumotext.OptOutView,
         status=200,
-        errors=(403, 422),
+        errors=(403, 409, 422),
     ),
     Route(
         "get",
@@ -236,13 +236,13 @@ _ERROR_TEXT = {
     400: "Body is not JSON, or not UTF-8",
     403: "Missing or unknown API key (API Gateway's own answer)",
     404: "Not found",
-    409: "Conflict (idempotency key in use, verification pending)",
+    409: "Conflict (idempotency key in use, verification pending, opted out by the recipient)",
     410: "Gone",
     413: "Payload too large",
     414: "URL too long (API Gateway's own answer)",
     415: "Content-Type is not JSON (a body without one is read as JSON)",
     422: "Validation failed (at most 50 fields named), or a business rule refused the request",
-    429: "Too many requests",
+    429: "Too many requests (PINs), or the recipient's daily limit reached (with Retry-After)",
     502: "Provider unavailable",
     503: "Service unavailable",
     504: "Provider timeout",
@@ -252,8 +252,7 @@ _CALLBACK_ERROR_TEXT = {
     400: "A required parameter is missing: mobile (sumoid for dlr); nothing stored",
     403: "Wrong or missing token: nothing stored",
     404: "Unknown kind",
-    413: "Body over 64 KiB",
-    415: "A body that is not a form",
+    413: "Too many parameters, or a value too long",
 }
 
 
@@ -371,6 +370,8 @@ def document() -> dict[str, Any]:
             errors |= {400, 415, 422}
         if route.query is not None:
             errors.add(414)  # the query string can be longer than the URL API Gateway takes
+        if route.status == 202 and route.tag != "contactatonce":  # (a conversation texts no one)
+            errors.add(429)  # a text to a recipient over RECIPIENT_DAILY_LIMIT
         if route.method == "post" and route.api_key:
             # Every keyed POST takes an Idempotency-Key (409 while its first request runs) and may be refused
             # with a 503 when the operation could not be queued.
