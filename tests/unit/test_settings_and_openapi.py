@@ -90,3 +90,13 @@ def test_the_operation_says_its_statuses_and_times() -> None:
     assert view["created_at"]["format"] == view["updated_at"]["format"] == "date-time"
     for name in ("/v1/ogangi/sms", "/v1/protexting/opt-ins"):
         assert {"400", "415", "422"} <= set(document()["paths"][name]["post"]["responses"])
+
+
+def test_rules_between_fields_are_in_the_document_too() -> None:
+    schemas = document()["components"]["schemas"]
+    sms = schemas["SendSmsRequest"]
+    assert {"carrier_id", "flags"} == {rule["not"]["required"][1] for rule in sms["allOf"]}
+    assert sms["properties"]["from"]["anyOf"][0]["pattern"] == r"^\+?[0-9A-Za-z]+$"  # the sender's, not looser
+    assert len(schemas["InitiateConversationRequest"]["oneOf"]) == 2  # merchant_id or advertiser_id
+    # Over REST (the default) sending from the master account is a 422: the document says false is all it takes.
+    assert schemas["SendCampaignSmsRequest"]["properties"]["send_from_master_account"]["const"] is False

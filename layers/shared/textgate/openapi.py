@@ -327,6 +327,15 @@ def _error_answer(route: Route, status: int, problem_ref: dict[str, str], messag
     return {"description": text[status], "content": {"application/problem+json": {"schema": problem_ref}}}
 
 
+def _interact_protocol() -> str:
+    from textgate.settings import get_settings  # noqa: PLC0415 - the document is built once, settings may be absent
+
+    try:
+        return get_settings().interact_protocol
+    except Exception:  # noqa: BLE001 - without settings (a unit test, a tool), the default
+        return "rest"
+
+
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
@@ -384,6 +393,10 @@ def document() -> dict[str, Any]:
             operation["responses"][str(status)] = _error_answer(route, status, problem_ref, message_ref)
         operation.update(route.extra)
         paths.setdefault(route.path, {})[route.method] = operation
+    if _interact_protocol() != "soap":
+        # This deployment talks REST to Interact: sending from the master account is SOAP's alone (true is a 422).
+        master = schemas["SendCampaignSmsRequest"]["properties"]["send_from_master_account"]
+        master["const"] = False
     return {
         "openapi": "3.1.0",
         "info": {

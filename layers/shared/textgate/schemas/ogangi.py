@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from textgate.schemas.common import CountryCode, Phone, RequestModel, Text, normalise_phone
 
@@ -35,13 +35,35 @@ CarrierId = Annotated[
 Flags = Annotated[
     PathSegment, Field(min_length=1, max_length=256, description="sendMT's flags for Ogangi's backend jobs")
 ]
+SENDER_PATTERN = r"^\+?[0-9A-Za-z]+$"
 Sender = Annotated[
     PathSegment,
-    Field(min_length=1, max_length=32, pattern=r"^\+?[0-9A-Za-z]+$", examples=["19893653744"]),
+    # The document shows the sender's own pattern (stricter than a path segment's).
+    Field(
+        min_length=1,
+        max_length=32,
+        pattern=SENDER_PATTERN,
+        examples=["19893653744"],
+        json_schema_extra={"pattern": SENDER_PATTERN},
+    ),
 ]
 
 
 class SendSmsRequest(RequestModel):
+    # carrier (sendSMS) goes with neither carrier_id nor flags (sendMT's), as the document says it.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {
+                    "not": {
+                        "required": ["carrier", other],
+                        "properties": {"carrier": {"type": "string"}, other: {"type": "string"}},
+                    }
+                }
+                for other in ("carrier_id", "flags")
+            ]
+        }
+    )
     country: CountryCode | None = None
     to: Phone = Field(examples=["+13056708084"], description="E.164, or national digits with `country`")
     text: Text = Field(min_length=1, max_length=1600, examples=["Hello"])
