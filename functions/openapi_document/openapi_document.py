@@ -3,11 +3,11 @@
 from typing import Any
 
 from textgate.http_api import ApiRequest, api_handler, respond, setup_logging
-from textgate.openapi import document
+from textgate.openapi_served import served_document
 
 setup_logging()
 
 
 @api_handler
 def handler(request: ApiRequest) -> dict[str, Any]:
-    return respond(200, document())
+    return respond(200, served_document())

@@ -226,6 +226,17 @@ def test_the_built_layer_ships_hash_based_bytecode_for_every_module(built_layer:
     assert stray == []
 
 
+@pytest.mark.slow
+def test_the_built_layer_ships_the_openapi_document_of_each_protocol(built_layer: Path) -> None:
+    """The function that serves the document reads it from the layer instead of building it at its cold start."""
+    from textgate.openapi import PROTOCOLS, document_for, shipped_name
+
+    for protocol in PROTOCOLS:
+        shipped = json.loads((built_layer / "textgate" / shipped_name(protocol)).read_text(encoding="utf-8"))
+        assert shipped == json.loads(json.dumps(document_for(protocol))), protocol
+    assert shipped_name("rest") != shipped_name("soap")
+
+
 def test_every_path_answers_other_methods_with_a_405() -> None:
     routes = api_routes(TEMPLATE)
     paths = {route.path for route in routes if route.method != "ANY"}

@@ -336,8 +336,21 @@ def _interact_protocol() -> str:
         return "rest"
 
 
-@lru_cache(maxsize=1)
+PROTOCOLS = ("rest", "soap")
+
+
+def shipped_name(protocol: str) -> str:
+    """The file the layer's build writes the document of one Interact protocol to, beside this module."""
+    return f"openapi-{protocol}.json"
+
+
 def document() -> dict[str, Any]:
+    """The document of this deployment (its Interact protocol decides what `send_from_master_account` takes)."""
+    return document_for(_interact_protocol())
+
+
+@lru_cache(maxsize=2)
+def document_for(protocol: str) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     problem_ref = _schema_ref(common.Problem, schemas)
     message_ref = _schema_ref(common.GatewayMessage, schemas)
@@ -393,7 +406,7 @@ def document() -> dict[str, Any]:
             operation["responses"][str(status)] = _error_answer(route, status, problem_ref, message_ref)
         operation.update(route.extra)
         paths.setdefault(route.path, {})[route.method] = operation
-    if _interact_protocol() != "soap":
+    if protocol != "soap":
         # This deployment talks REST to Interact: sending from the master account is SOAP's alone (true is a 422).
         master = schemas["SendCampaignSmsRequest"]["properties"]["send_from_master_account"]
         master["const"] = False
@@ -414,3 +427,20 @@ def document() -> dict[str, Any]:
         },
         "security": [{"apiKey": []}],
     }
+
+
+def write_shipped(folder: str) -> None:
+    """Write the document of each protocol into `folder` (the layer's textgate/): the function that serves it
+    then reads a file instead of building every model's schema at its cold start."""
+    import json  # noqa: PLC0415 - only the layer's build writes files
+    from pathlib import Path  # noqa: PLC0415
+
+    for protocol in PROTOCOLS:
+        text = json.dumps(document_for(protocol), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        (Path(folder) / shipped_name(protocol)).write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    import sys
+
+    write_shipped(sys.argv[1])

@@ -18,7 +18,7 @@ class Unreadable(ValueError):
 
 class Payload(BaseModel):
     # Records written by an older version may hold a key no longer used: it is ignored, not an error.
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore", defer_build=True)
 
     def stored(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True)

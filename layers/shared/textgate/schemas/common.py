@@ -51,7 +51,7 @@ CountryCode = Annotated[
 class RequestModel(BaseModel):
     """Unknown fields are refused, so a typo is a 422 rather than a silently ignored setting."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=False, defer_build=True)
 
 
 def normalise_phone(
