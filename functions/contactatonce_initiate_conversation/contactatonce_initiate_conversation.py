@@ -2,14 +2,14 @@
 
 from typing import Any
 
-from textgate.http_api import ApiRequest, accepted, api_handler, json_body, setup_logging
+from textgate.http_api import ApiRequest, accepted, json_body, operation_handler, setup_logging
 from textgate.logic.contactatonce import accept_conversation
 from textgate.schemas.contactatonce import InitiateConversationRequest
 
 setup_logging()
 
 
-@api_handler
+@operation_handler("contactatonce.initiate_conversation")
 def handler(request: ApiRequest) -> dict[str, Any]:
     operation = accept_conversation(request.client, json_body(request, InitiateConversationRequest))
     return accepted(operation.public())

@@ -1,14 +1,21 @@
 """Reads the dead-letter queues: marks each operation whose message landed there, and announces it."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from textgate.http_api import setup_logging
+from textgate.invocation import lambda_handler
 from textgate.logic.dead_letters import mark
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 setup_logging()
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@lambda_handler()
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     for record in event.get("Records") or []:
         mark(record.get("body", ""))
     # Every message is consumed: the mark on the operation (and the alarm) now carry it.

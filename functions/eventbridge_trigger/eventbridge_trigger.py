@@ -1,12 +1,20 @@
 """Starts operations from events on the project's bus (DetailType = the operation, Detail = the body)."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from textgate.http_api import setup_logging
+from textgate.invocation import lambda_handler
 from textgate.logic.triggers import handle
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 setup_logging()
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+# The event's own id follows the operation it starts through the logs.
+@lambda_handler(correlation_id=lambda event: event.get("id"))
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(event)

@@ -2,13 +2,13 @@
 
 from typing import Any
 
-from textgate.http_api import ApiRequest, accepted, api_handler, json_document, setup_logging
+from textgate.http_api import ApiRequest, accepted, json_document, operation_handler, setup_logging
 from textgate.logic.interact import accept_campaign_sms, parse_request
 
 setup_logging()
 
 
-@api_handler
+@operation_handler("interact.send_campaign_sms")
 def handler(request: ApiRequest) -> dict[str, Any]:
     campaign_id, body = parse_request(request.path_params.get("campaign_id", ""), json_document(request))
     operation = accept_campaign_sms(request.client, campaign_id, body)

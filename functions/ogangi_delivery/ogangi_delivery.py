@@ -1,16 +1,23 @@
 """Delivers the Ogangi queue: one SQS batch per invocation, partial batch failures reported."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from textgate.delivery import DeliveryConfig, handle_batch
 from textgate.executors import ogangi
 from textgate.http_api import setup_logging
+from textgate.invocation import lambda_handler
 from textgate.logic.pins import protect
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 setup_logging()
 # Only send_pin returns private fields (the generated PIN): they are stored as a keyed hash.
 CONFIG = DeliveryConfig(provider="ogangi", execute=ogangi.execute, protect=protect)
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+@lambda_handler()
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle_batch(event, CONFIG)

@@ -2,14 +2,14 @@
 
 from typing import Any
 
-from textgate.http_api import ApiRequest, accepted, api_handler, json_body, setup_logging
+from textgate.http_api import ApiRequest, accepted, json_body, operation_handler, setup_logging
 from textgate.logic.ogangi import accept_fire_message
 from textgate.schemas.ogangi import FireMessageRequest
 
 setup_logging()
 
 
-@api_handler
+@operation_handler("ogangi.fire_message")
 def handler(request: ApiRequest) -> dict[str, Any]:
     operation = accept_fire_message(request.client, json_body(request, FireMessageRequest))
     return accepted(operation.public())

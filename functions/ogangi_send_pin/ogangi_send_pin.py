@@ -2,14 +2,14 @@
 
 from typing import Any
 
-from textgate.http_api import ApiRequest, accepted, api_handler, json_body, setup_logging
+from textgate.http_api import ApiRequest, accepted, json_body, operation_handler, setup_logging
 from textgate.logic.pins import accept_pin
 from textgate.schemas.ogangi import SendPinRequest
 
 setup_logging()
 
 
-@api_handler
+@operation_handler("ogangi.send_pin")
 def handler(request: ApiRequest) -> dict[str, Any]:
     operation = accept_pin(request.client, json_body(request, SendPinRequest))
     return accepted(operation.public())

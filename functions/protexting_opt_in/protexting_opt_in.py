@@ -2,14 +2,14 @@
 
 from typing import Any
 
-from textgate.http_api import ApiRequest, accepted, api_handler, json_body, setup_logging
+from textgate.http_api import ApiRequest, accepted, json_body, operation_handler, setup_logging
 from textgate.logic.protexting import accept_opt_in
 from textgate.schemas.protexting import OptInRequest
 
 setup_logging()
 
 
-@api_handler
+@operation_handler("protexting.opt_in")
 def handler(request: ApiRequest) -> dict[str, Any]:
     operation = accept_opt_in(request.client, json_body(request, OptInRequest))
     return accepted(operation.public())

@@ -57,7 +57,11 @@ class Functions:
             return self._handlers[logical_id]
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
-        context = LambdaContext(function_name=logical_id, aws_request_id=str(uuid.uuid4()))
+        context = LambdaContext(
+            function_name=logical_id,
+            aws_request_id=str(uuid.uuid4()),
+            invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{logical_id}",
+        )
         handler = self.handler(logical_id)
         started = time.perf_counter()
         try:

@@ -302,6 +302,8 @@ class Gateway:
                     self._json(502, {"message": "Internal server error"})
                     return
                 status, headers, content = _proxy_answer(answer)
+                # As API Gateway does: the request id (the correlation id of the function's log lines).
+                headers.setdefault("x-amzn-RequestId", event["requestContext"]["requestId"])
                 self._send(status, headers, content)
 
         return Handler

@@ -37,6 +37,7 @@ PARAMETERS = {
     "MAX_ATTEMPTS": "MaxAttempts",
     "SUMOTEXT_RETENTION_DAYS": "SumotextRetentionDays",
     "RECIPIENT_DAILY_LIMIT": "RecipientDailyLimit",
+    "POWERTOOLS_LOGGER_SAMPLE_RATE": "LogSampleRate",
 }
 
 
@@ -150,7 +151,16 @@ def _rate_limit(text: str) -> tuple[int, float] | None:
 
 
 def _is_setting(name: str) -> bool:
-    prefixes = ("OGANGI_", "CONTACTATONCE_", "INTERACT_", "PROTEXTING_", "PROVIDER_", "RETRY_", "LOG_LEVEL")
+    prefixes = (
+        "OGANGI_",
+        "CONTACTATONCE_",
+        "INTERACT_",
+        "PROTEXTING_",
+        "PROVIDER_",
+        "RETRY_",
+        "LOG_LEVEL",
+        "POWERTOOLS_LOGGER_SAMPLE_RATE",
+    )
     return name.startswith(prefixes) or name in ("MAX_ATTEMPTS", "SUMOTEXT_RETENTION_DAYS", "RECIPIENT_DAILY_LIMIT")
 
 

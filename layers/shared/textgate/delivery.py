@@ -7,7 +7,9 @@ Per message:
 
 Retries and rate-limit pauses put a new, delayed message on the queue and acknowledge the old one, so SQS's
 receive count (and with it the dead-letter queue) only ever counts crashes and poison messages.
-Calls within a batch run concurrently; a failed message is reported back alone (partial batch failure).
+Calls within a batch run concurrently; a failed message is reported back alone (partial batch failure). Each
+call runs in its own copy of the invocation's context: it logs with the invocation's keys plus its own operation
+id (the correlation id of its lines), and its metrics join the invocation's batch.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from textgate import clock, log, retry
+from textgate import clock, invocation, log, metrics, retry
 from textgate.dal import events, limits, queue
 from textgate.dal import operations as records
 from textgate.executors import NotAttempted
@@ -51,7 +53,9 @@ def handle_batch(event: dict[str, Any], config: DeliveryConfig) -> dict[str, Any
     global _pool
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=get_settings().delivery_concurrency, thread_name_prefix="delivery")
-    results = list(_pool.map(lambda record: _safe_deliver(record, config), records_in))
+    # One copy of the context per message: a context cannot be entered by two threads at once.
+    calls = [invocation.run_in_copy(_safe_deliver) for _ in records_in]
+    results = list(_pool.map(lambda call, record: call(record, config), calls, records_in))
     failures = [
         {"itemIdentifier": record["messageId"]}
         for record, delivered in zip(records_in, results, strict=True)
@@ -74,7 +78,7 @@ def deliver_message(body: str, config: DeliveryConfig) -> bool:
     if operation_id is None:
         logger.error("message names no operation; it will reach the dead-letter queue")
         return False
-    token = log.bind(operation_id=operation_id)
+    token = log.bind(operation_id=operation_id, correlation_id=operation_id)
     try:
         return _deliver(operation_id, config)
     finally:
@@ -119,6 +123,7 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
     resume_at = limits.paused_until(config.provider) if config.pausable else 0.0
     if resume_at > now:
         # The provider said its allowance is spent: wait, without spending an attempt.
+        metrics.provider_paused(config.provider)
         return _requeue(operation_id, config.provider, resume_at - now)
     claimed = records.claim(operation_id, now=now, lease_seconds=LEASE_SECONDS)
     if claimed is None:
@@ -147,7 +152,8 @@ def _pause(provider: str, seconds: float) -> None:
 
 def _call(config: DeliveryConfig, operation: Operation) -> ProviderOutcome:
     try:
-        return config.execute(operation)
+        with invocation.operation(operation.operation):
+            return config.execute(operation)
     except NotAttempted as exc:
         return ProviderOutcome.transient("not_attempted", str(exc))
     except Unreadable as exc:
@@ -187,6 +193,7 @@ def _settle(operation: Operation, outcome: ProviderOutcome, config: DeliveryConf
             operation.id, attempt=attempt, status=Status.UNKNOWN, now=now, error=_error(outcome, retryable=False)
         )
     elif outcome.verdict is Verdict.RATE_LIMITED:
+        metrics.provider_paused(config.provider)
         wait = max(1.0, outcome.retry_after or settings.retry_base_seconds)
         return _retry_later(operation, outcome, now, wait, refund=True, config=config)
     elif attempt >= settings.max_attempts:
@@ -242,6 +249,8 @@ def _retry_later(
         latest = records.get(operation.id)
         if latest is None or latest.status.final:
             return True
+    elif not refund:
+        metrics.outcome("retried", operation.provider, operation.operation)
     return _requeue(operation.id, config.provider, wait)
 
 
@@ -261,4 +270,6 @@ def _error(outcome: ProviderOutcome, *, retryable: bool) -> OperationError:
 
 
 def _announce(operation: Operation) -> None:
+    """An operation ended: its outcome is counted and published."""
+    metrics.outcome(operation.status.value, operation.provider, operation.operation)
     events.publish(f"operation.{operation.status.value}", operation.public())

@@ -1,7 +1,10 @@
 """API Gateway REST proxy events in, proxy answers out; validation at the edge with field-level errors.
 
 Handlers stay thin: `@api_handler` turns domain errors into problem+json, anything unexpected into a plain
-500 (the exception goes to the log, never to the caller).
+500 (the exception goes to the log, never to the caller). It runs the route inside `textgate.invocation`'s
+`lambda_handler`: the API Gateway request id is the correlation id of every line logged, and the invocation's
+metrics are written when it ends. `operation_handler` is `api_handler` for a route that starts an operation: each
+refusal counts as `OperationRefused` with its problem code as the reason.
 """
 
 from __future__ import annotations
@@ -9,20 +12,24 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from textgate import log
+from textgate import log, metrics
 from textgate.errors import ApiError, InternalError, InvalidJson, UnsupportedMediaType
+from textgate.invocation import lambda_handler
 from textgate.validation import validate
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = log.get_logger(__name__)
 
-LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+LambdaHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
+Route = Callable[["ApiRequest"], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -129,14 +136,25 @@ def problem(error: ApiError) -> dict[str, Any]:
     }
 
 
+def request_id(event: dict[str, Any]) -> str | None:
+    """The API Gateway request id: the correlation id of an API invocation."""
+    return (event.get("requestContext") or {}).get("requestId") or None
+
+
 def api_handler(
-    function: Callable[[ApiRequest], dict[str, Any]], *, fingerprint_key: Callable[[], bytes] | None = None
+    function: Route, *, fingerprint_key: Callable[[], bytes] | None = None, operation: str | None = None
 ) -> LambdaHandler:
     """Wrap a route's logic: parse the event, bind the request id to the logs, map errors to answers.
-    `fingerprint_key` keys the idempotency fingerprint of bodies that hold a secret (a PIN to check)."""
+    `fingerprint_key` keys the idempotency fingerprint of bodies that hold a secret (a PIN to check);
+    `operation` names the operation the route starts, for the refusal metric."""
 
+    def refuse(code: str) -> None:
+        if operation is not None:
+            metrics.refused(operation, code)
+
+    @lambda_handler(correlation_id=request_id)
     @functools.wraps(function)
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         request = parse_event(event)
         # The route's template (/v1/opt-outs/{phone}), never the raw path: paths can hold phone numbers.
         route = event.get("resource") or request.path
@@ -144,14 +162,16 @@ def api_handler(
         try:
             # Only API clients have keys of their own (the Sumotext callback has no client).
             if request.method == "POST" and request.client and request.header("Idempotency-Key") is not None:
-                return _idempotent(request, function, fingerprint_key)
+                return _idempotent(request, function, fingerprint_key, refuse)
             return function(request)
         except ApiError as error:
+            refuse(error.code)
             if error.status >= 500:
                 logger.error("request failed: %s", error.code)
             return problem(error)
         except Exception:
             logger.exception("unexpected error")
+            refuse(InternalError.code)
             return problem(InternalError("the request could not be completed; it is safe to retry"))
         finally:
             log.unbind(token)
@@ -159,17 +179,21 @@ def api_handler(
     return handler
 
 
-def keyed_api_handler(
-    fingerprint_key: Callable[[], bytes],
-) -> Callable[[Callable[[ApiRequest], dict[str, Any]]], LambdaHandler]:
+def keyed_api_handler(fingerprint_key: Callable[[], bytes]) -> Callable[[Route], LambdaHandler]:
     """`api_handler` for routes whose body is a secret: its idempotency fingerprint is an HMAC, not a hash."""
     return functools.partial(api_handler, fingerprint_key=fingerprint_key)
 
 
+def operation_handler(operation: str) -> Callable[[Route], LambdaHandler]:
+    """`api_handler` for a route that starts `operation` (ogangi.send_sms, …)."""
+    return functools.partial(api_handler, operation=operation)
+
+
 def _idempotent(
     request: ApiRequest,
-    function: Callable[[ApiRequest], dict[str, Any]],
+    function: Route,
     fingerprint_key: Callable[[], bytes] | None,
+    refuse: Callable[[str], None],
 ) -> dict[str, Any]:
     from textgate.logic import idempotency  # noqa: PLC0415 - only POSTs with a key need it
 
@@ -177,6 +201,7 @@ def _idempotent(
         try:
             return function(request)
         except ApiError as error:
+            refuse(error.code)  # a replayed refusal is not counted again
             return problem(error)
 
     key = request.header(idempotency.HEADER) or ""
@@ -202,5 +227,4 @@ def setup_logging() -> None:
         level = get_settings().log_level
     except Exception:  # noqa: BLE001
         level = "INFO"
-    if not any(isinstance(h.formatter, log.JsonFormatter) for h in logging.getLogger().handlers):
-        log.configure(level)
+    log.configure(level)

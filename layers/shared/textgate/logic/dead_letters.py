@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from textgate import clock, log
+from textgate import clock, log, metrics
 from textgate.dal import events, queue
 from textgate.dal import operations as records
 
@@ -24,6 +24,7 @@ def mark(body: str) -> bool:
         logger.error("a dead-lettered message names an unknown operation", extra={"operation_id": operation_id})
         return False
     logger.error("operation dead-lettered", extra={"operation_id": operation_id, "status": marked.status.value})
+    metrics.outcome("dead_lettered", marked.provider, marked.operation)
     events.publish("operation.dead_lettered", marked.public())
     return True
 

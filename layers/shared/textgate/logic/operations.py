@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from textgate import clock, log
+from textgate import clock, log, metrics
 from textgate.dal import events, limits, queue
 from textgate.dal import operations as records
 from textgate.errors import InternalError, NotFound, ServiceUnavailable
@@ -49,7 +49,9 @@ def accept(
     except Exception:
         _release(slots)
         raise
-    if not created:
+    if created:
+        metrics.accepted(operation)
+    else:
         _release(slots)  # the operation was accepted before (a retry under the same key): count it once
     logger.info("operation accepted", extra={"operation_id": accepted.id, "operation": operation})
     return accepted
@@ -103,6 +105,7 @@ def _enqueue_or_fail(operation: Operation, provider: str) -> None:
         # SQS stored the message after all (only its answer was lost) and delivery already moved the record:
         # the operation is under way, so the caller must not be told to try again.
         return
+    metrics.outcome("failed", failed.provider, failed.operation)
     events.publish("operation.failed", failed.public())
     raise ServiceUnavailable("the operation could not be queued; nothing was sent, try again")
 

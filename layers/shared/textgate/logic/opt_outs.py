@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from textgate import clock, log
+from textgate import clock, log, metrics
 from textgate.dal import events, suppression
 from textgate.errors import OptedOutByRecipient, ValidationFailed
 from textgate.phone import InvalidPhoneNumber, normalise
@@ -72,6 +72,7 @@ def set_opted_out(number: str, opted_out: bool, *, source: str, changed_by: str)
         "suppression list changed",
         extra={"phone": log.mask_phone(number), "opted_out": opted_out, "source": source, "changed_by": changed_by},
     )
+    metrics.opt_out_changed(source, opted_out)
     events.publish("opt_out.changed", current.model_dump())
     return current
 

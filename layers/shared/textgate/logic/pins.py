@@ -10,7 +10,7 @@ import hashlib
 import hmac
 from typing import TYPE_CHECKING, Any
 
-from textgate import clock, secrets, sms
+from textgate import clock, metrics, secrets, sms
 from textgate.dal import limits, pins
 from textgate.errors import (
     NotFound,
@@ -81,7 +81,27 @@ def protect(operation: Operation, private: dict[str, Any]) -> dict[str, str | fl
     }
 
 
+# The PinChecked result of each refusal of a check.
+_REFUSED_RESULTS: dict[type[Exception], str] = {
+    VerificationPending: "pending",
+    VerificationExpired: "expired",
+    VerificationUsed: "used",
+    TooManyAttempts: "too_many_attempts",
+}
+
+
 def check(client: str, verification_id: str, code: str) -> dict[str, Any]:
+    """Judge a code; every answer but "no such verification" counts as PinChecked by its result."""
+    try:
+        answer = _judge(client, verification_id, code)
+    except (VerificationPending, VerificationExpired, VerificationUsed, TooManyAttempts) as refused:
+        metrics.pin_checked(_REFUSED_RESULTS[type(refused)])
+        raise
+    metrics.pin_checked("verified" if answer["verified"] else "wrong_code")
+    return answer
+
+
+def _judge(client: str, verification_id: str, code: str) -> dict[str, Any]:
     operation = operations.get_for_client(client, verification_id)
     if operation.operation != OPERATION:
         raise NotFound(f"no verification {verification_id}")
@@ -101,5 +121,5 @@ def check(client: str, verification_id: str, code: str) -> dict[str, Any]:
     left = pins.mark_verified(verification_id, now=now) if right else pins.spend_attempt(verification_id, now=now)
     if left is None:
         # Another check got there first: judge again on what it left.
-        return check(client, verification_id, code)
+        return _judge(client, verification_id, code)
     return {"id": verification_id, "verified": right, "attempts_left": left}

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from textgate import clock, log
+from textgate import clock, log, metrics
 from textgate.dal import callbacks, events
 from textgate.errors import (
     ApiError,
@@ -321,6 +321,7 @@ def receive(callback: CallbackRequest) -> CallbackHit | None:
             logger.info("repeated sumotext callback ignored")
             return None
         logger.info("sumotext callback stored", extra={"mobile_valid": hit.mobile_valid})
+        metrics.callback_stored(hit.kind)
         events.publish("sumotext.callback", hit.model_dump())
         return hit
     finally:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from textgate import log
+from textgate import log, metrics
 from textgate.dal import events
 from textgate.errors import ApiError, ValidationFailed
 from textgate.logic import contactatonce, idempotency, interact, ogangi, pins, protexting
@@ -85,6 +85,7 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
         if error.status >= 500:
             raise  # ours, not the event's: let Lambda retry it (and its on-failure destination keep it)
         logger.warning("trigger refused: %s", error.code)
+        metrics.refused(operation, error.code)
         problem = error.problem()
         events.publish(
             "trigger.rejected",

@@ -3,16 +3,23 @@
 The one distinction that matters for never texting twice is *whether the request may have reached the
 provider*: `NotSent` (refused, unreachable, connect timeout) is safe to retry; `NoAnswer` (read timeout, reset
 after sending, answer too large to read) is not.
+
+Every call is measured (`ProviderLatency`, from sending to the answer read or the failure, whatever the answer)
+and, when the invocation is traced, recorded as a subsegment with annotations only: the URL (Ogangi's holds the
+number and the signature), the headers and the bodies never reach X-Ray.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.adapters import HTTPAdapter
+
+from textgate import invocation, metrics, tracing
 
 if TYPE_CHECKING:
     from textgate.providers.outcome import ProviderOutcome
@@ -83,6 +90,29 @@ def call(
     *,
     timeout: tuple[float, float],
     max_bytes: int = MAX_ANSWER_BYTES,
+    **kwargs: Any,
+) -> HttpAnswer:
+    operation = invocation.current_operation()
+    started = time.perf_counter()
+    with tracing.provider_call(provider, operation) as span:
+        try:
+            answer = _call(provider, method, url, timeout=timeout, max_bytes=max_bytes, **kwargs)
+        except TransportError as exc:
+            span.annotate("transport_error", type(exc).__name__)
+            raise
+        finally:
+            metrics.provider_latency(provider, operation, (time.perf_counter() - started) * 1000)
+        span.annotate("http_status", answer.status)
+        return answer
+
+
+def _call(
+    provider: str,
+    method: str,
+    url: str,
+    *,
+    timeout: tuple[float, float],
+    max_bytes: int,
     **kwargs: Any,
 ) -> HttpAnswer:
     try:

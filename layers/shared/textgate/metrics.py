@@ -1,0 +1,195 @@
+"""The metrics of docs/operating.md, in CloudWatch's embedded metric format (EMF), through Powertools' EMF provider.
+
+Each function names what happened (`accepted`, `outcome`, `provider_latency`, …); this module turns it into the
+metric, its unit and its dimension sets (where docs/operating.md names two, the value is emitted under both, in
+one document). Namespace and service come from `POWERTOOLS_METRICS_NAMESPACE` and `POWERTOOLS_SERVICE_NAME`
+(both `textgate`).
+
+Within an invocation (`textgate.invocation`) metrics are gathered per dimension set and written when it ends, one
+EMF document per set; the batch is shared by the invocation's threads (delivery's pool) behind a lock. Outside an
+invocation (a script, a test) each metric is written at once. Dimension values are low-cardinality words: a value
+that is not one of the documented words, or does not look like one, is written as `other`, never as itself.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import os
+import re
+import sys
+import threading
+from collections.abc import Mapping
+
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+DEFAULT_NAMESPACE = "textgate"
+DEFAULT_SERVICE = "textgate"
+
+OPERATIONS = frozenset(
+    {
+        "ogangi.send_sms",
+        "ogangi.send_pin",
+        "ogangi.fire_message",
+        "contactatonce.initiate_conversation",
+        "interact.send_campaign_sms",
+        "protexting.opt_in",
+    }
+)
+PROVIDERS = frozenset({"ogangi", "contactatonce", "interact", "protexting"})
+KINDS = frozenset({"crm", "poll", "text4info", "mo", "dlr"})
+SOURCES = frozenset({"api", "sumotext"}) | PROVIDERS
+PIN_RESULTS = frozenset({"verified", "wrong_code", "pending", "expired", "used", "too_many_attempts"})
+OUTCOMES = {
+    "succeeded": "OperationSucceeded",
+    "failed": "OperationFailed",
+    "unknown": "OperationUnknown",
+    "retried": "OperationRetried",
+    "dead_lettered": "OperationDeadLettered",
+}
+# A word such as validation_error or recipient_opted_out: no digits, so never an id, a number or a PIN.
+_WORD = re.compile(r"^[a-z][a-z_]{0,63}$")
+OTHER = "other"
+
+DimensionSet = Mapping[str, str]
+_Key = tuple[tuple[tuple[str, str], ...], ...]
+
+_write_lock = threading.Lock()
+
+
+class Batch:
+    """The metrics of one invocation, one EMF document per distinct list of dimension sets."""
+
+    def __init__(self, function_name: str | None = None) -> None:
+        self._lock = threading.Lock()
+        self._documents: dict[_Key, AmazonCloudWatchEMFProvider] = {}
+        self.function_name = function_name
+
+    def add(self, name: str, unit: str, value: float, dimension_sets: tuple[DimensionSet, ...]) -> None:
+        key: _Key = tuple(tuple(sorted(dimensions.items())) for dimensions in dimension_sets)
+        with self._lock:
+            document = self._documents.get(key)
+            if document is None:
+                document = _document(dimension_sets, self.function_name)
+                self._documents[key] = document
+            document.add_metric(name=name, unit=unit, value=value)
+
+    def flush(self) -> None:
+        with self._lock:
+            documents, self._documents = list(self._documents.values()), {}
+        lines = [json.dumps(document.serialize_metric_set(), separators=(",", ":")) for document in documents]
+        if lines and not is_metrics_disabled():
+            _write(lines)
+
+
+_batch: contextvars.ContextVar[Batch | None] = contextvars.ContextVar("metrics_batch", default=None)
+
+
+def begin(function_name: str | None = None) -> contextvars.Token[Batch | None]:
+    """Start gathering this invocation's metrics (its threads share the batch through copied contexts)."""
+    return _batch.set(Batch(function_name))
+
+
+def end(token: contextvars.Token[Batch | None]) -> None:
+    """Write what the invocation gathered, whatever happened to it."""
+    batch = _batch.get()
+    _batch.reset(token)
+    if batch is not None:
+        batch.flush()
+
+
+def _namespace() -> str:
+    return os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE
+
+
+def _service() -> str:
+    return os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE
+
+
+def _document(dimension_sets: tuple[DimensionSet, ...], function_name: str | None) -> AmazonCloudWatchEMFProvider:
+    document = AmazonCloudWatchEMFProvider(namespace=_namespace(), service=_service())
+    first, *others = dimension_sets
+    for name, value in first.items():
+        document.add_dimension(name=name, value=value)
+    for dimensions in others:
+        document.add_dimensions(**dimensions)
+    if function_name:
+        document.add_metadata(key="function_name", value=function_name)  # a property, not a dimension
+    return document
+
+
+def _write(lines: list[str]) -> None:
+    # One write per document, whole: threads of one process never interleave their documents.
+    with _write_lock:
+        sys.stdout.write("".join(line + "\n" for line in lines))
+        sys.stdout.flush()
+
+
+def _clean(value: str | None, allowed: frozenset[str] | None = None) -> str:
+    if value is None:
+        return OTHER
+    if allowed is not None:
+        return value if value in allowed else OTHER
+    return value if _WORD.match(value) else OTHER
+
+
+def emit(name: str, unit: str, value: float, *dimension_sets: Mapping[str, str]) -> None:
+    """One value of metric `name` under each dimension set (`service` is added to every set)."""
+    service = _service()
+    sets = tuple({"service": service, **dimensions} for dimensions in dimension_sets) or ({"service": service},)
+    batch = _batch.get()
+    if batch is not None:
+        batch.add(name, unit, value, sets)
+        return
+    single = Batch()
+    single.add(name, unit, value, sets)
+    single.flush()
+
+
+# ---------------------------------------------------------------- the rows of docs/operating.md
+
+
+def accepted(operation: str) -> None:
+    emit("OperationAccepted", "Count", 1, {"operation": _clean(operation, OPERATIONS)})
+
+
+def refused(operation: str, reason: str) -> None:
+    emit("OperationRefused", "Count", 1, {"operation": _clean(operation, OPERATIONS), "reason": _clean(reason)})
+
+
+def _per_provider(provider: str, operation: str | None) -> tuple[dict[str, str], ...]:
+    by_provider = {"provider": _clean(provider, PROVIDERS)}
+    if operation is None:
+        return (by_provider,)
+    return by_provider, {**by_provider, "operation": _clean(operation, OPERATIONS)}
+
+
+def outcome(what: str, provider: str, operation: str) -> None:
+    """`what` is succeeded, failed, unknown, retried or dead_lettered (anything else is not an outcome)."""
+    name = OUTCOMES.get(what)
+    if name is not None:
+        emit(name, "Count", 1, *_per_provider(provider, operation))
+
+
+def provider_latency(provider: str, operation: str | None, milliseconds: float) -> None:
+    """A provider call, from sending to its answer read (or the timeout). Without an operation (a synchronous
+    read such as Ogangi's inbound messages) only the provider's set is emitted."""
+    emit("ProviderLatency", "Milliseconds", milliseconds, *_per_provider(provider, operation))
+
+
+def provider_paused(provider: str) -> None:
+    emit("ProviderPaused", "Count", 1, {"provider": _clean(provider, PROVIDERS)})
+
+
+def callback_stored(kind: str) -> None:
+    emit("CallbackStored", "Count", 1, {"kind": _clean(kind, KINDS)})
+
+
+def opt_out_changed(source: str, opted_out: bool) -> None:
+    change = "opted_out" if opted_out else "opted_in"
+    emit("OptOutChanged", "Count", 1, {"source": _clean(source, SOURCES), "change": change})
+
+
+def pin_checked(result: str) -> None:
+    emit("PinChecked", "Count", 1, {"result": _clean(result, PIN_RESULTS)})
