@@ -101,7 +101,7 @@ def call(
             span.annotate("transport_error", type(exc).__name__)
             raise
         finally:
-            metrics.provider_latency(provider, operation, (time.perf_counter() - started) * 1000)
+            metrics.provider_latency(provider, operation, round((time.perf_counter() - started) * 1000, 1))
         span.annotate("http_status", answer.status)
         return answer
 
