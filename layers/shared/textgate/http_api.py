@@ -20,7 +20,6 @@ from pydantic import BaseModel
 
 from textgate import log, metrics
 from textgate.errors import ApiError, InternalError, InvalidJson, UnsupportedMediaType
-from textgate.invocation import lambda_handler
 from textgate.validation import validate
 
 if TYPE_CHECKING:
@@ -147,6 +146,9 @@ def api_handler(
     """Wrap a route's logic: parse the event, bind the request id to the logs, map errors to answers.
     `fingerprint_key` keys the idempotency fingerprint of bodies that hold a secret (a PIN to check);
     `operation` names the operation the route starts, for the refusal metric."""
+
+    # Here, not at the top: a function that only uses `respond` (health) does not import Powertools.
+    from textgate.invocation import lambda_handler  # noqa: PLC0415
 
     def refuse(code: str) -> None:
         if operation is not None:

@@ -21,10 +21,15 @@ import re
 import sys
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.logging import Logger
-from aws_lambda_powertools.logging.formatter import THREAD_LOCAL_KEYS, LambdaPowertoolsFormatter
+if TYPE_CHECKING:
+    from aws_lambda_powertools.logging import Logger
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+# Powertools is imported when logging is configured (each function's import does it) or a key is first bound, not
+# with this module: a function that logs nothing (health) does not pay for it at cold start.
 
 SERVICE_LOGGER = "textgate"
 
@@ -112,15 +117,29 @@ def _hide_secret_values(line: str) -> str:
     return line
 
 
-class RedactingFormatter(LambdaPowertoolsFormatter):
-    """Powertools' JSON formatter, with secret fields dropped and phone numbers and secret values masked."""
+@cache
+def _formatter_class() -> type[LambdaPowertoolsFormatter]:
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter  # noqa: PLC0415 - see above
 
-    def serialize(self, log: Any) -> str:
-        return redact(_hide_secret_values(super().serialize(_scrub(log))))
+    class RedactingFormatter(LambdaPowertoolsFormatter):
+        """Powertools' JSON formatter, with secret fields dropped and phone numbers and secret values masked."""
+
+        def serialize(self, log: Any) -> str:
+            return redact(_hide_secret_values(super().serialize(_scrub(log))))
+
+    return RedactingFormatter
 
 
-def _formatter() -> RedactingFormatter:
-    return RedactingFormatter(
+@cache
+def _thread_keys() -> contextvars.ContextVar[dict[str, Any]]:
+    """The Logger's thread-safe keys (what `Logger.thread_safe_append_keys` sets and its formatter reads)."""
+    from aws_lambda_powertools.logging.formatter import THREAD_LOCAL_KEYS  # noqa: PLC0415 - see above
+
+    return THREAD_LOCAL_KEYS
+
+
+def _formatter() -> LambdaPowertoolsFormatter:
+    return _formatter_class()(
         utc=True,
         use_rfc3339=True,
         log_record_order=["timestamp", "level", "message", "location"],
@@ -135,6 +154,8 @@ def configure(level: str = "INFO") -> Logger:
     Called at import of each function module; called again, it only sets the level."""
     global _configured, _root_handler
     if _configured is None:
+        from aws_lambda_powertools.logging import Logger  # noqa: PLC0415 - see above
+
         _configured = Logger(
             service=SERVICE_LOGGER,
             level=level.upper(),
@@ -170,16 +191,17 @@ def refresh_sampling() -> None:
 def bind(**fields: Any) -> contextvars.Token[dict[str, Any]]:
     """Add fields (operation_id, correlation_id, …) to every line logged in this context: the Logger's
     thread-safe keys, set for this thread (or copied context) only; `unbind` puts back what was there."""
-    return THREAD_LOCAL_KEYS.set({**THREAD_LOCAL_KEYS.get(), **fields})
+    keys = _thread_keys()
+    return keys.set({**keys.get(), **fields})
 
 
 def unbind(token: contextvars.Token[dict[str, Any]]) -> None:
-    THREAD_LOCAL_KEYS.reset(token)
+    _thread_keys().reset(token)
 
 
 def bound() -> dict[str, Any]:
     """The keys bound in this context (what `thread_safe_get_current_keys` answers)."""
-    return dict(THREAD_LOCAL_KEYS.get())
+    return dict(_thread_keys().get())
 
 
 def get_logger(name: str) -> logging.Logger:

@@ -20,9 +20,10 @@ import re
 import sys
 import threading
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from aws_lambda_powertools.metrics.functions import is_metrics_disabled
-from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+if TYPE_CHECKING:
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
 DEFAULT_NAMESPACE = "textgate"
 DEFAULT_SERVICE = "textgate"
@@ -79,7 +80,7 @@ class Batch:
         with self._lock:
             documents, self._documents = list(self._documents.values()), {}
         lines = [json.dumps(document.serialize_metric_set(), separators=(",", ":")) for document in documents]
-        if lines and not is_metrics_disabled():
+        if lines and os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("1", "true", "yes", "on"):
             _write(lines)
 
 
@@ -108,6 +109,11 @@ def _service() -> str:
 
 
 def _document(dimension_sets: tuple[DimensionSet, ...], function_name: str | None) -> AmazonCloudWatchEMFProvider:
+    # Imported with the first metric, not with this module (the functions' logging imports Powertools anyway).
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (  # noqa: PLC0415
+        AmazonCloudWatchEMFProvider,
+    )
+
     document = AmazonCloudWatchEMFProvider(namespace=_namespace(), service=_service())
     first, *others = dimension_sets
     for name, value in first.items():
