@@ -265,6 +265,17 @@ def test_every_function_and_the_api_are_traced() -> None:
         assert spec["Properties"]["TracingEnabled"] is True, name
 
 
+def test_every_function_names_the_powertools_service_and_namespace() -> None:
+    """docs/operating.md: every metric in namespace textgate with the dimension service=textgate."""
+    variables = TEMPLATE.function_defaults()["Environment"]["Variables"]
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "textgate"
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "textgate"
+    assert variables["POWERTOOLS_LOGGER_SAMPLE_RATE"] == Tagged("Ref", "LogSampleRate")
+    for name, spec in FUNCTIONS.items():
+        overridden = spec["Properties"].get("Environment", {}).get("Variables", {})
+        assert not {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"} & set(overridden), name
+
+
 def test_the_records_and_the_secrets_outlive_the_stack() -> None:
     kept = {"OperationsTable", "SuppressionTable", "CallbacksTable"} | set(
         TEMPLATE.of_type("AWS::SecretsManager::Secret")
