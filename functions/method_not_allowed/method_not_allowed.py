@@ -2,13 +2,18 @@
 "missing authentication token" that API Gateway gives a method it has no route for. No idempotency: nothing
 is done, so nothing is kept under an Idempotency-Key."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from textgate.errors import MethodNotAllowed
 from textgate.http_api import parse_event, problem
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The route table builds every request model: only a 405 that is really answered pays for it.
     from textgate.openapi import allowed_methods  # noqa: PLC0415
 
