@@ -205,6 +205,30 @@ def test_sam_build_makes_an_arm64_python_313_layer(built_layer: Path) -> None:
 
 
 @pytest.mark.slow
+def test_the_built_layer_keeps_what_powertools_imports_at_run_time(built_layer: Path) -> None:
+    """The layer's build drops the Powertools utilities textgate does not use: what the Logger, the metrics and
+    the Tracer import must still be there (pure Python, so it imports here whatever the layer's platform)."""
+    modules = (
+        "aws_lambda_powertools.logging",
+        "aws_lambda_powertools.logging.formatter",
+        "aws_lambda_powertools.logging.lambda_context",
+        "aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch",
+        "aws_lambda_powertools.tracing",
+        "aws_lambda_powertools.utilities.typing",
+    )
+    completed = subprocess.run(
+        [sys.executable, "-S", "-c", f"import {', '.join(modules)}"],
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(built_layer)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert not (built_layer / "aws_lambda_powertools" / "event_handler").exists()
+
+
+@pytest.mark.slow
 def test_the_built_layer_ships_hash_based_bytecode_for_every_module(built_layer: Path) -> None:
     """/opt is read-only on Lambda: a .py without its .pyc would be compiled again by every cold start."""
     sources = sorted(built_layer.rglob("*.py"))
