@@ -13,4 +13,4 @@ setup_logging()
 @keyed_api_handler(hash_key)
 def handler(request: ApiRequest) -> dict[str, Any]:
     body = json_body(request, CheckPinRequest)
-    return respond(200, check(request.client, request.path_params.get("id", ""), body.code))
+    return respond(200, check(request.client, request.path_params.get("id", ""), body.code).model_dump())

@@ -55,7 +55,7 @@ def test_concurrent_wrong_guesses_never_exceed_five(aws_env: dict[str, str]) -> 
 
     def guess(_: int) -> str:
         try:
-            return str(logic.check("c", operation.id, "000000")["attempts_left"])
+            return str(logic.check("c", operation.id, "000000").attempts_left)
         except TooManyAttempts:
             return "locked"
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 # An error answer names at most this many fields and stays under this size, whatever the request held
 # (600,000 unknown keys once made a 43 MB answer, over Lambda's 6 MB limit).
 MAX_ERRORS = 50
@@ -16,6 +18,17 @@ _MAX_DETAIL = 1000
 
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Problem(BaseModel):
+    """Every error answer (application/problem+json)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str = Field(examples=["validation_error"])
+    errors: list[dict[str, str]] = Field(default_factory=list)
 
 
 class ApiError(Exception):
@@ -39,14 +52,15 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def problem(self) -> dict[str, Any]:
-        document = {
-            "type": f"https://textgate.dev/problems/{self.code.replace('_', '-')}",
-            "title": self.title,
-            "status": self.status,
-            "detail": self.detail,
-            "code": self.code,
-            "errors": self.errors,
-        }
+        """The answer, as the documented Problem."""
+        document = Problem(
+            type=f"https://textgate.dev/problems/{self.code.replace('_', '-')}",
+            title=self.title,
+            status=self.status,
+            detail=self.detail,
+            code=self.code,
+            errors=self.errors,
+        ).model_dump()
         # Clipped names can still grow when escaped (a control character is six bytes of JSON): shed entries
         # until the answer fits.
         while self.errors and len(json.dumps(document, ensure_ascii=False).encode()) > MAX_PROBLEM_BYTES:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
@@ -33,6 +33,25 @@ class OperationError(BaseModel):
     code: str
     message: str
     retryable: bool = False
+
+
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2026-11-22T10:00:00Z"])]
+
+
+class OperationView(BaseModel):
+    """The operation resource, as GET /v1/operations/{id}, every 202 and every operation.* event show it."""
+
+    id: str = Field(pattern=OPERATION_ID_PATTERN, examples=["op_3f9a1c0e5b7d2a4c6e8f0a1b"])
+    operation: str = Field(examples=["ogangi.send_sms"])
+    provider: str = Field(examples=["ogangi"])
+    status: Status = Field(examples=["queued"], description="succeeded, failed and unknown are final")
+    attempts: int = Field(ge=0)
+    created_at: Timestamp
+    updated_at: Timestamp
+    result: dict[str, Any] | None = None
+    error: OperationError | None = None
+    sms: SmsInfo | None = None
+    dead_lettered_at: Timestamp | None = None
 
 
 class Operation(BaseModel):
@@ -77,23 +96,27 @@ class Operation(BaseModel):
             sms=sms,
         )
 
+    def view(self) -> OperationView:
+        return OperationView(
+            id=self.id,
+            operation=self.operation,
+            provider=self.provider,
+            status=self.status,
+            attempts=self.attempts,
+            created_at=clock.rfc3339(self.created_at),
+            updated_at=clock.rfc3339(self.updated_at),
+            result=self.result,
+            error=self.error,
+            sms=self.sms,
+            dead_lettered_at=clock.rfc3339(self.dead_lettered_at) if self.dead_lettered_at is not None else None,
+        )
+
     def public(self) -> dict[str, Any]:
-        """What a caller sees: never the payload's secrets, never internal bookkeeping."""
-        view: dict[str, Any] = {
-            "id": self.id,
-            "operation": self.operation,
-            "provider": self.provider,
-            "status": self.status.value,
-            "attempts": self.attempts,
-            "created_at": clock.rfc3339(self.created_at),
-            "updated_at": clock.rfc3339(self.updated_at),
-            "result": self.result,
-            "error": self.error.model_dump() if self.error else None,
-        }
-        view["sms"] = self.sms.model_dump() if self.sms is not None else None
-        if self.dead_lettered_at is not None:
-            view["dead_lettered_at"] = clock.rfc3339(self.dead_lettered_at)
-        return view
+        """What a caller sees, as the documented OperationView: never the payload's secrets, never internal
+        bookkeeping (lease, next attempt). `dead_lettered_at` only once it happened."""
+        return self.view().model_dump(
+            mode="json", exclude={"dead_lettered_at"} if self.dead_lettered_at is None else None
+        )
 
 
 def new_operation_id() -> str:

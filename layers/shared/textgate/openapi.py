@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from textgate.errors import Problem
+from textgate.models import OperationView
 from textgate.schemas import common, contactatonce, interact, ogangi, protexting, sumotext
 
 
@@ -20,7 +22,7 @@ class Route:
     operation_id: str
     tag: str
     request: type[BaseModel] | None = None
-    response: type[BaseModel] | None = common.OperationView
+    response: type[BaseModel] | None = OperationView
     status: int = 202
     api_key: bool = True
     errors: tuple[int, ...] = (400, 403, 422)
@@ -352,7 +354,7 @@ def document() -> dict[str, Any]:
 @lru_cache(maxsize=2)
 def document_for(protocol: str) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
-    problem_ref = _schema_ref(common.Problem, schemas)
+    problem_ref = _schema_ref(Problem, schemas)
     message_ref = _schema_ref(common.GatewayMessage, schemas)
     paths: dict[str, Any] = {}
     for route in ROUTES:

@@ -26,8 +26,8 @@ from textgate.models import Operation, Status
 from textgate.payloads import OgangiPin
 from textgate.settings import get_settings
 
-if TYPE_CHECKING:  # the handler validates with it; delivery, which imports this module, never does
-    from textgate.schemas.ogangi import SendPinRequest
+if TYPE_CHECKING:  # the handlers use them; delivery, which imports this module for `protect`, never does
+    from textgate.schemas.ogangi import PinCheckResult, SendPinRequest
 
 OPERATION = "ogangi.send_pin"
 PIN_TTL_SECONDS = 600
@@ -90,18 +90,20 @@ _REFUSED_RESULTS: dict[type[Exception], str] = {
 }
 
 
-def check(client: str, verification_id: str, code: str) -> dict[str, Any]:
+def check(client: str, verification_id: str, code: str) -> PinCheckResult:
     """Judge a code; every answer but "no such verification" counts as PinChecked by its result."""
     try:
         answer = _judge(client, verification_id, code)
     except (VerificationPending, VerificationExpired, VerificationUsed, TooManyAttempts) as refused:
         metrics.pin_checked(_REFUSED_RESULTS[type(refused)])
         raise
-    metrics.pin_checked("verified" if answer["verified"] else "wrong_code")
+    metrics.pin_checked("verified" if answer.verified else "wrong_code")
     return answer
 
 
-def _judge(client: str, verification_id: str, code: str) -> dict[str, Any]:
+def _judge(client: str, verification_id: str, code: str) -> PinCheckResult:
+    from textgate.schemas.ogangi import PinCheckResult  # noqa: PLC0415 - see TYPE_CHECKING above
+
     operation = operations.get_for_client(client, verification_id)
     if operation.operation != OPERATION:
         raise NotFound(f"no verification {verification_id}")
@@ -122,4 +124,4 @@ def _judge(client: str, verification_id: str, code: str) -> dict[str, Any]:
     if left is None:
         # Another check got there first: judge again on what it left.
         return _judge(client, verification_id, code)
-    return {"id": verification_id, "verified": right, "attempts_left": left}
+    return PinCheckResult(id=verification_id, verified=right, attempts_left=left)

@@ -8,8 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationInfo
 
 from textgate import phone
-from textgate.models import OPERATION_ID_PATTERN, OperationError, Status
-from textgate.sms import SmsInfo
+from textgate.models import OPERATION_ID_PATTERN
 
 # Control characters other than TAB, LF and CR, and what XML 1.0 cannot carry at all (lone surrogates, which UTF-8
 # cannot encode either, U+FFFE and U+FFFF): no provider's XML or form can take them, so a text holding one is
@@ -68,27 +67,10 @@ def normalise_phone(
 
 
 # A time in an answer: RFC 3339 in UTC.
-Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2026-11-22T10:00:00Z"])]
 # A phone number in a request: E.164, or national digits with `country`. libphonenumber judges it, and no pattern
 # could say what it accepts: the format names that judgement.
 PHONE_FORMAT = "phone"
 Phone = Annotated[str, Field(json_schema_extra={"format": PHONE_FORMAT})]
-
-
-class OperationView(BaseModel):
-    """The operation resource, as GET /v1/operations/{id} and every 202 show it."""
-
-    id: str = Field(pattern=OPERATION_ID_PATTERN, examples=["op_3f9a1c0e5b7d2a4c6e8f0a1b"])
-    operation: str = Field(examples=["ogangi.send_sms"])
-    provider: str = Field(examples=["ogangi"])
-    status: Status = Field(examples=["queued"], description="succeeded, failed and unknown are final")
-    attempts: int = Field(ge=0)
-    created_at: Timestamp
-    updated_at: Timestamp
-    result: dict[str, Any] | None = None
-    error: OperationError | None = None
-    sms: SmsInfo | None = None
-    dead_lettered_at: Timestamp | None = None
 
 
 class OperationPath(RequestModel):
@@ -105,12 +87,3 @@ class GatewayMessage(BaseModel):
     """What API Gateway itself answers (a missing or unknown API key): not a problem document."""
 
     message: str = Field(examples=["Forbidden"])
-
-
-class Problem(BaseModel):
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str = Field(examples=["validation_error"])
-    errors: list[dict[str, str]] = Field(default_factory=list)
