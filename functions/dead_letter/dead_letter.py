@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from textgate.http_api import setup_logging
+from textgate import log
 from textgate.invocation import lambda_handler
 from textgate.logic.dead_letters import mark
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-setup_logging()
+log.setup()
 
 
 @lambda_handler()

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from textgate import log
 from textgate.delivery import DeliveryConfig, handle_batch
 from textgate.executors import ogangi
-from textgate.http_api import setup_logging
 from textgate.invocation import lambda_handler
 from textgate.logic.pins import protect
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-setup_logging()
+log.setup()
 # Only send_pin returns private fields (the generated PIN): they are stored as a keyed hash.
 CONFIG = DeliveryConfig(provider="ogangi", execute=ogangi.execute, protect=protect)
 

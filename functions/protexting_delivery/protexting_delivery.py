@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from textgate import log
 from textgate.delivery import DeliveryConfig, handle_batch
 from textgate.executors import protexting
-from textgate.http_api import setup_logging
 from textgate.invocation import lambda_handler
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-setup_logging()
+log.setup()
 # ProTexting says when its allowance is spent: its whole queue pauses until the reset.
 CONFIG = DeliveryConfig(provider="protexting", execute=protexting.execute, pausable=True)
 

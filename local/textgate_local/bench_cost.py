@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import math
+import sys
 import threading
 import time
 from collections import Counter
@@ -202,6 +203,7 @@ class Meter:
         self._sizes: dict[str, int] = {}  # DynamoDB item sizes last seen, by table and key
         self._streams: list[tuple[logging.StreamHandler[Any], Any]] = []
         self._level = logging.NOTSET
+        self._stdout: Any = None
 
     def __enter__(self) -> Meter:
         for client in self._clients:
@@ -212,6 +214,8 @@ class Meter:
         self._level = root.level
         root.setLevel(logging.INFO)  # the template's LOG_LEVEL
         stream = _CountingStream(self.counts, self._lock)
+        # The functions' log lines and EMF metric documents go to stdout, which Lambda sends to CloudWatch Logs.
+        self._stdout, sys.stdout = sys.stdout, stream
         for handler in root.handlers:
             if isinstance(handler, logging.StreamHandler):
                 self._streams.append((handler, handler.setStream(stream)))
@@ -225,6 +229,7 @@ class Meter:
         logging.getLogger().setLevel(self._level)
         for handler, previous in self._streams:
             handler.setStream(previous)
+        sys.stdout = self._stdout
 
     def api_requests(self, count: int) -> None:
         """API Gateway's part: the requests, their access log lines, and the traces they start."""

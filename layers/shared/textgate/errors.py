@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 # An error answer names at most this many fields and stays under this size, whatever the request held
 # (600,000 unknown keys once made a 43 MB answer, over Lambda's 6 MB limit).
@@ -22,6 +22,9 @@ def clip(text: str, limit: int) -> str:
 
 class Problem(BaseModel):
     """Every error answer (application/problem+json)."""
+
+    # Built at the first error answer, not at every cold start: most requests never need it.
+    model_config = ConfigDict(defer_build=True)
 
     type: str
     title: str

@@ -222,11 +222,5 @@ def accepted(operation: dict[str, Any]) -> dict[str, Any]:
 
 
 def setup_logging() -> None:
-    """Called once at import of each function module."""
-    from textgate.settings import get_settings  # noqa: PLC0415 - settings may be absent in some unit tests
-
-    try:
-        level = get_settings().log_level
-    except Exception:  # noqa: BLE001
-        level = "INFO"
-    log.configure(level)
+    """Called once at import of each API function module (see log.setup)."""
+    log.setup()

@@ -177,6 +177,17 @@ def configure(level: str = "INFO") -> Logger:
     return _configured
 
 
+def setup() -> None:
+    """Called once at import of each function module: the Logger at the settings' level."""
+    from textgate.settings import get_settings  # noqa: PLC0415 - settings may be absent in some unit tests
+
+    try:
+        level = get_settings().log_level
+    except Exception:  # noqa: BLE001
+        level = "INFO"
+    configure(level)
+
+
 def service_logger() -> Logger | None:
     """The Powertools Logger once configured (None before: nothing logs through it yet)."""
     return _configured

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from textgate import executors, payloads
 from textgate.executors import NotAttempted
-from textgate.logic.contactatonce import INITIATE_CONVERSATION
 from textgate.models import Operation
 from textgate.payloads import ContactAtOnceConversation
 from textgate.providers.contactatonce import ContactAtOnceClient, ContactAtOnceCredentials, Conversation
@@ -25,7 +24,7 @@ def client() -> ContactAtOnceClient:
 
 
 def execute(operation: Operation) -> ProviderOutcome:
-    if operation.operation != INITIATE_CONVERSATION:
+    if operation.operation != "contactatonce.initiate_conversation":
         raise NotAttempted(f"no ContactAtOnce executor for {operation.operation}")
     stored = payloads.read(ContactAtOnceConversation, operation.payload)
     conversation = Conversation(

@@ -6,45 +6,44 @@ A refused event queues nothing; it is logged and announced as `trigger.rejected`
 
 from __future__ import annotations
 
+import importlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
-
-from pydantic import BaseModel
 
 from textgate import log, metrics
 from textgate.dal import events
 from textgate.errors import ApiError, ValidationFailed
-from textgate.logic import contactatonce, idempotency, interact, ogangi, pins, protexting
+from textgate.logic import idempotency
 from textgate.models import Operation
-from textgate.schemas.contactatonce import InitiateConversationRequest
-from textgate.schemas.ogangi import FireMessageRequest, SendPinRequest, SendSmsRequest
-from textgate.schemas.protexting import OptInRequest
 from textgate.validation import validate
 
 logger = log.get_logger(__name__)
 
-
-@dataclass(frozen=True)
-class Acceptor:
-    model: type[BaseModel]
-    accept: Callable[[str, Any], Operation]
-
-
-ACCEPTORS: dict[str, Acceptor] = {
-    "ogangi.send_sms": Acceptor(SendSmsRequest, ogangi.accept_sms),
-    "ogangi.send_pin": Acceptor(SendPinRequest, pins.accept_pin),
-    "ogangi.fire_message": Acceptor(FireMessageRequest, ogangi.accept_fire_message),
-    "contactatonce.initiate_conversation": Acceptor(InitiateConversationRequest, contactatonce.accept_conversation),
-    "protexting.opt_in": Acceptor(OptInRequest, protexting.accept_opt_in),
+# operation -> (its request model, its acceptor), as "module:name". An event names one operation: only that
+# operation's models and logic are imported, when its first event arrives, not all six at every cold start.
+ACCEPTORS: dict[str, tuple[str, str]] = {
+    "ogangi.send_sms": ("textgate.schemas.ogangi:SendSmsRequest", "textgate.logic.ogangi:accept_sms"),
+    "ogangi.send_pin": ("textgate.schemas.ogangi:SendPinRequest", "textgate.logic.pins:accept_pin"),
+    "ogangi.fire_message": ("textgate.schemas.ogangi:FireMessageRequest", "textgate.logic.ogangi:accept_fire_message"),
+    "contactatonce.initiate_conversation": (
+        "textgate.schemas.contactatonce:InitiateConversationRequest",
+        "textgate.logic.contactatonce:accept_conversation",
+    ),
+    "protexting.opt_in": ("textgate.schemas.protexting:OptInRequest", "textgate.logic.protexting:accept_opt_in"),
 }
 CAMPAIGN_SMS = "interact.send_campaign_sms"
 OPERATIONS = (*ACCEPTORS, CAMPAIGN_SMS)
 
 
+def load(reference: str) -> Any:
+    module, _, name = reference.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 def _accept(client: str, operation: str, detail: dict[str, Any]) -> Operation:
     if operation == CAMPAIGN_SMS:
+        from textgate.logic import interact  # noqa: PLC0415 - see ACCEPTORS
+
         body = dict(detail)
         campaign_id, request = interact.parse_request(str(body.pop("campaign_id", "")), body)
         return interact.accept_campaign_sms(client, campaign_id, request)
@@ -53,7 +52,9 @@ def _accept(client: str, operation: str, detail: dict[str, Any]) -> Operation:
         raise ValidationFailed(
             f"unknown operation {operation}", errors=[{"field": "detail-type", "message": "is not an operation"}]
         )
-    return acceptor.accept(client, validate(acceptor.model, detail))
+    model, accept = (load(reference) for reference in acceptor)
+    accepted: Operation = accept(client, validate(model, detail))
+    return accepted
 
 
 def handle(event: dict[str, Any]) -> dict[str, Any]:
