@@ -181,4 +181,5 @@ def test_log_lines_carry_the_correlation_id_and_the_lambda_context(observed: Sta
     assert answered["function_request_id"] != line["function_request_id"]
     # No line the functions wrote holds the whole number (the banner's curl example is the stack's, not theirs).
     written = [line for line in observed.log_path.read_text().splitlines() if line.startswith("{")]
-    assert len(written) > 10 and not [line for line in written if PHONE[2:] in line]
+    # At least this send's: accepted, answered and their two metric documents.
+    assert len(written) >= 4 and not [line for line in written if PHONE[2:] in line]

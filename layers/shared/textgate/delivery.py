@@ -134,7 +134,8 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
             # Not due after all (the clock moved between our read and the write): come back when it is.
             return _requeue(operation_id, config.provider, (latest.next_attempt_at or now) - clock.now())
         return False  # another worker holds it; look again when this message comes back
-    logger.info("calling the provider", extra={"attempt": claimed.attempts, "operation": claimed.operation})
+    # At DEBUG: the line after the answer says it all once; a call that never ended shows as `sending`.
+    logger.debug("calling the provider", extra={"attempt": claimed.attempts, "operation": claimed.operation})
     outcome = _call(config, claimed)
     settled = _settle(claimed, outcome, config)
     if outcome.pause_for:
@@ -171,7 +172,13 @@ def _settle(operation: Operation, outcome: ProviderOutcome, config: DeliveryConf
     attempt = operation.attempts
     logger.info(
         "provider answered",
-        extra={"verdict": outcome.verdict.value, "code": outcome.code, "http_status": outcome.http_status},
+        extra={
+            "attempt": attempt,
+            "operation": operation.operation,
+            "verdict": outcome.verdict.value,
+            "code": outcome.code,
+            "http_status": outcome.http_status,
+        },
     )
     if outcome.verdict is Verdict.SUCCEEDED:
         private = config.protect(operation, outcome.private) if config.protect and outcome.private else {}

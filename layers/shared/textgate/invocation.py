@@ -34,6 +34,9 @@ Handler = Callable[[Event, "LambdaContext"], Any]
 _operation: contextvars.ContextVar[str | None] = contextvars.ContextVar("operation", default=None)
 
 
+_SAID_ONCE = frozenset({"function_arn", "function_memory_size"})
+
+
 def lambda_handler[H: Handler](
     correlation_id: Callable[[Event], str | None] | None = None,
 ) -> Callable[[H], H]:
@@ -48,7 +51,10 @@ def lambda_handler[H: Handler](
             keys: dict[str, Any] = {"cold_start": cold_start}
             function_name = None
             if context is not None:
-                keys.update(vars(build_lambda_context_model(context)))
+                # The keys inject_lambda_context binds, less the two that every line of the function's own log
+                # group would repeat for nothing (its ARN and memory size: the REPORT line has them once).
+                described = vars(build_lambda_context_model(context))
+                keys.update({key: value for key, value in described.items() if key not in _SAID_ONCE})
                 function_name = keys["function_name"]
             if correlation_id is not None:
                 keys["correlation_id"] = _read(correlation_id, event)
