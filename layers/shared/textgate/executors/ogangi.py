@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from textgate import executors, payloads, phone, secrets
+from textgate import payloads, phone, secrets
 from textgate.executors import NotAttempted
 from textgate.models import Operation
 from textgate.payloads import OgangiFireMessage, OgangiPin, OgangiSms
-from textgate.providers.ogangi import OgangiClient, OgangiCredentials
+from textgate.providers import accounts
+from textgate.providers.ogangi import OgangiClient
 from textgate.providers.outcome import ProviderOutcome
-from textgate.settings import get_settings
 
 
 def client() -> OgangiClient:
-    settings = get_settings()
-    credentials = executors.credentials("Ogangi", settings.ogangi_secret_id, OgangiCredentials.from_secret)
-    return OgangiClient(settings.ogangi_base_url, credentials, settings.provider_timeouts)
+    return accounts.ogangi()
 
 
 def execute(operation: Operation) -> ProviderOutcome:

@@ -9,8 +9,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from textgate.errors import ProviderTimeout, ProviderUnavailable
-from textgate.executors import NotAttempted
-from textgate.executors.ogangi import client
+from textgate.providers.accounts import NotAttempted
+from textgate.providers.accounts import ogangi as client
 from textgate.providers.outcome import Verdict
 from textgate.schemas.ogangi import InboundMessage, InboundPage, ListMoQuery
 
