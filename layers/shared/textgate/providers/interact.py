@@ -55,6 +55,14 @@ class InteractCredentials:
         )
 
 
+def account_headers(credentials: InteractCredentials) -> dict[str, str]:
+    """The headers that name the account, the same over REST and SOAP (Environment-Name only when it has one)."""
+    headers = {"Tenant-Id": credentials.tenant_id, "Application-Key": credentials.application_key}
+    if credentials.environment_name:
+        headers["Environment-Name"] = credentials.environment_name
+    return headers
+
+
 def query_string(params: dict[str, str] | str) -> str:
     """additionalParams as Interact reads it: `var1=value1&var2=value2`; a string is the caller's own."""
     return params if isinstance(params, str) else urlencode(params)
@@ -88,14 +96,7 @@ class InteractClient:
         return f"{self._base_url}/interact/version/3/account/{account}/resources/campaign/sms/{campaign}"
 
     def headers(self) -> dict[str, str]:
-        headers = {
-            "Tenant-Id": self._credentials.tenant_id,
-            "Application-Key": self._credentials.application_key,
-            "Content-Type": "application/json",
-        }
-        if self._credentials.environment_name:
-            headers["Environment-Name"] = self._credentials.environment_name
-        return headers
+        return {**account_headers(self._credentials), "Content-Type": "application/json"}
 
     def send_campaign_sms(
         self,

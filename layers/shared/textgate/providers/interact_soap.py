@@ -72,15 +72,11 @@ class InteractSoapClient:
         return self._base_url + SOAP_PATH
 
     def headers(self) -> dict[str, str]:
-        headers = {
-            "Tenant-Id": self._credentials.tenant_id,
-            "Application-Key": self._credentials.application_key,
+        return {
+            **interact.account_headers(self._credentials),
             "Content-Type": "text/xml; charset=utf-8",
             "SOAPAction": '""',  # SOAP 1.1 wants the header; the WSDL's operation needs no action to be found
         }
-        if self._credentials.environment_name:
-            headers["Environment-Name"] = self._credentials.environment_name
-        return headers
 
     def send_campaign_sms(
         self,
