@@ -27,14 +27,6 @@ def execute(operation: Operation) -> ProviderOutcome:
     if operation.operation != "contactatonce.initiate_conversation":
         raise NotAttempted(f"no ContactAtOnce executor for {operation.operation}")
     stored = payloads.read(ContactAtOnceConversation, operation.payload)
-    conversation = Conversation(
-        consumer_phone=stored.consumer_phone,
-        merchant_id=stored.merchant_id,
-        advertiser_id=stored.advertiser_id,
-        placement_id=stored.placement_id,
-        listing_details=stored.listing_details,
-        consumer_first_name=stored.consumer_first_name,
-        consumer_last_name=stored.consumer_last_name,
-        consumer_question=stored.consumer_question,
-    )
+    # The stored payload is the conversation plus where to send it: one copy of the fields, not two.
+    conversation = Conversation(**stored.model_dump(exclude={"region"}))
     return client().initiate_conversation(conversation, region=stored.region)
