@@ -35,6 +35,34 @@ class OperationError(BaseModel):
     retryable: bool = False
 
 
+class CallbackStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class StatusCallbackView(BaseModel):
+    """How the operation's status callback went; never its URL, which may hold the caller's own secrets."""
+
+    status: CallbackStatus = Field(description="pending until the receiver answers 2xx (delivered) or gives up")
+    attempts: int = Field(ge=0)
+    last_status_code: int | None = Field(default=None, description="the receiver's last HTTP status, if any")
+
+
+class StatusCallbackState(BaseModel):
+    """An operation's status callback as stored: where it goes and how its delivery stands."""
+
+    url: str
+    status: CallbackStatus = CallbackStatus.PENDING
+    attempts: int = 0
+    last_status_code: int | None = None
+    next_attempt_at: float | None = None
+    lease_until: float | None = None
+
+    def view(self) -> StatusCallbackView:
+        return StatusCallbackView(status=self.status, attempts=self.attempts, last_status_code=self.last_status_code)
+
+
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2026-11-22T10:00:00Z"])]
 
 
@@ -52,6 +80,7 @@ class OperationView(BaseModel):
     error: OperationError | None = None
     sms: SmsInfo | None = None
     dead_lettered_at: Timestamp | None = None
+    status_callback: StatusCallbackView | None = None
 
 
 class Operation(BaseModel):
@@ -72,6 +101,7 @@ class Operation(BaseModel):
     lease_until: float | None = None
     next_attempt_at: float | None = None
     dead_lettered_at: float | None = None
+    status_callback: StatusCallbackState | None = None
 
     @classmethod
     def new(
@@ -83,6 +113,7 @@ class Operation(BaseModel):
         payload: dict[str, Any],
         sms: SmsInfo | None = None,
         operation_id: str | None = None,
+        status_callback: str | None = None,
     ) -> Operation:
         at = clock.now()
         return cls(
@@ -94,6 +125,7 @@ class Operation(BaseModel):
             updated_at=at,
             payload=payload,
             sms=sms,
+            status_callback=StatusCallbackState(url=status_callback) if status_callback else None,
         )
 
     def view(self) -> OperationView:
@@ -109,14 +141,17 @@ class Operation(BaseModel):
             error=self.error,
             sms=self.sms,
             dead_lettered_at=clock.rfc3339(self.dead_lettered_at) if self.dead_lettered_at is not None else None,
+            status_callback=self.status_callback.view() if self.status_callback is not None else None,
         )
 
     def public(self) -> dict[str, Any]:
         """What a caller sees, as the documented OperationView: never the payload's secrets, never internal
-        bookkeeping (lease, next attempt). `dead_lettered_at` only once it happened."""
-        return self.view().model_dump(
-            mode="json", exclude={"dead_lettered_at"} if self.dead_lettered_at is None else None
-        )
+        bookkeeping (lease, next attempt), never a status callback's URL. `dead_lettered_at` only once it
+        happened, `status_callback` only when one was asked for."""
+        absent = {"dead_lettered_at"} if self.dead_lettered_at is None else set()
+        if self.status_callback is None:
+            absent.add("status_callback")
+        return self.view().model_dump(mode="json", exclude=absent or None)
 
 
 def new_operation_id() -> str:

@@ -65,12 +65,21 @@ class Settings(BaseModel):
     sumotext_retention_days: int = Field(default=400, ge=1, alias="SUMOTEXT_RETENTION_DAYS")
     secret_cache_seconds: float = Field(default=300.0, ge=0, alias="SECRET_CACHE_SECONDS")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    # Status callbacks: hosts exempt from the public-address rule (comma list), and a factor on the retry schedule.
+    status_callback_allowed_hosts_list: str = Field(default="", alias="STATUS_CALLBACK_ALLOWED_HOSTS")
+    status_callback_retry_scale: float = Field(default=1.0, gt=0, le=1, alias="STATUS_CALLBACK_RETRY_SCALE")
 
     @property
     def provider_timeouts(self) -> tuple[float, float]:
         """(connect, read): together they make PROVIDER_TIMEOUT_SECONDS."""
         connect = min(3.0, self.provider_timeout_seconds / 2)
         return connect, self.provider_timeout_seconds - connect
+
+    @property
+    def status_callback_allowed_hosts(self) -> frozenset[str]:
+        return frozenset(
+            filter(None, (name.strip().lower() for name in self.status_callback_allowed_hosts_list.split(",")))
+        )
 
 
 class SettingsError(RuntimeError):

@@ -13,5 +13,11 @@ INITIATE_CONVERSATION = "contactatonce.initiate_conversation"
 
 def accept_conversation(client: str, request: InitiateConversationRequest) -> Operation:
     # No suppression check: ContactAtOnce sends no SMS; it opens a conversation the consumer asked for.
-    payload = ContactAtOnceConversation.model_validate(request.model_dump(exclude={"country"}))
-    return operations.accept(client=client, operation=INITIATE_CONVERSATION, provider=PROVIDER, payload=payload)
+    payload = ContactAtOnceConversation.model_validate(request.model_dump(exclude={"country", "status_callback"}))
+    return operations.accept(
+        client=client,
+        operation=INITIATE_CONVERSATION,
+        provider=PROVIDER,
+        payload=payload,
+        status_callback=request.status_callback,
+    )

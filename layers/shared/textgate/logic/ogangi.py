@@ -42,6 +42,7 @@ def accept_sms(client: str, request: SendSmsRequest) -> Operation:
         provider=PROVIDER,
         payload=payload,
         sms=sms.describe(request.text),
+        status_callback=request.status_callback,
     )
 
 
@@ -54,4 +55,5 @@ def accept_fire_message(client: str, request: FireMessageRequest) -> Operation:
         provider=PROVIDER,
         payload=payload,
         sms=sms.describe(request.text),
+        status_callback=request.status_callback,
     )

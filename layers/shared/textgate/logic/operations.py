@@ -25,6 +25,7 @@ def accept(
     payload: Payload,
     sms: SmsInfo | None = None,
     take_limits: Callable[[str], list[limits.Slot]] | None = None,
+    status_callback: str | None = None,
 ) -> Operation:
     """Protect the recipient, record the operation, then queue it.
 
@@ -34,7 +35,8 @@ def accept(
 
     If the queue refuses, the record ends `failed` and the caller gets a 503: an operation is never left
     `queued` with no message to move it. Under an Idempotency-Key the operation id is the one the key reserved,
-    so a retry of a request that already got this far finds its operation instead of creating a second one."""
+    so a retry of a request that already got this far finds its operation instead of creating a second one.
+    `status_callback` (validated by the request model) is where the final status will be POSTed."""
     stored = payload.stored()
     handset = recipients.texted_handset(operation, stored)
     slots: list[limits.Slot] = []
@@ -45,7 +47,7 @@ def accept(
             slots.extend(take_limits(handset.number))
         if handset is not None:
             slots.append(recipients.take_daily_slot(handset.number, clock.now()))
-        accepted, created = _record_and_queue(client, operation, provider, stored, sms)
+        accepted, created = _record_and_queue(client, operation, provider, stored, sms, status_callback=status_callback)
     except Exception:
         _release(slots)
         raise
@@ -58,7 +60,13 @@ def accept(
 
 
 def _record_and_queue(
-    client: str, operation: str, provider: str, payload: dict[str, Any], sms: SmsInfo | None
+    client: str,
+    operation: str,
+    provider: str,
+    payload: dict[str, Any],
+    sms: SmsInfo | None,
+    *,
+    status_callback: str | None,
 ) -> tuple[Operation, bool]:
     """(the operation, whether this call created it)."""
     proposed = Operation.new(
@@ -68,6 +76,7 @@ def _record_and_queue(
         payload=payload,
         sms=sms,
         operation_id=idempotency.reserved_operation_id(),
+        status_callback=status_callback,
     )
     accepted = records.create(proposed)
     if accepted.client != client or accepted.operation != operation:

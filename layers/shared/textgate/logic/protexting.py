@@ -20,4 +20,10 @@ def accept_opt_in(client: str, request: OptInRequest) -> Operation:
         confirm_message=request.confirm_message,
         send_cta_message=request.send_cta_message,
     )
-    return operations.accept(client=client, operation="protexting.opt_in", provider=PROVIDER, payload=payload)
+    return operations.accept(
+        client=client,
+        operation="protexting.opt_in",
+        provider=PROVIDER,
+        payload=payload,
+        status_callback=request.status_callback,
+    )

@@ -6,7 +6,15 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
-from textgate.schemas.common import WHOLE_NUMBER, CountryCode, Phone, RequestModel, Text, normalise_phone
+from textgate.schemas.common import (
+    WHOLE_NUMBER,
+    CountryCode,
+    Phone,
+    RequestModel,
+    StatusCallback,
+    Text,
+    normalise_phone,
+)
 
 # ContactAtOnce's ids are WCF Int (32 bits).
 Int32Id = Annotated[int, Field(strict=True, ge=1, le=2_147_483_647), WHOLE_NUMBER]
@@ -45,6 +53,7 @@ class InitiateConversationRequest(RequestModel):
     consumer_last_name: Name | None = None
     consumer_question: Text | None = Field(default=None, min_length=1, max_length=1600)
     region: Literal["na", "au", "eu"] = Field(default="na", description="North America, Australia or Europe")
+    status_callback: StatusCallback | None = None
 
     _consumer_phone = field_validator("consumer_phone", mode="before")(normalise_phone)
 

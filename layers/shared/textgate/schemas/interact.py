@@ -14,6 +14,7 @@ from textgate.schemas.common import (
     CountryCode,
     Phone,
     RequestModel,
+    StatusCallback,
     normalise_phone,
     sendable,
 )
@@ -111,6 +112,7 @@ class SendCampaignSmsRequest(RequestModel):
         description="send from the number of Interact's system account rather than the tenant's; only when "
         "textgate talks to Interact over SOAP (a 422 otherwise)",
     )
+    status_callback: StatusCallback | None = None
 
     _caller_id = field_validator("caller_id", mode="before")(normalise_phone)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from textgate.schemas.common import CountryCode, Phone, RequestModel, Text, normalise_phone
+from textgate.schemas.common import CountryCode, Phone, RequestModel, StatusCallback, Text, normalise_phone
 
 
 def path_segment(value: str) -> str:
@@ -73,6 +73,7 @@ class SendSmsRequest(RequestModel):
         default=None, description="the operator's id for sendMT (Ogangi chooses one when absent)"
     )
     flags: Flags | None = Field(default=None, description="sendMT's flags")
+    status_callback: StatusCallback | None = None
 
     _to = field_validator("to", mode="before")(normalise_phone)
 
@@ -92,6 +93,7 @@ class SendPinRequest(RequestModel):
     text: Text = Field(min_length=1, max_length=1600, examples=["Your code"])
     length: int = Field(default=6, ge=4, le=10)
     sender: Sender | None = Field(default=None, alias="from")
+    status_callback: StatusCallback | None = None
 
     _to = field_validator("to", mode="before")(normalise_phone)
 
@@ -104,6 +106,7 @@ class FireMessageRequest(RequestModel):
     country: CountryCode | None = None
     mobile: Phone = Field(examples=["+13056708084"])
     text: Text = Field(min_length=1, max_length=1600)
+    status_callback: StatusCallback | None = None
 
     _mobile = field_validator("mobile", mode="before")(normalise_phone)
 

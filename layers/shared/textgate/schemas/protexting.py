@@ -6,7 +6,15 @@ from typing import Annotated
 
 from pydantic import Field, StrictBool, ValidationInfo, field_validator
 
-from textgate.schemas.common import WHOLE_NUMBER, CountryCode, Phone, RequestModel, Text, normalise_phone
+from textgate.schemas.common import (
+    WHOLE_NUMBER,
+    CountryCode,
+    Phone,
+    RequestModel,
+    StatusCallback,
+    Text,
+    normalise_phone,
+)
 
 # Strict: `true` or "1" is a mistake in a group id, not a group.
 GroupId = Annotated[int, Field(strict=True, ge=1, le=2_147_483_647), WHOLE_NUMBER]
@@ -31,6 +39,7 @@ class OptInRequest(RequestModel):
         description="true (or ProTexting's own 1): always send the CTA; false (0) or absent: only to a contact not "
         "opted in (or opted out)",
     )
+    status_callback: StatusCallback | None = None
 
     @field_validator("phone_number", mode="before")
     @classmethod
