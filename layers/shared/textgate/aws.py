@@ -15,6 +15,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_kms import KMSClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
@@ -51,7 +52,12 @@ def secretsmanager() -> SecretsManagerClient:
     return cast("SecretsManagerClient", _session().create_client("secretsmanager", config=_CONFIG))
 
 
+@lru_cache(maxsize=1)
+def kms() -> KMSClient:
+    return cast("KMSClient", _session().create_client("kms", config=_CONFIG))
+
+
 def reset() -> None:
     """Forget every client (tests that point AWS somewhere else between cases)."""
-    for factory in (_session, dynamodb, sqs, events, secretsmanager):
+    for factory in (_session, dynamodb, sqs, events, secretsmanager, kms):
         factory.cache_clear()

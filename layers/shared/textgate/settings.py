@@ -21,6 +21,8 @@ class Settings(BaseModel):
     suppression_table: str = Field(alias="SUPPRESSION_TABLE")
     limits_table: str = Field(alias="LIMITS_TABLE")
     event_bus_name: str = Field(alias="EVENT_BUS_NAME")
+    webhook_secrets_table: str = Field(alias="WEBHOOK_SECRETS_TABLE")
+    webhook_secret_key_id: str = Field(alias="WEBHOOK_SECRET_KEY_ID")
 
     ogangi_queue_url: str = Field(alias="OGANGI_QUEUE_URL")
     contactatonce_queue_url: str = Field(alias="CONTACTATONCE_QUEUE_URL")
