@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from textgate import clock, invocation, log, metrics, retry
-from textgate.dal import events, limits, queue
+from textgate.dal import limits, queue
 from textgate.dal import operations as records
 from textgate.executors import NotAttempted
+from textgate.logic.outcomes import announce, ensure_callback_queued
 from textgate.logic.recipients import handset, opted_out_now
 from textgate.models import Operation, OperationError, Status
 from textgate.payloads import Unreadable
@@ -91,7 +92,7 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
         logger.error("message names an operation that does not exist")
         return False
     if current.status.final:
-        return True
+        return ensure_callback_queued(current)  # its callback's first message may not have been queued
     now = clock.now()
     if current.status is Status.SENDING:
         if current.lease_until is not None and current.lease_until < now:
@@ -104,9 +105,7 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
                     "it may or may not have acted",
                 ),
             )
-            if ended is not None:
-                _announce(ended)
-            return True
+            return ended is None or announce(ended)
         return False  # another worker holds it; look again when this message comes back
     if current.next_attempt_at is not None and current.next_attempt_at > now:
         # Early (a copy of a message whose delayed successor is queued, or SQS a little ahead): wait for its time.
@@ -117,9 +116,7 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
             now=now,
             error=OperationError(code="recipient_opted_out", message="the recipient opted out after this was queued"),
         )
-        if ended is not None:
-            _announce(ended)
-        return True
+        return ended is None or announce(ended)
     resume_at = limits.paused_until(config.provider) if config.pausable else 0.0
     if resume_at > now:
         # The provider said its allowance is spent: wait, without spending an attempt.
@@ -221,8 +218,7 @@ def _settle(operation: Operation, outcome: ProviderOutcome, config: DeliveryConf
     if ended is None:
         logger.error("the operation moved under us; leaving it as it is")
         return True
-    _announce(ended)
-    return True
+    return announce(ended)
 
 
 def _learn_opt_out(operation: Operation, outcome: ProviderOutcome) -> None:
@@ -274,9 +270,3 @@ def _error(outcome: ProviderOutcome, *, retryable: bool) -> OperationError:
     return OperationError(
         code=outcome.code or outcome.verdict.value, message=outcome.message or "", retryable=retryable
     )
-
-
-def _announce(operation: Operation) -> None:
-    """An operation ended: its outcome is counted and published."""
-    metrics.outcome(operation.status.value, operation.provider, operation.operation)
-    events.publish(f"operation.{operation.status.value}", operation.public())

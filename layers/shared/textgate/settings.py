@@ -28,6 +28,7 @@ class Settings(BaseModel):
     contactatonce_queue_url: str = Field(alias="CONTACTATONCE_QUEUE_URL")
     interact_queue_url: str = Field(alias="INTERACT_QUEUE_URL")
     protexting_queue_url: str = Field(alias="PROTEXTING_QUEUE_URL")
+    status_callback_queue_url: str = Field(alias="STATUS_CALLBACK_QUEUE_URL")
 
     ogangi_secret_id: str = Field(alias="OGANGI_SECRET_ID")
     contactatonce_secret_id: str = Field(alias="CONTACTATONCE_SECRET_ID")

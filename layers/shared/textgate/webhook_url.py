@@ -152,14 +152,14 @@ def system_resolver(host: str, port: int) -> list[str]:
     return addresses
 
 
-def public_address(destination: Destination, resolver: Resolver = system_resolver) -> str:
+def public_address(destination: Destination, resolver: Resolver | None = None) -> str:
     """The address to connect to: every address the host resolves to must be public (an allowed host is
     exempt). RefusedUrl otherwise, naming only the kind of address."""
     numeric = numeric_address(destination.host)
     if numeric is not None:
         addresses: list[Any] = [numeric]
     else:
-        resolved = resolver(destination.host, destination.port)
+        resolved = (resolver or system_resolver)(destination.host, destination.port)
         if not resolved:
             raise RefusedUrl("has a host that does not resolve")
         try:
@@ -180,7 +180,7 @@ def public_address(destination: Destination, resolver: Resolver = system_resolve
     return str(addresses[0])
 
 
-def check(url: str, allowed_hosts: Collection[str] = (), resolver: Resolver = system_resolver) -> Destination:
+def check(url: str, allowed_hosts: Collection[str] = (), resolver: Resolver | None = None) -> Destination:
     """What accept runs: the URL's form, then the addresses its host resolves to."""
     destination = parse(url, allowed_hosts)
     public_address(destination, resolver)

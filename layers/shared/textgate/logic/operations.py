@@ -6,10 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 from textgate import clock, log, metrics
-from textgate.dal import events, limits, queue
+from textgate.dal import limits, queue
 from textgate.dal import operations as records
 from textgate.errors import InternalError, NotFound, ServiceUnavailable
 from textgate.logic import idempotency, recipients
+from textgate.logic.outcomes import announce
 from textgate.models import Operation, OperationError, Status
 from textgate.payloads import Payload
 from textgate.sms import SmsInfo
@@ -114,8 +115,7 @@ def _enqueue_or_fail(operation: Operation, provider: str) -> None:
         # SQS stored the message after all (only its answer was lost) and delivery already moved the record:
         # the operation is under way, so the caller must not be told to try again.
         return
-    metrics.outcome("failed", failed.provider, failed.operation)
-    events.publish("operation.failed", failed.public())
+    announce(failed)
     raise ServiceUnavailable("the operation could not be queued; nothing was sent, try again")
 
 
