@@ -7,8 +7,10 @@ import base64
 import importlib
 import itertools
 import json
+import os
 import sys
 from typing import Any
+from unittest import mock
 
 import pytest
 from botocore.exceptions import ClientError
@@ -96,3 +98,21 @@ def test_an_idempotency_key_rotates_once_and_keeps_no_secret(aws_env: dict[str, 
     assert json.loads(third["body"])["secret"] != json.loads(first["body"])["secret"]
     too_long = invoke("POST", "/v1/webhook-secret/rotate", client, {"Idempotency-Key": "k" * 256})
     assert too_long["statusCode"] == 422
+
+
+def test_an_operator_hands_an_event_client_its_secret(
+    aws_endpoint: Any, aws_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`eventbridge:<Source>` has no API key: `make webhook-secret` shows its secret from outside the API."""
+    from textgate_local import webhook_secret
+
+    endpoint, _ = aws_endpoint
+    client = f"eventbridge:billing.{new_client()}"
+    with mock.patch.dict(os.environ, {"TEXTGATE_AWS_PORT": endpoint.url.rsplit(":", 1)[1]}):
+        assert webhook_secret.main(["--client", client]) == 0
+        shown = json.loads(capsys.readouterr().out)
+        assert webhook_secret.main(["--client", client, "--rotate"]) == 0
+        rotated = json.loads(capsys.readouterr().out)
+    assert shown["client"] == client and shown["secret"].startswith("whsec_")
+    assert rotated["secret"] != shown["secret"] and rotated["previous_secret_expires_at"] is not None
+    assert webhook_secrets.current(client).secret == rotated["secret"]
