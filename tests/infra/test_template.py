@@ -108,6 +108,19 @@ def test_each_provider_has_a_queue_a_dead_letter_queue_and_a_delivery_function()
         assert source.max_concurrency >= 2
 
 
+def test_each_delivery_function_reserves_as_much_concurrency_as_its_queue_may_use() -> None:
+    # Equal: the pollers never ask for more than the reservation (no throttled batches spending receive counts),
+    # and the rest of the account never takes it. The dead-letter reader, on four queues, reserves nothing.
+    for source in queue_sources(TEMPLATE):
+        if source.function == "DeadLetterFunction":
+            continue
+        properties = FUNCTIONS[source.function]["Properties"]
+        (event,) = properties["Events"].values()
+        cap = event["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+        assert isinstance(cap, Tagged) and cap.value.endswith("MaxConcurrency"), source.function
+        assert properties["ReservedConcurrentExecutions"] == cap, source.function
+
+
 def test_tables_are_on_demand_with_point_in_time_recovery_and_ttl() -> None:
     for name, spec in TEMPLATE.of_type("AWS::DynamoDB::Table").items():
         properties = spec["Properties"]
