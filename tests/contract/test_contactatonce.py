@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import required_setting_names
+from conftest import given_setting_names
 from defusedxml.ElementTree import fromstring
 
 from contract.conftest import serve
@@ -34,7 +34,7 @@ CREDENTIALS = ContactAtOnceCredentials(provider_id="77", username="acme", passwo
 PATH = "/MobileTextConnectRestService.svc/InitiateMobileTextConversation"
 NAMESPACE = "http://example.com/MobileTextConnect"
 # Derived from the model, so a setting added later needs no change here.
-REQUIRED_SETTINGS = required_setting_names()
+GIVEN_SETTINGS = given_setting_names()
 DEFAULTED_SETTINGS = [
     info.alias
     for info in Settings.model_fields.values()
@@ -77,7 +77,7 @@ def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Setting
     def settings(**values: str) -> Settings:
         for name in DEFAULTED_SETTINGS:
             monkeypatch.delenv(name, raising=False)
-        for name in REQUIRED_SETTINGS:
+        for name in GIVEN_SETTINGS:
             monkeypatch.setenv(name, "unused")
         for name, value in values.items():
             monkeypatch.setenv(name, value)

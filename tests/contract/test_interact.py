@@ -10,7 +10,7 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
-from conftest import required_setting_names
+from conftest import given_setting_names
 
 from contract.conftest import serve
 from textgate import secrets
@@ -280,7 +280,7 @@ def test_credentials_come_from_the_secret_and_hide_the_key() -> None:
 
 @pytest.fixture
 def settings_for(monkeypatch: pytest.MonkeyPatch, server: SandboxServer) -> Iterator[None]:
-    for name in required_setting_names():
+    for name in given_setting_names():
         monkeypatch.setenv(name, "dummy")
     monkeypatch.setenv("INTERACT_SECRET_ID", "interact-secret")
     monkeypatch.setenv("INTERACT_BASE_URL", server.url)

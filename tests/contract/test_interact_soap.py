@@ -14,7 +14,7 @@ from xml.etree.ElementTree import canonicalize
 
 import pytest
 import requests
-from conftest import required_setting_names
+from conftest import given_setting_names
 from defusedxml import ElementTree
 
 from contract.conftest import serve
@@ -380,7 +380,7 @@ def test_connection_refused_is_transient() -> None:
 
 @pytest.fixture
 def settings_for(monkeypatch: pytest.MonkeyPatch, server: SandboxServer) -> Iterator[pytest.MonkeyPatch]:
-    for name in required_setting_names():
+    for name in given_setting_names():
         monkeypatch.setenv(name, "dummy")
     monkeypatch.setenv("INTERACT_SECRET_ID", "interact-secret")
     monkeypatch.setenv("INTERACT_BASE_URL", server.url)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import required_setting_names
+from conftest import given_setting_names
 
 from contract.conftest import serve
 from textgate import secrets
@@ -350,7 +350,7 @@ def test_no_outcome_ever_holds_the_token(client: ProTextingClient, server: Sandb
 @pytest.fixture
 def settings(monkeypatch: pytest.MonkeyPatch, server: SandboxServer) -> Iterator[None]:
     # Every required setting gets a harmless value, whatever settings are added later.
-    for name in required_setting_names():
+    for name in given_setting_names():
         monkeypatch.setenv(name, "dummy")
     monkeypatch.setenv("PROTEXTING_SECRET_ID", "protexting-secret")
     monkeypatch.setenv("PROTEXTING_BASE_URL", server.url)
