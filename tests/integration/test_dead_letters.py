@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from textgate import aws
 from textgate.dal import events
@@ -164,19 +165,35 @@ def test_a_message_that_names_no_operation_or_an_unknown_one_stays_on_its_queue(
     assert announced == [operation.id]
 
 
+def failing_for(failing: set[str], failure: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading fails for the operations in `failing` (while it holds any): DynamoDB throttles the mark (it raises),
+    or EventBridge refuses the event (publish logs it and answers False; it never raises)."""
+    if failure == "throttled":
+        real_mark = records.mark_dead_lettered
+
+        def mark(operation_id: str, *, now: float) -> Operation | None:
+            if operation_id in failing:
+                error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}
+                raise ClientError(error, "UpdateItem")
+            return real_mark(operation_id, now=now)
+
+        monkeypatch.setattr(records, "mark_dead_lettered", mark)
+    else:
+        spy = events.publish
+
+        def publish(detail_type: str, detail: dict[str, Any]) -> bool:
+            return False if detail["id"] in failing else spy(detail_type, detail)
+
+        monkeypatch.setattr(events, "publish", publish)
+
+
+@pytest.mark.parametrize("failure", ["throttled", "not_published"])
 def test_a_message_that_fails_mid_batch_alone_comes_back_and_each_operation_is_announced_once(
-    announced: list[str], monkeypatch: pytest.MonkeyPatch
+    announced: list[str], monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
     first, middle, last = accepted(), accepted(), accepted()
-    spy = events.publish
-    bus_down_for = {middle.id}
-
-    def bus(detail_type: str, detail: dict[str, Any]) -> bool:
-        if detail["id"] in bus_down_for:
-            raise ConnectionError("the bus did not answer")
-        return spy(detail_type, detail)
-
-    monkeypatch.setattr(events, "publish", bus)
+    failing = {middle.id}
+    failing_for(failing, failure, monkeypatch)
     queue = DeadLetterQueue()
     queue.send(body_of(first.id), body_of(middle.id), body_of(last.id))
     queue.read()
@@ -186,7 +203,7 @@ def test_a_message_that_fails_mid_batch_alone_comes_back_and_each_operation_is_a
     assert middle.id not in records.dead_lettered()
 
     # SQS delivers at least once: copies of the marked messages come back with the failed one.
-    bus_down_for.clear()
+    failing.clear()
     queue.send(body_of(first.id), body_of(last.id))
     queue.read()
     assert queue.left() == []

@@ -22,6 +22,7 @@ class Reading(Enum):
     MARKED = "marked"  # newly marked, counted and announced: the message may go
     ALREADY_MARKED = "already_marked"  # a copy, or a batch received again: nothing more to do, the message may go
     UNMARKABLE = "unmarkable"  # names no operation, or one that does not exist: it stays on its queue for a person
+    NOT_ANNOUNCED = "not_announced"  # the bus did not take the event: unmarked again, the message stays for a retry
 
 
 def mark(body: str) -> Reading:
@@ -41,19 +42,17 @@ def mark(body: str) -> Reading:
         logger.info("operation already marked dead-lettered", extra={"operation_id": operation_id})
         return Reading.ALREADY_MARKED
     logger.error("operation dead-lettered", extra={"operation_id": operation_id, "status": marked.status.value})
-    try:
-        events.publish("operation.dead_lettered", marked.public())
-    except Exception:
+    if not events.publish("operation.dead_lettered", marked.public()):
         # Unmarked again, so the message, received again, marks and announces it then.
         records.clear_dead_lettered(operation_id, now=clock.now())
-        raise
+        return Reading.NOT_ANNOUNCED
     metrics.outcome("dead_lettered", marked.provider, marked.operation)
     return Reading.MARKED
 
 
 def read_batch(messages: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The ids of the SQS messages to keep (the batch's item failures): those not marked, and those whose reading
-    failed. The others are deleted; a failure never sends the batch back whole."""
+    """The ids of the SQS messages to keep (the batch's item failures): those not marked and announced, and those
+    whose reading failed. The others are deleted; a failure never sends the batch back whole."""
     kept = []
     for message in messages:
         try:
@@ -61,7 +60,7 @@ def read_batch(messages: Sequence[Mapping[str, Any]]) -> list[str]:
         except Exception:
             logger.exception("could not read a dead-lettered message; it will be received again")
             reading = Reading.UNMARKABLE
-        if reading is Reading.UNMARKABLE:
+        if reading not in (Reading.MARKED, Reading.ALREADY_MARKED):
             kept.append(str(message["messageId"]))
     return kept
 
