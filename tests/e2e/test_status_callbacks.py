@@ -251,3 +251,21 @@ def test_a_trigger_event_calls_back_too(stack: Stack, receiver: Receiver) -> Non
     event = json.loads(body)
     assert event["type"] == "operation.succeeded" and headers["webhook-signature"].startswith("v1,")
     assert receiver.url not in stack.log_path.read_text()
+
+
+def test_a_retried_send_calls_back_once(stack: Stack, receiver: Receiver) -> None:
+    """The sandbox answers +15005550003 with 503 every time: three attempts at the provider, one callback."""
+    path = receiver.script([(200, {}, 0.0)])
+    answer = stack.call(
+        "POST",
+        "/v1/ogangi/sms",
+        json={"to": "+15005550003", "text": "retried", "status_callback": receiver.url + path},
+    )
+    operation_id = answer.json()["id"]
+    ended = stack.wait_for(operation_id)
+    assert ended["status"] == "failed" and ended["attempts"] == 3
+    [(headers, body, _)] = receiver.to(path)
+    event = verified(secret(stack), headers, body)
+    assert event["type"] == "operation.failed" and event["data"]["attempts"] == 3
+    time.sleep(1.5)
+    assert len(receiver.to(path, timeout=0)) == 1

@@ -315,3 +315,56 @@ def test_a_final_operation_redelivered_queues_its_callback_once_more_harmlessly(
     assert len(receiver.received) == 1
     assert outcomes.ensure_callback_queued(records.get(operation.id))  # type: ignore[arg-type]
     assert queued_for(operation.id, wait=1) == []  # attempted: never queued again
+
+
+def test_every_final_transition_queues_the_callback_even_one_that_was_never_queued(
+    env: dict[str, str], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The provider queue refuses at accept: the operation ends failed there, and still calls back."""
+    from textgate.dal import queue
+    from textgate.errors import ServiceUnavailable
+    from textgate.logic import operations
+    from textgate.payloads import OgangiSms
+
+    created: list[str] = []
+    real_create = records.create
+    monkeypatch.setattr(records, "create", lambda operation: created.append(operation.id) or real_create(operation))
+    monkeypatch.setattr(queue, "enqueue", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("SQS is down")))
+    with pytest.raises(ServiceUnavailable):
+        operations.accept(
+            client="local",
+            operation="ogangi.send_sms",
+            provider="ogangi",
+            payload=OgangiSms(to="+13056708084", text="hi", sender="1"),
+            status_callback=receiver.url + "/unqueued",
+        )
+    [message] = queued_for(created[0])
+    assert status_callbacks.deliver_message(json.dumps(message))
+    [(_, headers, body)] = receiver.received
+    assert verify(webhook_secrets.current("local").secret, headers, body)["type"] == "operation.failed"
+
+
+def test_delivery_keeps_its_message_until_the_callback_is_queued(
+    env: dict[str, str], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from textgate.delivery import DeliveryConfig, deliver_message
+    from textgate.providers.outcome import ProviderOutcome
+
+    operation = records.create(
+        Operation.new(
+            operation="ogangi.send_sms",
+            provider="ogangi",
+            client="local",
+            payload={"to": "+13056708084", "text": "hi", "from": "1"},
+            status_callback=receiver.url + "/kept",
+        )
+    )
+    config = DeliveryConfig(provider="ogangi", execute=lambda _: ProviderOutcome.succeeded({"id": "m"}))
+    real_enqueue = store.enqueue
+    monkeypatch.setattr(store, "enqueue", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("SQS is down")))
+    body = json.dumps({"operation_id": operation.id})
+    assert deliver_message(body, config) is False  # succeeded, but its callback is not queued: keep the message
+    assert records.get(operation.id).status is Status.SUCCEEDED  # type: ignore[union-attr]
+    monkeypatch.setattr(store, "enqueue", real_enqueue)
+    assert deliver_message(body, config) is True  # the message came back: final, so only the callback is queued
+    assert [message["attempt"] for message in queued_for(operation.id)] == [1]
