@@ -105,7 +105,7 @@ def test_https_goes_to_the_checked_address_and_checks_the_certificate_against_th
     tls: dict[str, Any], trusting_test_ca: None
 ) -> None:
     answer = webhook_transport.post(
-        destination(NAME, tls["port"], "/in/204"), "127.0.0.1", b'{"a":1}', {"X-Test": "1"}, timeout=5
+        destination(NAME, tls["port"], "/in/204"), ["127.0.0.1"], b'{"a":1}', {"X-Test": "1"}, timeout=5
     )
     assert (answer.status_code, answer.error) == (204, None)
     assert tls["sni"][-1] == NAME  # the name, not the address, as SNI
@@ -115,23 +115,30 @@ def test_https_goes_to_the_checked_address_and_checks_the_certificate_against_th
 def test_a_certificate_for_another_name_is_refused(tls: dict[str, Any], trusting_test_ca: None) -> None:
     before = len(tls["requests"])
     answer = webhook_transport.post(
-        destination("other.example.test", tls["port"], "/in/200"), "127.0.0.1", b"{}", {}, timeout=5
+        destination("other.example.test", tls["port"], "/in/200"), ["127.0.0.1"], b"{}", {}, timeout=5
     )
     assert (answer.status_code, answer.error) == (None, "tls_error")
     assert len(tls["requests"]) == before  # nothing was sent
 
 
 def test_an_unknown_authority_is_refused(tls: dict[str, Any]) -> None:
-    answer = webhook_transport.post(destination(NAME, tls["port"], "/in/200"), "127.0.0.1", b"{}", {}, timeout=5)
+    answer = webhook_transport.post(destination(NAME, tls["port"], "/in/200"), ["127.0.0.1"], b"{}", {}, timeout=5)
     assert (answer.status_code, answer.error) == (None, "tls_error")
 
 
 def test_a_redirect_is_an_answer_not_a_new_request(tls: dict[str, Any], trusting_test_ca: None) -> None:
-    answer = webhook_transport.post(destination(NAME, tls["port"], "/in/302"), "127.0.0.1", b"{}", {}, timeout=5)
+    answer = webhook_transport.post(destination(NAME, tls["port"], "/in/302"), ["127.0.0.1"], b"{}", {}, timeout=5)
     assert answer.status_code == 302
     assert tls["requests"][-1][0] == "/in/302"
 
 
 def test_a_refused_connection_is_no_answer() -> None:
-    answer = webhook_transport.post(destination(NAME, 9, "/"), "127.0.0.1", b"{}", {}, timeout=2)
+    answer = webhook_transport.post(destination(NAME, 9, "/"), ["127.0.0.1"], b"{}", {}, timeout=2)
     assert (answer.status_code, answer.error) == (None, "connection_error")
+
+
+def test_the_next_checked_address_is_tried_when_one_refuses(tls: dict[str, Any], trusting_test_ca: None) -> None:
+    # The receiver listens on 127.0.0.1 only: 127.0.0.2 refuses the connection, and no other address is tried.
+    addresses = ["127.0.0.2", "127.0.0.1"]
+    answer = webhook_transport.post(destination(NAME, tls["port"], "/in/200"), addresses, b"{}", {}, timeout=5)
+    assert answer.status_code == 200

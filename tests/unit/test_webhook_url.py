@@ -104,23 +104,27 @@ def test_public_destinations_are_accepted_with_the_address_to_connect_to() -> No
         8443,
         "/in?x=1",
     )
-    assert webhook_url.public_address(destination, resolver) == PUBLIC
+    assert webhook_url.public_addresses(destination, resolver) == [PUBLIC]
     assert webhook_url.check(f"https://{PUBLIC}", resolver=resolver).target == "/"
     v6 = webhook_url.check("https://v6.example.com/", resolver=resolver)
-    assert webhook_url.public_address(v6, resolver) == NAMES["v6.example.com"][0]
+    assert webhook_url.public_addresses(v6, resolver) == NAMES["v6.example.com"]
+    both = webhook_url.parse("https://both.example.com/")
+    v6_first = {"both.example.com": ["2606:2800:21f:cb07:6820:80da:af6b:8b2c", PUBLIC]}
+    # IPv4 first: a Lambda function often has no IPv6 route.
+    assert webhook_url.public_addresses(both, lambda host, port: v6_first[host]) == [PUBLIC, v6_first[both.host][0]]
 
 
 def test_each_attempt_checks_again_what_the_name_resolves_to_now() -> None:
     destination = webhook_url.check("https://hooks.example.com/", resolver=resolver)
     rebound = {"hooks.example.com": ["127.0.0.1"]}
     with pytest.raises(RefusedUrl, match="loopback"):
-        webhook_url.public_address(destination, lambda host, port: rebound.get(host, []))
+        webhook_url.public_addresses(destination, lambda host, port: rebound.get(host, []))
 
 
 def test_an_allowed_host_may_use_http_and_a_private_address() -> None:
     destination = webhook_url.check("http://127.0.0.1:8080/hook", ["127.0.0.1"], resolver=resolver)
     assert destination.allowed_host
-    assert webhook_url.public_address(destination, resolver) == "127.0.0.1"
+    assert webhook_url.public_addresses(destination, resolver) == ["127.0.0.1"]
     # Only that host: another private one stays refused, and the allowance still refuses user info.
     with pytest.raises(RefusedUrl, match="https"):
         webhook_url.check("http://10.0.0.1/", ["127.0.0.1"], resolver=resolver)

@@ -1,4 +1,4 @@
-"""One status-callback POST: to the address that was checked, never to whatever the name resolves to next.
+"""One status-callback POST: to the addresses that were checked, never to whatever the name resolves to next.
 
 http.client connects to the checked address and still speaks to the host by name: TLS sends it as SNI and checks
 the certificate against it, and the Host header carries it. Nothing here follows a redirect. The whole exchange
@@ -39,22 +39,33 @@ def _tls_context() -> ssl.SSLContext:
         return ssl.create_default_context()
 
 
+def _connect(addresses: list[str], port: int, timeout: float | None) -> socket.socket:
+    """The first of the checked addresses that takes the connection (in their order)."""
+    failure: OSError = OSError("no address to connect to")
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout)
+        except OSError as exc:
+            failure = exc
+    raise failure
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, destination: Destination, address: str, timeout: float) -> None:
+    def __init__(self, destination: Destination, addresses: list[str], timeout: float) -> None:
         super().__init__(destination.host, destination.port, timeout=timeout)
-        self._address = address
+        self._addresses = addresses
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = _connect(self._addresses, self.port, self.timeout)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, destination: Destination, address: str, timeout: float) -> None:
+    def __init__(self, destination: Destination, addresses: list[str], timeout: float) -> None:
         super().__init__(destination.host, destination.port, timeout=timeout, context=_tls_context())
-        self._address = address
+        self._addresses = addresses
 
     def connect(self) -> None:
-        raw = socket.create_connection((self._address, self.port), self.timeout)
+        raw = _connect(self._addresses, self.port, self.timeout)
         try:
             self.sock = _tls_context().wrap_socket(raw, server_hostname=self.host)
         except BaseException:
@@ -62,10 +73,12 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
             raise
 
 
-def post(destination: Destination, address: str, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
+def post(
+    destination: Destination, addresses: list[str], body: bytes, headers: dict[str, str], timeout: float
+) -> Answer:
     started = time.perf_counter()
     pinned = _PinnedHTTPSConnection if destination.scheme == "https" else _PinnedHTTPConnection
-    connection = pinned(destination, address, timeout)
+    connection = pinned(destination, addresses, timeout)
     expired = threading.Event()
 
     def cut() -> None:

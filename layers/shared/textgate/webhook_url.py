@@ -152,9 +152,10 @@ def system_resolver(host: str, port: int) -> list[str]:
     return addresses
 
 
-def public_address(destination: Destination, resolver: Resolver | None = None) -> str:
-    """The address to connect to: every address the host resolves to must be public (an allowed host is
-    exempt). RefusedUrl otherwise, naming only the kind of address."""
+def public_addresses(destination: Destination, resolver: Resolver | None = None) -> list[str]:
+    """The addresses to connect to, IPv4 first (a Lambda function often has no IPv6 route): every address the
+    host resolves to must be public (an allowed host is exempt). RefusedUrl otherwise, naming only the kind of
+    address."""
     numeric = numeric_address(destination.host)
     if numeric is not None:
         addresses: list[Any] = [numeric]
@@ -177,11 +178,11 @@ def public_address(destination: Destination, resolver: Resolver | None = None) -
             and destination.host.rstrip(".") != str(numeric)
         ):
             raise RefusedUrl("has an IPv4 address that is not written in dotted decimal")
-    return str(addresses[0])
+    return [str(address) for address in sorted(addresses, key=lambda address: address.version)]
 
 
 def check(url: str, allowed_hosts: Collection[str] = (), resolver: Resolver | None = None) -> Destination:
     """What accept runs: the URL's form, then the addresses its host resolves to."""
     destination = parse(url, allowed_hosts)
-    public_address(destination, resolver)
+    public_addresses(destination, resolver)
     return destination

@@ -6,7 +6,7 @@ Per message (operation id, attempt n):
 - otherwise attempt n is claimed by a conditional write and exactly one worker POSTs it.
 A 2xx is delivered; a 410 stops at once; anything else is retried on SCHEDULE, then given up (`failed`,
 `webhook.failed` on the bus). The URL is checked again before every attempt and the POST goes to the address
-that was checked. The body is the operation as it ended, the same on every attempt; so is `webhook-id`.
+that were checked. The body is the operation as it ended, the same on every attempt; so is `webhook-id`.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def _post(operation: Operation, url: str) -> webhook_transport.Answer:
     settings = get_settings()
     try:
         destination = webhook_url.parse(url, settings.status_callback_allowed_hosts)
-        address = webhook_url.public_address(destination)
+        addresses = webhook_url.public_addresses(destination)
     except webhook_url.RefusedUrl as refused:
         logger.warning("status callback refused before sending: %s", refused)
         return webhook_transport.Answer(None, "refused_address", 0.0)
@@ -122,7 +122,7 @@ def _post(operation: Operation, url: str) -> webhook_transport.Answer:
             webhook_secrets.signing_keys(operation.client), message_id, timestamp, body
         ),
     }
-    answer = webhook_transport.post(destination, address, body, headers, TIMEOUT_SECONDS)
+    answer = webhook_transport.post(destination, addresses, body, headers, TIMEOUT_SECONDS)
     metrics.callback_latency(answer.milliseconds)
     return answer
 
