@@ -368,3 +368,27 @@ def test_delivery_keeps_its_message_until_the_callback_is_queued(
     monkeypatch.setattr(store, "enqueue", real_enqueue)
     assert deliver_message(body, config) is True  # the message came back: final, so only the callback is queued
     assert [message["attempt"] for message in queued_for(operation.id)] == [1]
+
+
+def test_a_copy_of_a_settled_attempt_queues_nothing_but_the_message_itself_coming_back_does(
+    env: dict[str, str], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next attempt's message is queued after the attempt is settled: if that fails, the attempt's own message
+    comes back (SQS counts a second receive) and queues it. A copy received once queues nothing, so copies never
+    multiply along the schedule."""
+    monkeypatch.setenv("STATUS_CALLBACK_RETRY_SCALE", "0.01")
+    get_settings.cache_clear()
+    receiver.answers = [(500, {}, 0.0)]
+    operation = ended(receiver.url)
+    real_enqueue = store.enqueue
+    monkeypatch.setattr(store, "enqueue", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("SQS is down")))
+    assert attempt(operation.id, 1) is False  # settled, next message not queued: keep this one
+    monkeypatch.setattr(store, "enqueue", real_enqueue)
+    body = json.dumps({"operation_id": operation.id, "attempt": 1})
+    record = {"messageId": "m1", "body": body, "attributes": {"ApproximateReceiveCount": "1"}}
+    assert status_callbacks.handle_batch({"Records": [record]}) == {"batchItemFailures": []}
+    assert queued_for(operation.id, wait=3) == []  # a copy: nothing
+    record["attributes"]["ApproximateReceiveCount"] = "2"
+    assert status_callbacks.handle_batch({"Records": [record]}) == {"batchItemFailures": []}
+    assert [message["attempt"] for message in queued_for(operation.id, wait=4)] == [2]
+    assert len(receiver.received) == 1

@@ -52,26 +52,28 @@ def handle_batch(event: dict[str, Any]) -> dict[str, Any]:
 
 def _safe_deliver(record: dict[str, Any]) -> bool:
     try:
-        return deliver_message(record.get("body", ""))
+        received = int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
+        return deliver_message(record.get("body", ""), redelivered=received > 1)
     except Exception:
         logger.exception("status callback failed; the message will be received again")
         return False
 
 
-def deliver_message(body: str) -> bool:
-    """True when the message may be deleted: the callback is settled or its next attempt is queued."""
+def deliver_message(body: str, *, redelivered: bool = False) -> bool:
+    """True when the message may be deleted: the callback is settled or its next attempt is queued.
+    `redelivered`: SQS gives this very message again (it was not deleted: its next step may be missing)."""
     message = store.read_message(body)
     if message is None:
         logger.error("message names no status callback; it will reach the dead-letter queue")
         return False
     token = log.bind(operation_id=message.operation_id, correlation_id=message.operation_id)
     try:
-        return _deliver(message)
+        return _deliver(message, redelivered=redelivered)
     finally:
         log.unbind(token)
 
 
-def _deliver(message: store.Message) -> bool:
+def _deliver(message: store.Message, *, redelivered: bool) -> bool:
     operation = records.get(message.operation_id)
     state = operation.status_callback if operation is not None else None
     if operation is None or state is None or not operation.status.final:
@@ -86,8 +88,9 @@ def _deliver(message: store.Message) -> bool:
         if state.lease_until is not None and state.lease_until < now:
             # The worker that claimed this attempt stopped before it could say how it went.
             return _after(operation, message.attempt, None, "interrupted")
-        if state.lease_until is None and state.next_attempt_at is not None:
-            # Settled and due again later: make sure its next message exists (a copy of it is harmless).
+        if redelivered and state.lease_until is None and state.next_attempt_at is not None:
+            # This message came back after its attempt was settled: queueing the next one may have failed.
+            # (A mere copy of it, received once, queues nothing: copies never multiply.)
             return _queue(operation.id, message.attempt + 1, state.next_attempt_at - now)
         return True
     if state.attempts != message.attempt - 1:
