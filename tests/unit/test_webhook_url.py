@@ -84,6 +84,8 @@ def test_every_spelling_of_a_private_address_is_refused(url: str, kind: str) -> 
         ("https://exämple.com/", "ASCII"),
         ("https://%31%32%37.0.0.1/", "not a valid name"),
         ("https://93.184.215.14:99999/", "not a valid URL"),
+        ("https://93.184.215.14:0/", "not a valid URL"),
+        ("https://93.184.215.14:/", "not a valid URL"),
         ("https:///path", "no host"),
         ("https://0x5db8d70e/", "dotted decimal"),  # public, but no one spells it so: not a name TLS can check
         ("https://256.1.1.1/", "not a valid name"),

@@ -67,7 +67,7 @@ def parse(url: str, allowed_hosts: Collection[str] = ()) -> Destination:
     allowed = host.rstrip(".") in {name.strip().lower() for name in allowed_hosts if name.strip()}
     if scheme == "http" and not allowed:
         raise RefusedUrl("must be an https:// URL")
-    if parts.netloc.endswith(":") or (":" in host and not parts.netloc.startswith("[")):
+    if port == 0 or parts.netloc.endswith(":") or (":" in host and not parts.netloc.startswith("[")):
         raise RefusedUrl("is not a valid URL")
     if ":" in host:
         try:
