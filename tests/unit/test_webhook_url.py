@@ -90,6 +90,7 @@ def test_every_spelling_of_a_private_address_is_refused(url: str, kind: str) -> 
         ("https://0x5db8d70e/", "dotted decimal"),  # public, but no one spells it so: not a name TLS can check
         ("https://256.1.1.1/", "not a valid name"),
         ("https://1.2.3.4444/", "not a valid name"),
+        ("https://08.0.0.1/", "not a valid name"),
         ("https://nowhere.example.com/", "does not resolve"),
     ],
 )

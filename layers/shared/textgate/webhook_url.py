@@ -87,10 +87,13 @@ def numeric_address(host: str) -> IPAddress | None:
     text = host.rstrip(".")
     if not _NUMERIC_HOST.match(text):
         return None
-    values = [
-        int(part, 16) if part.startswith("0x") else int(part, 8 if len(part) > 1 and part[0] == "0" else 10)
-        for part in (part if part != "0x" else "0x0" for part in text.split("."))
-    ]
+    try:
+        values = [
+            int(part, 16) if part.startswith("0x") else int(part, 8 if len(part) > 1 and part[0] == "0" else 10)
+            for part in (part if part != "0x" else "0x0" for part in text.split("."))
+        ]
+    except ValueError:  # an octal part with an 8 or a 9: the C resolver reads no address from it either
+        raise RefusedUrl("has a host that is not a valid name or address") from None
     *leading, last = values
     if any(value > 255 for value in leading) or last >= 1 << (8 * (4 - len(leading))):
         raise RefusedUrl("has a host that is not a valid name or address")
