@@ -6,15 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 from textgate import log
 from textgate.delivery import DeliveryConfig, handle_batch
-from textgate.executors import protexting
 from textgate.invocation import lambda_handler
+from textgate.registry import Provider
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 log.setup()
 # ProTexting says when its allowance is spent: its whole queue pauses until the reset.
-CONFIG = DeliveryConfig(provider="protexting", execute=protexting.execute, pausable=True)
+CONFIG = DeliveryConfig.of(Provider.PROTEXTING, pausable=True)
 
 
 @lambda_handler()

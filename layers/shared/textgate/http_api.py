@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from textgate import log, metrics
 from textgate.errors import ApiError, InternalError, InvalidJson, UnsupportedMediaType
+from textgate.registry import OperationName
 from textgate.validation import validate
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ def request_id(event: dict[str, Any]) -> str | None:
 
 
 def api_handler(
-    function: Route, *, fingerprint_key: Callable[[], bytes] | None = None, operation: str | None = None
+    function: Route, *, fingerprint_key: Callable[[], bytes] | None = None, operation: OperationName | None = None
 ) -> LambdaHandler:
     """Wrap a route's logic: parse the event, bind the request id to the logs, map errors to answers.
     `fingerprint_key` keys the idempotency fingerprint of bodies that hold a secret (a PIN to check);
@@ -186,7 +187,7 @@ def keyed_api_handler(fingerprint_key: Callable[[], bytes]) -> Callable[[Route],
     return functools.partial(api_handler, fingerprint_key=fingerprint_key)
 
 
-def operation_handler(operation: str) -> Callable[[Route], LambdaHandler]:
+def operation_handler(operation: OperationName) -> Callable[[Route], LambdaHandler]:
     """`api_handler` for a route that starts `operation` (ogangi.send_sms, …)."""
     return functools.partial(api_handler, operation=operation)
 

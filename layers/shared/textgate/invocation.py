@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging.lambda_context import build_lambda_context_model
@@ -28,11 +27,6 @@ if TYPE_CHECKING:
 
 Event = dict[str, Any]
 Handler = Callable[[Event, "LambdaContext"], Any]
-
-# The operation a provider call is made for (delivery sets it): the dimension of ProviderLatency, the
-# annotation of the call's subsegment.
-_operation: contextvars.ContextVar[str | None] = contextvars.ContextVar("operation", default=None)
-
 
 _SAID_ONCE = frozenset({"function_arn", "function_memory_size"})
 
@@ -90,16 +84,3 @@ def run_in_copy[**P, R](function: Callable[P, R]) -> Callable[P, R]:
         return context.run(function, *args, **kwargs)
 
     return run
-
-
-@contextmanager
-def operation(name: str) -> Iterator[None]:
-    token = _operation.set(name)
-    try:
-        yield
-    finally:
-        _operation.reset(token)
-
-
-def current_operation() -> str | None:
-    return _operation.get()

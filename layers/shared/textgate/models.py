@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from textgate import clock
+from textgate.registry import OperationName, Provider, spec
 from textgate.sms import SmsInfo
 
 
@@ -42,8 +43,8 @@ class OperationView(BaseModel):
     """The operation resource, as GET /v1/operations/{id}, every 202 and every operation.* event show it."""
 
     id: str = Field(pattern=OPERATION_ID_PATTERN, examples=["op_3f9a1c0e5b7d2a4c6e8f0a1b"])
-    operation: str = Field(examples=["ogangi.send_sms"])
-    provider: str = Field(examples=["ogangi"])
+    operation: OperationName = Field(examples=["ogangi.send_sms"])
+    provider: Provider = Field(examples=["ogangi"])
     status: Status = Field(examples=["queued"], description="succeeded, failed and unknown are final")
     attempts: int = Field(ge=0)
     created_at: Timestamp
@@ -55,11 +56,12 @@ class OperationView(BaseModel):
 
 
 class Operation(BaseModel):
-    """One accepted request and everything that became of it."""
+    """One accepted request and everything that became of it. The record stores the operation and the provider
+    as strings; here they are the registry's enums (a record naming neither would not be read)."""
 
     id: str
-    operation: str
-    provider: str
+    operation: OperationName
+    provider: Provider
     client: str
     status: Status = Status.QUEUED
     attempts: int = 0
@@ -77,8 +79,7 @@ class Operation(BaseModel):
     def new(
         cls,
         *,
-        operation: str,
-        provider: str,
+        operation: OperationName,
         client: str,
         payload: dict[str, Any],
         sms: SmsInfo | None = None,
@@ -88,7 +89,7 @@ class Operation(BaseModel):
         return cls(
             id=operation_id or new_operation_id(),
             operation=operation,
-            provider=provider,
+            provider=spec(operation).provider,
             client=client,
             created_at=at,
             updated_at=at,
