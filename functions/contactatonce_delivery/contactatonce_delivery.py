@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from textgate import log
 from textgate.delivery import DeliveryConfig, handle_batch
-from textgate.invocation import lambda_handler
+from textgate.invocation import around_invocation
 from textgate.registry import Provider
 
 if TYPE_CHECKING:
@@ -16,6 +16,6 @@ log.setup()
 CONFIG = DeliveryConfig.of(Provider.CONTACTATONCE)
 
 
-@lambda_handler()
+@around_invocation()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle_batch(event, CONFIG)

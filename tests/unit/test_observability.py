@@ -55,7 +55,7 @@ def test_delivery_threads_keep_their_own_keys_and_share_the_invocations(
     monkeypatch.setattr(delivery, "_pool", None)
     config = delivery.DeliveryConfig(provider=Provider.OGANGI, executors={})
 
-    @invocation.lambda_handler()
+    @invocation.around_invocation()
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return delivery.handle_batch(event, config)
 
@@ -77,7 +77,7 @@ def test_delivery_threads_keep_their_own_keys_and_share_the_invocations(
 def test_cold_start_and_correlation_id_per_invocation(capsys: pytest.CaptureFixture[str]) -> None:
     log.configure("INFO")
 
-    @invocation.lambda_handler(correlation_id=lambda event: event["requestContext"]["requestId"])
+    @invocation.around_invocation(correlation_id=lambda event: event["requestContext"]["requestId"])
     def handler(event: dict[str, Any], context: Any) -> None:
         logging.getLogger("textgate.test").info("handled")
 
@@ -92,7 +92,7 @@ def test_cold_start_and_correlation_id_per_invocation(capsys: pytest.CaptureFixt
 
 def test_secret_fields_and_secret_values_are_never_written(capsys: pytest.CaptureFixture[str]) -> None:
     log.configure("INFO")
-    log.forget_secret_values(["s3cr3t-Private-Key", 'with"quote\\', "434"])
+    log.register_secret_values(["s3cr3t-Private-Key", 'with"quote\\', "434"])
     logging.getLogger("textgate.test").info(
         "signed with s3cr3t-Private-Key for +13056708084",
         extra={
@@ -196,7 +196,7 @@ SAMPLED = """
     from textgate import invocation, log
     log.configure("WARNING")
 
-    @invocation.lambda_handler()
+    @invocation.around_invocation()
     def handler(event, context):
         logging.getLogger("textgate.test").debug("detail")
 
@@ -277,3 +277,24 @@ def test_tracing_waits_for_a_sampled_invocation() -> None:
         _X_AMZN_TRACE_ID="Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0",
     )
     assert out.split() == ["False", "False"]
+
+
+def test_unbind_puts_back_what_was_bound_and_a_copied_context_keeps_its_own() -> None:
+    outer = log.bind(operation_id="op_outer", route="POST /v1/ogangi/sms")
+    try:
+        inner = log.bind(operation_id="op_inner")
+        assert log.bound()["operation_id"] == "op_inner"
+
+        def in_a_worker() -> dict[str, Any]:
+            token = log.bind(attempt=2)
+            log.unbind(token)
+            log.bind(worker="w-1")  # left bound in the worker's own copy
+            return log.bound()
+
+        worker = invocation.run_in_copy(in_a_worker)
+        assert worker() == {"operation_id": "op_inner", "route": "POST /v1/ogangi/sms", "worker": "w-1"}
+        log.unbind(inner)
+        assert log.bound() == {"operation_id": "op_outer", "route": "POST /v1/ogangi/sms"}
+    finally:
+        log.unbind(outer)
+    assert "operation_id" not in log.bound()

@@ -2,7 +2,7 @@
 
 Handlers stay thin: `@api_handler` turns domain errors into problem+json, anything unexpected into a plain
 500 (the exception goes to the log, never to the caller). It runs the route inside `textgate.invocation`'s
-`lambda_handler`: the API Gateway request id is the correlation id of every line logged, and the invocation's
+`around_invocation`: the API Gateway request id is the correlation id of every line logged, and the invocation's
 metrics are written when it ends. `operation_handler` is `api_handler` for a route that starts an operation: each
 refusal counts as `OperationRefused` with its problem code as the reason.
 """
@@ -149,13 +149,13 @@ def api_handler(
     `operation` names the operation the route starts, for the refusal metric."""
 
     # Here, not at the top: a function that only uses `respond` (health) does not import Powertools.
-    from textgate.invocation import lambda_handler  # noqa: PLC0415
+    from textgate.invocation import around_invocation  # noqa: PLC0415
 
     def refuse(code: str) -> None:
         if operation is not None:
             metrics.refused(operation, code)
 
-    @lambda_handler(correlation_id=request_id)
+    @around_invocation(correlation_id=request_id)
     @functools.wraps(function)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         request = parse_event(event)
