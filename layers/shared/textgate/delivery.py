@@ -10,6 +10,9 @@ receive count (and with it the dead-letter queue) only ever counts crashes and p
 Calls within a batch run concurrently; a failed message is reported back alone (partial batch failure). Each
 call runs in its own copy of the invocation's context: it logs with the invocation's keys plus its own operation
 id (the correlation id of its lines), and its metrics join the invocation's batch.
+
+Each provider's function delivers its own queue with `DeliveryConfig.of(Provider.X)`: the executor (and, for a
+PIN, the protector) of each of the provider's operations, as their rows in `textgate.registry` name them.
 """
 
 from __future__ import annotations

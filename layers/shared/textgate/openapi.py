@@ -1,5 +1,6 @@
 """The OpenAPI 3 document, built from one route table and the same pydantic models that validate requests: bodies,
-query strings and path parameters alike, so their types, bounds, enums and patterns cannot drift."""
+query strings and path parameters alike, so their types, bounds, enums and patterns cannot drift. The route that
+starts an operation takes its request model and tag from the operation's row in `textgate.registry`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""EventBridge triggers: an event whose DetailType names an operation starts it, exactly as the HTTP route would.
+"""EventBridge triggers: an event whose DetailType names an operation starts it, exactly as the HTTP route would
+(`operations.accept_document`, from the operation's row in `textgate.registry`; a name that is no operation is
+refused).
 
 The client is `eventbridge:<Source>`; an `idempotency_key` in the detail makes a re-delivered event act once.
 A refused event queues nothing; it is logged and announced as `trigger.rejected` so the sender can see why.
