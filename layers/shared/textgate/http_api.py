@@ -20,11 +20,12 @@ from pydantic import BaseModel
 
 from textgate import log, metrics
 from textgate.errors import ApiError, InternalError, InvalidJson, UnsupportedMediaType
-from textgate.registry import OperationName
 from textgate.validation import validate
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from textgate.registry import OperationName
 
 logger = log.get_logger(__name__)
 
