@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from textgate import log
-from textgate.invocation import lambda_handler
+from textgate.invocation import around_invocation
 from textgate.logic.status_callbacks import handle_batch
 
 if TYPE_CHECKING:
@@ -16,6 +16,6 @@ if TYPE_CHECKING:
 log.setup()
 
 
-@lambda_handler()
+@around_invocation()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle_batch(event)

@@ -24,6 +24,7 @@ from textgate.dal import operations as records
 from textgate.dal import status_callbacks as store
 from textgate.logic import outcomes, status_callbacks, webhook_secrets
 from textgate.models import CallbackStatus, Operation, Status
+from textgate.registry import OperationName, Provider
 from textgate.settings import get_settings
 
 
@@ -101,7 +102,6 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]
 def ended(url: str, client: str = "local", status: Status = Status.SUCCEEDED) -> Operation:
     operation = Operation.new(
         operation="ogangi.send_sms",
-        provider="ogangi",
         client=client,
         payload={"to": "+13056708084"},
         status_callback=url,
@@ -334,7 +334,6 @@ def test_every_final_transition_queues_the_callback_even_one_that_was_never_queu
         operations.accept(
             client="local",
             operation="ogangi.send_sms",
-            provider="ogangi",
             payload=OgangiSms(to="+13056708084", text="hi", sender="1"),
             status_callback=receiver.url + "/unqueued",
         )
@@ -353,13 +352,14 @@ def test_delivery_keeps_its_message_until_the_callback_is_queued(
     operation = records.create(
         Operation.new(
             operation="ogangi.send_sms",
-            provider="ogangi",
             client="local",
             payload={"to": "+13056708084", "text": "hi", "from": "1"},
             status_callback=receiver.url + "/kept",
         )
     )
-    config = DeliveryConfig(provider="ogangi", execute=lambda _: ProviderOutcome.succeeded({"id": "m"}))
+    config = DeliveryConfig(
+        Provider.OGANGI, {OperationName.OGANGI_SEND_SMS: lambda _: ProviderOutcome.succeeded({"id": "m"})}
+    )
     real_enqueue = store.enqueue
     monkeypatch.setattr(store, "enqueue", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("SQS is down")))
     body = json.dumps({"operation_id": operation.id})

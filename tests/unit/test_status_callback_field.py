@@ -64,12 +64,10 @@ def test_allowed_hosts_come_from_the_settings(unit_settings: dict[str, str], mon
 
 def test_the_record_keeps_the_url_and_shows_only_the_delivery_state(unit_settings: dict[str, str]) -> None:
     url = "https://93.184.215.14/hooks?token=callers-own-secret"
-    operation = Operation.new(
-        operation="ogangi.send_sms", provider="ogangi", client="c", payload={}, status_callback=url
-    )
+    operation = Operation.new(operation="ogangi.send_sms", client="c", payload={}, status_callback=url)
     read_back = records.from_item(records.to_item(operation))
     assert read_back.status_callback is not None and read_back.status_callback.url == url
     assert read_back.public()["status_callback"] == {"status": "pending", "attempts": 0, "last_status_code": None}
     assert "callers-own-secret" not in str(read_back.public())
-    plain = Operation.new(operation="ogangi.send_sms", provider="ogangi", client="c", payload={})
+    plain = Operation.new(operation="ogangi.send_sms", client="c", payload={})
     assert "status_callback" not in records.from_item(records.to_item(plain)).public()

@@ -37,7 +37,7 @@ def _stored(client: str) -> store.StoredSecrets:
 
 def _shown(stored: store.StoredSecrets, now: float) -> ClientSecret:
     text = secret_text(store.decrypt(stored.client, stored.current))
-    log.forget_secret_values([text, text.removeprefix(PREFIX)])  # whatever field it lands in, no log shows it
+    log.register_secret_values([text, text.removeprefix(PREFIX)])  # whatever field it lands in, no log shows it
     overlap = stored.previous_until if stored.previous_until is not None and stored.previous_until > now else None
     return ClientSecret(secret=text, created_at=stored.created_at, previous_secret_expires_at=overlap)
 
