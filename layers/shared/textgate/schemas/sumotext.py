@@ -24,10 +24,11 @@ class CallbackRequest:
     kind: str
     tokens: list[str]  # every `token` parameter given (exactly one is accepted)
     pairs: list[Pair]  # every other parameter, query first, then the form
-    raw_body: str | None  # a POST body that is not a form, kept as text
+    raw_body: str | None  # a POST body that was not read as parameters, kept as text
     raw_body_truncated: bool
     source_ip: str
     method: str
+    body_problem: str | None = None  # why the body was kept raw rather than read
 
 
 # A callback parameter's value: longer ones are refused with a 413 (logic/sumotext.py MAX_VALUE_CHARS); the
@@ -71,8 +72,8 @@ class CallbackHit(BaseModel):
 
     id: str = Field(
         examples=["mo_5f1c…"],
-        description="mo_<digest of mobile and smsid>, dlr_<digest of sumoid and mtcode> (a repeat keeps the same "
-        "id, so it is stored once), else cb_<random>",
+        description="mo_ or text4info_<digest of mobile, smsid and msg>, dlr_<digest of sumoid and mtcode> (a "
+        "repeat keeps the same id, so it is stored once), else cb_<random>",
     )
     kind: Kind
     mobile: str | None = Field(examples=["+12125551212"], description="E.164 when it could be read, else as given")
@@ -85,8 +86,17 @@ class CallbackHit(BaseModel):
         description="The documented parameters under one spelling each (carrier for carrierId, …)"
     )
     poll_key: str | None = Field(default=None, description="poll only: poll#<KEY>")
-    raw_body: str | None = Field(default=None, description="A POST body that was not a form, as text (64 KiB at most)")
+    raw_body: str | None = Field(
+        default=None,
+        description="A POST body that was not a form or a JSON object, or parameters too big to keep as fields, as "
+        "text (64 KiB at most)",
+    )
     raw_body_truncated: bool = Field(default=False, description="true when the raw body was longer than 64 KiB")
+    problem: str | None = Field(
+        default=None,
+        description="Why part of the hit was kept unread (a body that is not parameters, no mobile, …); a hit "
+        "without a readable mobile changes no opt-out",
+    )
     # The sort key of the indexes: the receive time to the microsecond, then the id. Internal, never shown.
     received_sk: SkipJsonSchema[str] = Field(exclude=True)
 
@@ -97,7 +107,10 @@ class CallbackEventView(BaseModel):
     mobile: str | None
     received_at: str
     fields: dict[str, FieldValue]
-    raw_body: str | None = Field(default=None, description="A POST body that was not a form, as text")
+    raw_body: str | None = Field(
+        default=None, description="A POST body that was not a form or a JSON object, as text; the token never"
+    )
+    problem: str | None = Field(default=None, description="Why part of the hit was kept unread; null when it was read")
 
 
 class CallbackEventsPage(BaseModel):
