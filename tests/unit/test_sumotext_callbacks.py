@@ -690,11 +690,12 @@ def test_the_callback_tokens_never_reach_a_stored_raw_body(
 
 
 def test_the_tokens_are_scrubbed_in_every_spelling_a_sender_may_echo() -> None:
-    tokens = ["a/b+c d", "plain"]
-    text = 'a/b+c d | a%2Fb%2Bc%20d | a%2Fb%2Bc+d | "plain" | x=plain&y=1'
+    tokens = ["tok/en+1 2", "plaintoken"]
+    text = 'tok/en+1 2 | tok%2Fen%2B1%202 | tok%2Fen%2B1+2 | "plaintoken" | x=plaintoken&y=1'
     scrubbed = sumotext.scrub_tokens(text, tokens)
     assert scrubbed == '[token] | [token] | [token] | "[token]" | x=[token]&y=1'
     assert sumotext.scrub_tokens("nothing here", []) == "nothing here"
+    assert sumotext.scrub_tokens("mobile=2125551212", ["1"]) == "mobile=2125551212"  # too short to be a secret
 
 
 def test_a_token_echoed_into_a_parameter_is_not_stored_either(handler: Any, store: dict[str, Any]) -> None:
