@@ -40,12 +40,9 @@ def handset(operation: str, payload: Mapping[str, object]) -> Handset | None:
     number = payload.get(field) if field else None
     if field is None or not isinstance(number, str):
         return None
-    if operation == "protexting.opt_in":
-        # An opt-in texts the number when it carries a call to action or a confirmation (or forces the CTA).
-        texted = any(payload.get(name) for name in ("cta_message", "confirm_message", "send_cta_message"))
-    else:
-        texted = True
-    return Handset(number=number, field=field, texted=texted)
+    # Every one of them may text the handset; a ProTexting opt-in too, whatever its fields: ProTexting sends its
+    # call to action to a contact not yet opted in even with SendCTAMessage 0 or absent (seed 003).
+    return Handset(number=number, field=field, texted=True)
 
 
 def texted_handset(operation: str, payload: Mapping[str, object]) -> Handset | None:
