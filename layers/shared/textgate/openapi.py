@@ -410,8 +410,10 @@ def document_for(protocol: str) -> dict[str, Any]:
         paths.setdefault(route.path, {})[route.method] = operation
     if protocol != "soap":
         # This deployment talks REST to Interact: sending from the master account is SOAP's alone (true is a 422).
-        master = schemas["SendCampaignSmsRequest"]["properties"]["send_from_master_account"]
-        master["const"] = False
+        campaign_sms = schemas["SendCampaignSmsRequest"]
+        campaign_sms["properties"]["send_from_master_account"]["const"] = False
+        # … and REST's body requires jpToken, which the SOAP operation marks optional.
+        campaign_sms["required"] = sorted({*campaign_sms.get("required", []), "jp_token"})
     return {
         "openapi": "3.1.0",
         "info": {
