@@ -108,8 +108,11 @@ def create_secrets(template: Template, endpoint: str, values: dict[str, dict[str
 
 
 def function_environment(template: Template) -> dict[str, str]:
-    """The Globals environment, resolved against the local resources (all functions share it)."""
-    variables = template.function_defaults().get("Environment", {}).get("Variables", {})
+    """The Globals environment and every function's own variables, resolved against the local resources: all
+    functions share one process here (the template gives no two functions one name with different values)."""
+    variables = dict(template.function_defaults().get("Environment", {}).get("Variables", {}))
+    for name in sorted(template.of_type("AWS::Serverless::Function")):
+        variables |= template.properties(name).get("Environment", {}).get("Variables", {})
     return {key: str(value) for key, value in template.resolve(variables).items()}
 
 

@@ -9,7 +9,7 @@ import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 class Settings(BaseModel):
@@ -36,6 +36,9 @@ class Settings(BaseModel):
 
     ogangi_base_url: str = Field(alias="OGANGI_BASE_URL")
     ogangi_from: str = Field(default="", alias="OGANGI_FROM")
+    # The Ogangi account's time zone (IANA): an inbound message's sendDate without a zone or offset (the seed's
+    # own sample) is read in it.
+    ogangi_time_zone: str = Field(default="UTC", alias="OGANGI_TIME_ZONE")
     contactatonce_base_url_na: str = Field(
         default="https://services.contactatonce.com", alias="CONTACTATONCE_BASE_URL_NA"
     )
@@ -65,6 +68,17 @@ class Settings(BaseModel):
     sumotext_retention_days: int = Field(default=400, ge=1, alias="SUMOTEXT_RETENTION_DAYS")
     secret_cache_seconds: float = Field(default=300.0, ge=0, alias="SECRET_CACHE_SECONDS")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+
+    @field_validator("ogangi_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415 - only this check needs it
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone name such as America/Caracas") from None
+        return value
 
     @property
     def provider_timeouts(self) -> tuple[float, float]:
