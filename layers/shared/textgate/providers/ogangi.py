@@ -2,7 +2,9 @@
 
 Every call is a POST with an empty body to `{base}/rest/api/<operation>/<params…>/{publicKey}/{signature}`.
 The signature is HMAC-SHA256, keyed with the private key, over the path parameters exactly as they appear in
-the URL (after Base64 and percent-encoding), joined with '/', without publicKey and signature.
+the URL (after Base64 and percent-encoding), joined with '/', without publicKey and signature. That percent-
+encoded values are signed as they travel is an assumption the seed does not settle (docs/providers.md says how a
+real account would show the other reading).
 """
 
 from __future__ import annotations
