@@ -206,6 +206,8 @@ def test_the_document_of_each_protocol_says_whether_jp_token_is_required() -> No
 
     assert required("rest") == {"caller_id", "jp_token"}
     assert required("soap") == {"caller_id"}
+    rest_token = document_for("rest")["components"]["schemas"]["SendCampaignSmsRequest"]["properties"]["jp_token"]
+    assert rest_token["type"] == "string" and "anyOf" not in rest_token  # null is refused over REST
 
 
 # -- the route handler: path and body judged together -------------------------------------------------------
