@@ -4,13 +4,13 @@ the provider's own words, without markup and without a credential."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import pytest
 
-from contract.conftest import serve
+from contract.conftest import Serve
 from textgate.providers.contactatonce import ContactAtOnceClient, ContactAtOnceCredentials, Conversation
 from textgate.providers.interact import InteractClient, InteractCredentials
 from textgate.providers.ogangi import OgangiClient, OgangiCredentials
@@ -93,10 +93,8 @@ def provider(request: pytest.FixtureRequest) -> Provider:
 
 
 @pytest.fixture
-def server(provider: Provider) -> Iterator[SandboxServer]:
-    running = serve(provider.app())
-    yield running
-    running.stop()
+def server(provider: Provider, serving: Serve) -> SandboxServer:
+    return serving(provider.app())
 
 
 def always(fault: Fault) -> Callable[[RecordedRequest], Fault]:
@@ -178,15 +176,12 @@ def test_ogangi_error_status_is_unknown_whatever_the_http_status(status: int) ->
     )
 
 
-def test_ogangis_error_comes_after_the_message_went_out_in_the_sandbox() -> None:
+def test_ogangis_error_comes_after_the_message_went_out_in_the_sandbox(serving: Serve) -> None:
     """The sandbox's reserved ERROR number acts first, as a real internal error after sending may have."""
-    server = serve(ogangi.OgangiSandbox(public_key=OGANGI_PUBLIC, private_key=OGANGI_PRIVATE))
-    try:
-        outcome = _ogangi(server.url, mobile=ogangi.ERROR_NUMBER)
-        assert (outcome.verdict, outcome.code) == (Verdict.UNKNOWN, "provider_internal_error")
-        assert len(server.requests) == 1 and len(server.acted) == 1
-    finally:
-        server.stop()
+    server = serving(ogangi.OgangiSandbox(public_key=OGANGI_PUBLIC, private_key=OGANGI_PRIVATE))
+    outcome = _ogangi(server.url, mobile=ogangi.ERROR_NUMBER)
+    assert (outcome.verdict, outcome.code) == (Verdict.UNKNOWN, "provider_internal_error")
+    assert len(server.requests) == 1 and len(server.acted) == 1
 
 
 @pytest.mark.parametrize(
@@ -237,7 +232,7 @@ class Canned:
 
 class canned:  # noqa: N801 - used as a context manager, like a function
     def __init__(self, answer: SandboxAnswer) -> None:
-        self._server = serve(Canned(answer))
+        self._server = SandboxServer(Canned(answer)).start()  # type: ignore[arg-type]
 
     def __enter__(self) -> SandboxServer:
         return self._server

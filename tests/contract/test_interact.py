@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
 import pytest
-from conftest import required_setting_names
 
-from contract.conftest import serve
+from contract.conftest import Configure, Serve
 from textgate import secrets
 from textgate.executors import NotAttempted
 from textgate.executors import interact as executor
@@ -20,7 +18,6 @@ from textgate.models import Operation
 from textgate.providers import transport
 from textgate.providers.interact import InteractClient, InteractCredentials, interpret
 from textgate.providers.outcome import Verdict
-from textgate.settings import get_settings
 from textgate_local.sandboxes import interact as sandbox
 from textgate_local.sandboxes.base import Fault, SandboxServer
 
@@ -36,10 +33,8 @@ def app() -> sandbox.InteractSandbox:
 
 
 @pytest.fixture
-def server(app: sandbox.InteractSandbox) -> Iterator[SandboxServer]:
-    running = serve(app)
-    yield running
-    running.stop()
+def server(app: sandbox.InteractSandbox, serving: Serve) -> SandboxServer:
+    return serving(app)
 
 
 @pytest.fixture
@@ -280,15 +275,8 @@ def test_credentials_come_from_the_secret_and_hide_the_key() -> None:
 
 
 @pytest.fixture
-def settings_for(monkeypatch: pytest.MonkeyPatch, server: SandboxServer) -> Iterator[None]:
-    for name in required_setting_names():
-        monkeypatch.setenv(name, "dummy")
-    monkeypatch.setenv("INTERACT_SECRET_ID", "interact-secret")
-    monkeypatch.setenv("INTERACT_BASE_URL", server.url)
-    monkeypatch.setenv("PROVIDER_TIMEOUT_SECONDS", "2")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+def settings_for(configure: Configure, server: SandboxServer) -> None:
+    configure(INTERACT_SECRET_ID="interact-secret", INTERACT_BASE_URL=server.url, PROVIDER_TIMEOUT_SECONDS="2")
 
 
 def operation(**payload: Any) -> Operation:
@@ -300,7 +288,7 @@ def operation(**payload: Any) -> Operation:
         "additional_params": None,
         **payload,
     }
-    return Operation.new(operation="interact.send_campaign_sms", provider="interact", client="c", payload=stored)
+    return Operation.new(operation="interact.send_campaign_sms", client="c", payload=stored)
 
 
 @pytest.mark.usefixtures("settings_for")
@@ -312,7 +300,7 @@ def test_executor_sends_the_stored_payload(monkeypatch: pytest.MonkeyPatch, serv
         return {"account_id": "12345678", "tenant_id": "tenant-7", "application_key": KEY, "environment_name": ""}
 
     monkeypatch.setattr(secrets, "get_secret", get_secret)
-    outcome = executor.execute(operation(**{"from": "+12125551234", "additional_params": {"var1": "value1"}}))
+    outcome = executor.send_campaign_sms(operation(**{"from": "+12125551234", "additional_params": {"var1": "value1"}}))
     assert outcome.verdict is Verdict.SUCCEEDED
     assert read == ["interact-secret"]
     [request] = server.requests
@@ -343,14 +331,8 @@ def test_executor_without_credentials_sends_nothing(
 
     monkeypatch.setattr(secrets, "get_secret", get_secret)
     with pytest.raises(NotAttempted):
-        executor.execute(operation())
+        executor.send_campaign_sms(operation())
     assert server.requests == []
-
-
-def test_executor_refuses_an_operation_it_does_not_know() -> None:
-    other = Operation.new(operation="interact.something_else", provider="interact", client="c", payload={})
-    with pytest.raises(NotAttempted):
-        executor.execute(other)
 
 
 @pytest.mark.parametrize("sender", ["+12121234567", "12345", "123", "12345678"])

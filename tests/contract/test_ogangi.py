@@ -5,14 +5,13 @@ from __future__ import annotations
 import base64
 import re
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from contract.conftest import serve
+from contract.conftest import Serve
 from textgate.logic.inbound import sent_at
 from textgate.providers.ogangi import OgangiClient, OgangiCredentials, sign
 from textgate.providers.outcome import Verdict
@@ -23,11 +22,10 @@ CREDENTIALS = OgangiCredentials(instance_id="434", public_key="pub-key", private
 
 
 @pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    app = sandbox.OgangiSandbox(instance_id="434", public_key="pub-key", private_key="A1B2T3J4N5", slow_seconds=1.5)
-    running = serve(app)
-    yield running
-    running.stop()
+def server(serving: Serve) -> SandboxServer:
+    return serving(
+        sandbox.OgangiSandbox(instance_id="434", public_key="pub-key", private_key="A1B2T3J4N5", slow_seconds=1.5)
+    )
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import required_setting_names
+from conftest import given_setting_names
 
 from textgate.errors import ValidationFailed
 from textgate.logic import operations
@@ -300,7 +300,6 @@ def test_the_payload_keeps_the_campaign_and_every_field(accepted: list[dict[str,
         {
             "client": "key-1",
             "operation": "interact.send_campaign_sms",
-            "provider": "interact",
             "payload": {
                 "campaign_id": "camp 1",
                 "caller_id": "+12125551234",
@@ -316,7 +315,7 @@ def test_the_payload_keeps_the_campaign_and_every_field(accepted: list[dict[str,
 @pytest.fixture
 def protocol(monkeypatch: pytest.MonkeyPatch) -> Any:
     def use(name: str | None) -> None:
-        for setting in required_setting_names():
+        for setting in given_setting_names():
             monkeypatch.setenv(setting, "dummy")
         if name is None:
             monkeypatch.delenv("INTERACT_PROTOCOL", raising=False)
