@@ -137,9 +137,9 @@ _ROWS = (
         accept="textgate.logic.protexting:accept_opt_in",
         execute="textgate.executors.protexting:opt_in",
         handset_field="phone_number",
+        # Every opt-in may text the number: ProTexting sends its call to action to a contact not yet opted in
+        # even with SendCTAMessage 0 or absent (seed 003).
         texts_handset=True,
-        # It texts the number when it carries a call to action or a confirmation (or forces the CTA).
-        texts_handset_if_any=("cta_message", "confirm_message", "send_cta_message"),
         batchable=True,
         schedulable=True,
     ),
