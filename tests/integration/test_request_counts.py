@@ -1,0 +1,158 @@
+"""What delivery asks of AWS, counted request by request as they leave for moto server (botocore's `before-send`,
+so a retried request counts twice): the claim is one request whether it wins or not."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from textgate import aws, clock
+from textgate.dal import operations as records
+from textgate.delivery import DeliveryConfig, deliver_message
+from textgate.logic import opt_outs
+from textgate.models import Operation, Status
+from textgate.providers.outcome import ProviderOutcome
+
+
+@dataclass
+class Requests:
+    """(service, operation, table or secret) of every HTTP request the layer's clients sent."""
+
+    sent: list[tuple[str, str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # A secret read that takes this long: every thread of a batch asks while the first read is still under way.
+    secret_read_seconds: float = 0.0
+
+    def record(self, request: Any, **_: Any) -> None:
+        target = request.headers.get("X-Amz-Target", b"")
+        target = target.decode() if isinstance(target, bytes) else str(target)
+        service, _, operation = target.partition(".")
+        body = json.loads(request.body or b"{}")
+        with self.lock:
+            self.sent.append((service, operation, body.get("TableName") or body.get("SecretId") or ""))
+        if operation == "GetSecretValue":
+            time.sleep(self.secret_read_seconds)
+
+    def to(self, table: str) -> list[str]:
+        with self.lock:
+            return [operation for _, operation, name in self.sent if name == table]
+
+    def secret_reads(self) -> int:
+        with self.lock:
+            return sum(1 for _, operation, _ in self.sent if operation == "GetSecretValue")
+
+    def clear(self) -> None:
+        with self.lock:
+            self.sent.clear()
+
+
+@pytest.fixture
+def requests_sent(aws_env: dict[str, str]) -> Iterator[Requests]:
+    aws.reset()  # clients of this test's environment, with the counter on them
+    counted = Requests()
+    clients = (aws.dynamodb(), aws.secretsmanager())
+    for client in clients:
+        client.meta.events.register("before-send", counted.record, unique_id="count-requests")
+    try:
+        yield counted
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-send", unique_id="count-requests")
+
+
+def queued_send(number: str = "+13056708084") -> Operation:
+    operation = Operation.new(
+        operation="ogangi.send_sms",
+        provider="ogangi",
+        client="c",
+        payload={"to": number, "text": "hi", "from": "1", "carrier": None, "flags": None},
+    )
+    records.create(operation)
+    return operation
+
+
+def body_of(operation: Operation) -> str:
+    return json.dumps({"operation_id": operation.id})
+
+
+def operations_table(aws_env: dict[str, str]) -> str:
+    return aws_env["OPERATIONS_TABLE"]
+
+
+def test_the_claim_is_one_request_and_the_record_is_not_read_before_it(
+    requests_sent: Requests, aws_env: dict[str, str]
+) -> None:
+    operation = queued_send()
+    before_the_call: list[list[str]] = []
+
+    def execute(claimed: Operation) -> ProviderOutcome:
+        before_the_call.append(requests_sent.to(operations_table(aws_env)))
+        assert claimed.status is Status.SENDING and claimed.attempts == 1 and claimed.payload["to"] == "+13056708084"
+        return ProviderOutcome.succeeded({"provider_message_id": "1"})
+
+    requests_sent.clear()
+    assert deliver_message(body_of(operation), DeliveryConfig(provider="ogangi", execute=execute))
+    # The provider was called after exactly one request to the record: the claim, which answered with it.
+    assert before_the_call == [["UpdateItem"]]
+    assert requests_sent.to(operations_table(aws_env)) == ["UpdateItem", "UpdateItem"]  # claim, settle
+    stored = records.get(operation.id)
+    assert stored is not None and stored.status is Status.SUCCEEDED and stored.attempts == 1
+
+
+def test_a_claim_that_fails_answers_with_the_record_in_the_same_request(
+    requests_sent: Requests, aws_env: dict[str, str]
+) -> None:
+    operation = queued_send()
+    calls: list[str] = []
+
+    def execute(claimed: Operation) -> ProviderOutcome:
+        calls.append(claimed.id)
+        return ProviderOutcome.succeeded({"provider_message_id": "1"})
+
+    config = DeliveryConfig(provider="ogangi", execute=execute)
+    assert deliver_message(body_of(operation), config)
+    requests_sent.clear()
+    # A second copy of the message: the failed claim shows the record final, so it is acknowledged, unsent.
+    assert deliver_message(body_of(operation), config)
+    assert requests_sent.to(operations_table(aws_env)) == ["UpdateItem"]
+    assert calls == [operation.id]
+
+    # One held by a live worker: one request, and the message comes back later.
+    held = queued_send()
+    records.claim(held.id, now=clock.now(), lease_seconds=60)
+    requests_sent.clear()
+    assert not deliver_message(body_of(held), config)
+    assert requests_sent.to(operations_table(aws_env)) == ["UpdateItem"] and held.id not in calls
+
+    # And a message naming no operation at all.
+    requests_sent.clear()
+    assert not deliver_message(json.dumps({"operation_id": "op_doesnotexist"}), config)
+    assert requests_sent.to(operations_table(aws_env)) == ["UpdateItem"]
+
+
+def test_a_recipient_who_opted_out_after_queuing_is_not_texted_and_no_attempt_is_counted(
+    aws_env: dict[str, str],
+) -> None:
+    number = "+13056700417"
+    operation = queued_send(number)
+    opt_outs.set_opted_out(number, True, source="api", changed_by="c")
+    calls: list[str] = []
+
+    def execute(claimed: Operation) -> ProviderOutcome:
+        calls.append(claimed.id)
+        return ProviderOutcome.succeeded({"provider_message_id": "1"})
+
+    try:
+        assert deliver_message(body_of(operation), DeliveryConfig(provider="ogangi", execute=execute))
+    finally:
+        opt_outs.set_opted_out(number, False, source="api", changed_by="c")
+    stored = records.get(operation.id)
+    assert calls == []
+    assert stored is not None and stored.status is Status.FAILED and stored.attempts == 0
+    assert stored.error is not None and stored.error.code == "recipient_opted_out"
