@@ -1,8 +1,11 @@
 """What delivery asks of AWS, counted request by request as they leave for moto server (botocore's `before-send`,
-so a retried request counts twice): the claim is one request whether it wins or not."""
+so a retried request counts twice): the claim is one request whether it wins or not, the suppression list is read
+at full price only where nothing checks it again, and a batch starting in a new container reads its provider's
+secret once."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -12,12 +15,16 @@ from typing import Any
 
 import pytest
 
-from textgate import aws, clock
+from textgate import aws, clock, delivery, secrets
 from textgate.dal import operations as records
-from textgate.delivery import DeliveryConfig, deliver_message
-from textgate.logic import opt_outs
+from textgate.delivery import DeliveryConfig, deliver_message, handle_batch
+from textgate.logic import operations, opt_outs
 from textgate.models import Operation, Status
+from textgate.payloads import OgangiSms
+from textgate.providers import accounts
+from textgate.providers.ogangi import OgangiCredentials
 from textgate.providers.outcome import ProviderOutcome
+from textgate.settings import get_settings
 
 
 @dataclass
@@ -25,6 +32,7 @@ class Requests:
     """(service, operation, table or secret) of every HTTP request the layer's clients sent."""
 
     sent: list[tuple[str, str, str]] = field(default_factory=list)
+    reads: list[tuple[str, bool]] = field(default_factory=list)  # (table, strongly consistent) of each GetItem
     lock: threading.Lock = field(default_factory=threading.Lock)
     # A secret read that takes this long: every thread of a batch asks while the first read is still under way.
     secret_read_seconds: float = 0.0
@@ -36,6 +44,8 @@ class Requests:
         body = json.loads(request.body or b"{}")
         with self.lock:
             self.sent.append((service, operation, body.get("TableName") or body.get("SecretId") or ""))
+            if operation == "GetItem":
+                self.reads.append((body["TableName"], bool(body.get("ConsistentRead"))))
         if operation == "GetSecretValue":
             time.sleep(self.secret_read_seconds)
 
@@ -50,6 +60,7 @@ class Requests:
     def clear(self) -> None:
         with self.lock:
             self.sent.clear()
+            self.reads.clear()
 
 
 @pytest.fixture
@@ -64,6 +75,14 @@ def requests_sent(aws_env: dict[str, str]) -> Iterator[Requests]:
     finally:
         for client in clients:
             client.meta.events.unregister("before-send", unique_id="count-requests")
+
+
+_numbers = itertools.count(int(time.time()) % 10_000)
+
+
+def new_number() -> str:
+    """A handset of its own per test run, so the daily limit of one number is never reached."""
+    return f"+1305557{next(_numbers) % 10_000:04d}"
 
 
 def queued_send(number: str = "+13056708084") -> Operation:
@@ -156,3 +175,72 @@ def test_a_recipient_who_opted_out_after_queuing_is_not_texted_and_no_attempt_is
     assert calls == []
     assert stored is not None and stored.status is Status.FAILED and stored.attempts == 0
     assert stored.error is not None and stored.error.code == "recipient_opted_out"
+
+
+def test_only_the_last_check_of_the_suppression_list_before_sending_reads_it_consistently(
+    requests_sent: Requests, aws_env: dict[str, str]
+) -> None:
+    suppression_table = aws_env["SUPPRESSION_TABLE"]
+    requests_sent.clear()
+    operation = operations.accept(
+        client="c",
+        operation="ogangi.send_sms",
+        provider="ogangi",
+        payload=OgangiSms(to=new_number(), text="hi", sender="1"),
+    )
+    # Accepting reads the list eventually consistent: delivery checks it again before the provider is called.
+    assert [read for read in requests_sent.reads if read[0] == suppression_table] == [(suppression_table, False)]
+    requests_sent.clear()
+    config = DeliveryConfig(
+        provider="ogangi", execute=lambda _: ProviderOutcome.succeeded({"provider_message_id": "1"})
+    )
+    assert deliver_message(body_of(operation), config)
+    assert [read for read in requests_sent.reads if read[0] == suppression_table] == [(suppression_table, True)]
+
+
+def test_a_batch_starting_in_a_new_container_reads_the_secret_once(
+    requests_sent: Requests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = [queued_send() for _ in range(10)]
+    # Every delivery asks for the credentials at the same moment, as a batch's calls do in a new container.
+    together = threading.Barrier(len(batch))
+    credentials: list[str] = []
+
+    def execute(claimed: Operation) -> ProviderOutcome:
+        together.wait(10)
+        account = accounts.credentials("Ogangi", get_settings().ogangi_secret_id, OgangiCredentials.from_secret)
+        credentials.append(account.instance_id)
+        return ProviderOutcome.succeeded({"provider_message_id": "1"})
+
+    monkeypatch.setenv("DELIVERY_CONCURRENCY", str(len(batch)))
+    monkeypatch.setattr(delivery, "_pool", None)  # a new container: a new pool, sized for the batch
+    secrets.clear_cache()
+    requests_sent.clear()
+    requests_sent.secret_read_seconds = 0.3
+    event = {"Records": [{"messageId": f"m{n}", "body": body_of(operation)} for n, operation in enumerate(batch)]}
+    assert handle_batch(event, DeliveryConfig(provider="ogangi", execute=execute)) == {"batchItemFailures": []}
+    assert credentials == ["434"] * len(batch)
+    assert requests_sent.secret_reads() == 1
+
+
+def test_threads_waiting_on_a_secret_read_that_fails_share_its_failure(requests_sent: Requests) -> None:
+    secrets.clear_cache()
+    requests_sent.secret_read_seconds = 0.3
+    together = threading.Barrier(5)
+    answers: list[str] = []
+
+    def read() -> None:
+        together.wait(10)
+        try:
+            secrets.get_secret("textgate/no-such-secret")
+            answers.append("read")
+        except secrets.SecretUnavailable as exc:
+            answers.append(str(exc))
+
+    threads = [threading.Thread(target=read) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert answers == ["secret textgate/no-such-secret could not be read (ResourceNotFoundException)"] * 5
+    assert requests_sent.secret_reads() == 1
