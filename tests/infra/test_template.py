@@ -289,6 +289,20 @@ def test_every_function_and_the_api_are_traced() -> None:
         assert spec["Properties"]["TracingEnabled"] is True, name
 
 
+def test_the_api_is_traced_at_a_fixed_share_with_no_reservoir_a_trickle_could_fill() -> None:
+    """docs/decisions.md: X-Ray's default rule traces the first request of every second, so nearly all of a
+    trickle; the template's rule samples a fixed share of the API's requests at any volume."""
+    [rule] = [spec["Properties"]["SamplingRule"] for spec in TEMPLATE.of_type("AWS::XRay::SamplingRule").values()]
+    assert rule["ReservoirSize"] == 0
+    assert rule["FixedRate"] == Tagged("Ref", "TraceSampleRate")
+    rate = TEMPLATE.document["Parameters"]["TraceSampleRate"]
+    assert 0 < rate["Default"] <= 0.05 and rate["MinValue"] == 0 and rate["MaxValue"] == 1
+    assert rule["ServiceType"] == "AWS::ApiGateway::Stage"
+    # API Gateway names its segments "<API name>/<stage>"; SAM names the REST API after the stack.
+    assert rule["ServiceName"] == Tagged("Sub", f"${{AWS::StackName}}/{TEMPLATE.properties('Api')['StageName']}")
+    assert {rule[key] for key in ("Host", "HTTPMethod", "URLPath", "ResourceARN")} == {"*"}
+
+
 def test_every_function_names_the_powertools_service_and_namespace() -> None:
     """docs/operating.md: every metric in namespace textgate with the dimension service=textgate."""
     variables = TEMPLATE.function_defaults()["Environment"]["Variables"]
