@@ -417,6 +417,7 @@ def test_the_metric_catalogue_has_what_the_issue_asks_for() -> None:
         "OperationDeadLettered",
         "ProviderLatency",
         "ProviderPaused",
+        "OperationLatency",
         "CallbackStored",
         "OptOutChanged",
         "PinChecked",
@@ -456,8 +457,12 @@ def _dashboard() -> dict[str, Any]:
     body = TEMPLATE.properties("Dashboard")["DashboardBody"]
     assert isinstance(body, Tagged) and body.tag == "Sub"
 
+    parameters = TEMPLATE.document["Parameters"]
+
     def reference(match: re.Match[str]) -> str:
         name = match.group(1)
+        if name in parameters:  # a threshold drawn beside its metric: the parameter's default stands in
+            return str(parameters[name]["Default"])
         assert name.startswith("AWS::") or name.split(".")[0] in TEMPLATE.resources, name
         return f"ref:{name}"
 
@@ -515,6 +520,7 @@ def test_the_dashboard_shows_what_on_call_needs() -> None:
         "throttles",
         "lambda errors",
         "lambda concurrency",
+        "accepted to final p50 / p99",
     ):
         assert topic in titles, topic
 
@@ -529,6 +535,7 @@ def test_the_dashboard_shows_what_on_call_needs() -> None:
         assert f"{provider}DeadLetterQueue.QueueName" in drawn("dead letters")
         assert f"Outcomes: {provider}".lower() in titles
         assert value in drawn("provider latency")
+        assert value in drawn("accepted to final")
 
 
 def _alarm_metrics(alarm: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
@@ -554,7 +561,15 @@ def _alarm_metrics(alarm: dict[str, Any]) -> list[tuple[str, str, dict[str, str]
 REQUIRED_ALARMS = {
     f"{provider}{kind}Alarm"
     for provider in PROVIDERS
-    for kind in ("UnknownRate", "FailureRate", "ProviderLatency", "QueueAge", "DeliveryErrors", "DeliveryThrottles")
+    for kind in (
+        "UnknownRate",
+        "FailureRate",
+        "ProviderLatency",
+        "OperationLatency",
+        "QueueAge",
+        "DeliveryErrors",
+        "DeliveryThrottles",
+    )
 } | {"ApiServerErrorsAlarm", "CallbackServerErrorsAlarm", "DeadLetterAlarm"}
 
 

@@ -283,4 +283,12 @@ def _error(outcome: ProviderOutcome, *, retryable: bool) -> OperationError:
 def _announce(operation: Operation) -> None:
     """An operation ended: its outcome is counted and published."""
     metrics.outcome(operation.status.value, operation.provider, operation.operation)
+    metrics.operation_latency(operation.provider, _waited_seconds(operation) * 1000)
     events.publish(f"operation.{operation.status.value}", operation.public())
+
+
+def _waited_seconds(operation: Operation) -> float:
+    """From accepted to final, by the record's own clock readings; a scheduled operation counts from `send_at`,
+    since waiting for its time is what was asked."""
+    started: float | None = getattr(operation, "send_at", None)
+    return operation.updated_at - (started if started is not None else operation.created_at)
