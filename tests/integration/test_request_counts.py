@@ -198,6 +198,19 @@ def test_only_the_last_check_of_the_suppression_list_before_sending_reads_it_con
     assert [read for read in requests_sent.reads if read[0] == suppression_table] == [(suppression_table, True)]
 
 
+def test_a_providers_pause_is_read_at_half_price_since_the_provider_itself_says_so_again(
+    requests_sent: Requests, aws_env: dict[str, str]
+) -> None:
+    operation = queued_send()
+    succeeded = ProviderOutcome.succeeded({"provider_message_id": "1"})
+    requests_sent.clear()
+    assert deliver_message(
+        body_of(operation), DeliveryConfig(provider="ogangi", execute=lambda _: succeeded, pausable=True)
+    )
+    limits_table = aws_env["LIMITS_TABLE"]
+    assert [read for read in requests_sent.reads if read[0] == limits_table] == [(limits_table, False)]
+
+
 def test_a_batch_starting_in_a_new_container_reads_the_secret_once(
     requests_sent: Requests, monkeypatch: pytest.MonkeyPatch
 ) -> None:
