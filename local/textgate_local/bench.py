@@ -29,7 +29,7 @@ BATCHES = 5
 BATCH_SIZE = 10  # the template's BatchSize of the delivery functions
 # The headline cost is the best of this many rounds: every count but Lambda's duration is the same in each, and
 # that one is mostly this machine's load of the moment (as the cold start is the best of BENCH_ROUNDS).
-COST_ROUNDS = 3
+COST_ROUNDS = 5
 REPORTS = ROOT / ".test-reports"
 
 
