@@ -11,9 +11,10 @@ import pytest
 
 from textgate import clock, delivery
 from textgate.dal import operations as records
-from textgate.delivery import DeliveryConfig, deliver_message
+from textgate.delivery import DeliveryConfig, Executor, deliver_message
 from textgate.models import Operation, Status
 from textgate.providers.outcome import ProviderOutcome
+from textgate.registry import OperationName, Provider
 
 
 class Clock:
@@ -50,8 +51,7 @@ def latencies(out: str) -> list[tuple[float, list[list[str]], str]]:
 
 def queued_send() -> Operation:
     operation = Operation.new(
-        operation="ogangi.send_sms",
-        provider="ogangi",
+        operation=OperationName.OGANGI_SEND_SMS,
         client="c",
         payload={"to": "+13056708084", "text": "hi", "from": "1", "carrier": None, "flags": None},
     )
@@ -61,7 +61,12 @@ def queued_send() -> Operation:
 
 def scripted(*outcomes: ProviderOutcome) -> DeliveryConfig:
     remaining = list(outcomes)
-    return DeliveryConfig(provider="ogangi", execute=lambda _: remaining.pop(0))
+    return sends_sms(lambda _: remaining.pop(0))
+
+
+def sends_sms(execute: Executor, *, pausable: bool = False) -> DeliveryConfig:
+    """Ogangi's delivery with a provider call the test scripts."""
+    return DeliveryConfig(Provider.OGANGI, {OperationName.OGANGI_SEND_SMS: execute}, pausable=pausable)
 
 
 def body_of(operation: Operation) -> str:
@@ -103,8 +108,8 @@ def test_a_scheduled_operation_counts_from_its_send_at() -> None:
     accepted = 1_800_000_000.0
     scheduled = ScheduledOperation(
         id="op_1",
-        operation="ogangi.send_sms",
-        provider="ogangi",
+        operation=OperationName.OGANGI_SEND_SMS,
+        provider=Provider.OGANGI,
         client="c",
         status=Status.SUCCEEDED,
         created_at=accepted,

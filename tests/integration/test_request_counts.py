@@ -17,13 +17,14 @@ import pytest
 
 from textgate import aws, clock, delivery, secrets
 from textgate.dal import operations as records
-from textgate.delivery import DeliveryConfig, deliver_message, handle_batch
+from textgate.delivery import DeliveryConfig, Executor, deliver_message, handle_batch
 from textgate.logic import operations, opt_outs
 from textgate.models import Operation, Status
 from textgate.payloads import OgangiSms
 from textgate.providers import accounts
 from textgate.providers.ogangi import OgangiCredentials
 from textgate.providers.outcome import ProviderOutcome
+from textgate.registry import OperationName, Provider
 from textgate.settings import get_settings
 
 
@@ -40,7 +41,7 @@ class Requests:
     def record(self, request: Any, **_: Any) -> None:
         target = request.headers.get("X-Amz-Target", b"")
         target = target.decode() if isinstance(target, bytes) else str(target)
-        service, _, operation = target.partition(".")
+        service, _dot, operation = target.partition(".")
         body = json.loads(request.body or b"{}")
         with self.lock:
             self.sent.append((service, operation, body.get("TableName") or body.get("SecretId") or ""))
@@ -87,13 +88,17 @@ def new_number() -> str:
 
 def queued_send(number: str = "+13056708084") -> Operation:
     operation = Operation.new(
-        operation="ogangi.send_sms",
-        provider="ogangi",
+        operation=OperationName.OGANGI_SEND_SMS,
         client="c",
         payload={"to": number, "text": "hi", "from": "1", "carrier": None, "flags": None},
     )
     records.create(operation)
     return operation
+
+
+def sends_sms(execute: Executor, *, pausable: bool = False) -> DeliveryConfig:
+    """Ogangi's delivery with a provider call the test scripts."""
+    return DeliveryConfig(Provider.OGANGI, {OperationName.OGANGI_SEND_SMS: execute}, pausable=pausable)
 
 
 def body_of(operation: Operation) -> str:
@@ -116,7 +121,7 @@ def test_the_claim_is_one_request_and_the_record_is_not_read_before_it(
         return ProviderOutcome.succeeded({"provider_message_id": "1"})
 
     requests_sent.clear()
-    assert deliver_message(body_of(operation), DeliveryConfig(provider="ogangi", execute=execute))
+    assert deliver_message(body_of(operation), sends_sms(execute))
     # The provider was called after exactly one request to the record: the claim, which answered with it.
     assert before_the_call == [["UpdateItem"]]
     assert requests_sent.to(operations_table(aws_env)) == ["UpdateItem", "UpdateItem"]  # claim, settle
@@ -134,7 +139,7 @@ def test_a_claim_that_fails_answers_with_the_record_in_the_same_request(
         calls.append(claimed.id)
         return ProviderOutcome.succeeded({"provider_message_id": "1"})
 
-    config = DeliveryConfig(provider="ogangi", execute=execute)
+    config = sends_sms(execute)
     assert deliver_message(body_of(operation), config)
     requests_sent.clear()
     # A second copy of the message: the failed claim shows the record final, so it is acknowledged, unsent.
@@ -168,7 +173,7 @@ def test_a_recipient_who_opted_out_after_queuing_is_not_texted_and_no_attempt_is
         return ProviderOutcome.succeeded({"provider_message_id": "1"})
 
     try:
-        assert deliver_message(body_of(operation), DeliveryConfig(provider="ogangi", execute=execute))
+        assert deliver_message(body_of(operation), sends_sms(execute))
     finally:
         opt_outs.set_opted_out(number, False, source="api", changed_by="c")
     stored = records.get(operation.id)
@@ -184,16 +189,13 @@ def test_only_the_last_check_of_the_suppression_list_before_sending_reads_it_con
     requests_sent.clear()
     operation = operations.accept(
         client="c",
-        operation="ogangi.send_sms",
-        provider="ogangi",
+        operation=OperationName.OGANGI_SEND_SMS,
         payload=OgangiSms(to=new_number(), text="hi", sender="1"),
     )
     # Accepting reads the list eventually consistent: delivery checks it again before the provider is called.
     assert [read for read in requests_sent.reads if read[0] == suppression_table] == [(suppression_table, False)]
     requests_sent.clear()
-    config = DeliveryConfig(
-        provider="ogangi", execute=lambda _: ProviderOutcome.succeeded({"provider_message_id": "1"})
-    )
+    config = sends_sms(lambda _: ProviderOutcome.succeeded({"provider_message_id": "1"}))
     assert deliver_message(body_of(operation), config)
     assert [read for read in requests_sent.reads if read[0] == suppression_table] == [(suppression_table, True)]
 
@@ -204,9 +206,7 @@ def test_a_providers_pause_is_read_at_half_price_since_the_provider_itself_says_
     operation = queued_send()
     succeeded = ProviderOutcome.succeeded({"provider_message_id": "1"})
     requests_sent.clear()
-    assert deliver_message(
-        body_of(operation), DeliveryConfig(provider="ogangi", execute=lambda _: succeeded, pausable=True)
-    )
+    assert deliver_message(body_of(operation), sends_sms(lambda _: succeeded, pausable=True))
     limits_table = aws_env["LIMITS_TABLE"]
     assert [read for read in requests_sent.reads if read[0] == limits_table] == [(limits_table, False)]
 
@@ -231,7 +231,7 @@ def test_a_batch_starting_in_a_new_container_reads_the_secret_once(
     requests_sent.clear()
     requests_sent.secret_read_seconds = 0.3
     event = {"Records": [{"messageId": f"m{n}", "body": body_of(operation)} for n, operation in enumerate(batch)]}
-    assert handle_batch(event, DeliveryConfig(provider="ogangi", execute=execute)) == {"batchItemFailures": []}
+    assert handle_batch(event, sends_sms(execute)) == {"batchItemFailures": []}
     assert credentials == ["434"] * len(batch)
     assert requests_sent.secret_reads() == 1
 

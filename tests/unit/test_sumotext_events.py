@@ -13,7 +13,8 @@ import pytest
 from textgate.dal import callbacks
 from textgate.errors import ApiError
 from textgate.logic import sumotext
-from textgate.schemas.sumotext import CallbackHit, EventsQuery
+from textgate.models import CallbackHit
+from textgate.schemas.sumotext import EventsQuery
 from textgate.validation import validate
 from textgate_local.template import ROOT
 
@@ -165,6 +166,7 @@ def test_the_handler_answers_a_page_and_a_cursor_that_continues_it(
         "received_at": "2026-11-22T10:00:00Z",
         "fields": {"reply": "A"},
         "raw_body": None,
+        "problem": None,
     }
     assert calls[0] == {
         "index": "by_poll_keyword",

@@ -61,7 +61,7 @@ def _read(secret_id: str) -> dict[str, Any]:
         raise SecretUnavailable(f"secret {secret_id} could not be read ({type(exc).__name__})") from None
     if not isinstance(value, dict):
         raise SecretUnavailable(f"secret {secret_id} is not a JSON object")
-    log.forget_secret_values(value.values())  # whatever field a value lands in, the logs never show it
+    log.register_secret_values(value.values())  # whatever field a value lands in, the logs never show it
     return value
 
 

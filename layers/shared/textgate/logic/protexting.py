@@ -5,9 +5,8 @@ from __future__ import annotations
 from textgate.logic import operations
 from textgate.models import Operation
 from textgate.payloads import ProTextingOptIn
+from textgate.registry import OperationName
 from textgate.schemas.protexting import OptInRequest
-
-PROVIDER = "protexting"
 
 
 def accept_opt_in(client: str, request: OptInRequest) -> Operation:
@@ -20,4 +19,4 @@ def accept_opt_in(client: str, request: OptInRequest) -> Operation:
         confirm_message=request.confirm_message,
         send_cta_message=request.send_cta_message,
     )
-    return operations.accept(client=client, operation="protexting.opt_in", provider=PROVIDER, payload=payload)
+    return operations.accept(client=client, operation=OperationName.PROTEXTING_OPT_IN, payload=payload)
