@@ -32,10 +32,7 @@ def handset(operation: OperationName, payload: Mapping[str, object]) -> Handset 
     number = payload.get(field) if field else None
     if field is None or not isinstance(number, str):
         return None
-    texted = row.texts_handset and (
-        not row.texts_handset_if_any or any(payload.get(name) for name in row.texts_handset_if_any)
-    )
-    return Handset(number=number, field=field, texted=texted)
+    return Handset(number=number, field=field, texted=row.texts_handset)
 
 
 def texted_handset(operation: OperationName, payload: Mapping[str, object]) -> Handset | None:
