@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import ClassVar, Literal, overload
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 
 class SettingsError(RuntimeError):
@@ -76,6 +76,9 @@ class Settings(BaseModel):
     _given: dict[str, str] = PrivateAttr(default_factory=dict)
 
     ogangi_from: str = Field(default="", alias="OGANGI_FROM")
+    # The Ogangi account's time zone (IANA): an inbound message's sendDate without a zone or offset (the seed's
+    # own sample) is read in it.
+    ogangi_time_zone: str = Field(default="UTC", alias="OGANGI_TIME_ZONE")
     contactatonce_base_url_na: str = Field(
         default="https://services.contactatonce.com", alias="CONTACTATONCE_BASE_URL_NA"
     )
@@ -108,6 +111,17 @@ class Settings(BaseModel):
     # Status callbacks: hosts exempt from the public-address rule (comma list), and a factor on the retry schedule.
     status_callback_allowed_hosts_list: str = Field(default="", alias="STATUS_CALLBACK_ALLOWED_HOSTS")
     status_callback_retry_scale: float = Field(default=1.0, gt=0, le=1, alias="STATUS_CALLBACK_RETRY_SCALE")
+
+    @field_validator("ogangi_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415 - only this check needs it
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone name such as America/Caracas") from None
+        return value
 
     @property
     def provider_timeouts(self) -> tuple[float, float]:
