@@ -295,7 +295,8 @@ def test_a_worker_that_died_mid_attempt_leaves_a_retry_not_a_stuck_callback(
     get_settings.cache_clear()
     operation = ended(receiver.url)
     now = clock.now()
-    assert store.claim(operation.id, 1, now=now, lease_seconds=60) is not None  # claimed, then the worker died
+    claimed, _ = store.claim_or_current(operation.id, 1, now=now, lease_seconds=60)
+    assert claimed is not None  # claimed, then the worker died
     assert attempt(operation.id, 1) and receiver.received == []  # its lease is live: nothing yet
     monkeypatch.setattr(clock, "now", lambda: now + 61)
     assert attempt(operation.id, 1)

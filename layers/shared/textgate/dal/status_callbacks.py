@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -52,7 +52,10 @@ def read_message(body: str) -> Message | None:
     return Message(operation_id, attempt)
 
 
-def _update(operation_id: str, expression: str, condition: str, values: dict[str, Any]) -> Operation | None:
+def _write(
+    operation_id: str, expression: str, condition: str, values: dict[str, Any]
+) -> tuple[Operation | None, Operation | None]:
+    """(the record as written, None) or, when the condition failed, (None, the record as it stood, if any)."""
     try:
         answer = aws.dynamodb().update_item(
             TableName=get_settings().operations_table,
@@ -61,21 +64,27 @@ def _update(operation_id: str, expression: str, condition: str, values: dict[str
             ConditionExpression=condition,
             ExpressionAttributeValues=values,
             ReturnValues="ALL_NEW",
+            # The failed condition answers with the record itself: no read to learn why.
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as exc:
         if conditional_failed(exc):
-            return None
+            old = cast("dict[str, Any] | None", exc.response.get("Item"))
+            return None, from_item(old) if old else None
         raise
-    return from_item(answer["Attributes"])
+    return from_item(answer["Attributes"]), None
 
 
 def _n(value: float) -> dict[str, str]:
     return {"N": repr(value)}
 
 
-def claim(operation_id: str, attempt: int, *, now: float, lease_seconds: float) -> Operation | None:
-    """pending with attempt - 1 made, due, no live lease -> attempt n under a lease. None: not this worker's."""
-    return _update(
+def claim_or_current(
+    operation_id: str, attempt: int, *, now: float, lease_seconds: float
+) -> tuple[Operation | None, Operation | None]:
+    """pending with attempt - 1 made, due, no live lease -> attempt n under a lease, in one request: (the claimed
+    record, None), or (None, the record as it stood) when it is not this message's to make."""
+    return _write(
         operation_id,
         "SET callback_attempts = :attempt, callback_lease_until = :lease REMOVE callback_next_at",
         "callback_status = :pending AND callback_attempts = :previous "
@@ -115,9 +124,10 @@ def settle(
     if next_attempt_at is not None:
         sets.append("callback_next_at = :next")
         values[":next"] = _n(next_attempt_at)
-    return _update(
+    settled, _ = _write(
         operation_id,
         "SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
         "callback_status = :pending AND callback_attempts = :attempt",
         values,
     )
+    return settled

@@ -17,7 +17,6 @@ from typing import Any
 
 from textgate import clock, invocation, log, metrics, webhook_signing, webhook_transport, webhook_url
 from textgate.dal import events
-from textgate.dal import operations as records
 from textgate.dal import status_callbacks as store
 from textgate.logic import webhook_secrets
 from textgate.models import CallbackStatus, Operation
@@ -74,35 +73,37 @@ def deliver_message(body: str, *, redelivered: bool = False) -> bool:
 
 
 def _deliver(message: store.Message, *, redelivered: bool) -> bool:
-    operation = records.get(message.operation_id)
-    state = operation.status_callback if operation is not None else None
-    if operation is None or state is None or not operation.status.final:
+    now = clock.now()
+    # The claim is the first and, when it wins, the only request: a failed condition answers with the record.
+    claimed, current = store.claim_or_current(
+        message.operation_id, message.attempt, now=now, lease_seconds=LEASE_SECONDS
+    )
+    if claimed is not None and claimed.status_callback is not None:
+        answer = _post(claimed, claimed.status_callback.url)
+        return _after(claimed, message.attempt, answer.status_code, answer.error)
+    state = current.status_callback if current is not None else None
+    if current is None or state is None:
         logger.error("message names an operation without a status callback to make")
         return True
     if state.status is not CallbackStatus.PENDING:
         return True
-    now = clock.now()
     if state.attempts >= message.attempt:
         if state.attempts > message.attempt:
             return True  # a copy of a message whose attempt is done
         if state.lease_until is not None and state.lease_until < now:
             # The worker that claimed this attempt stopped before it could say how it went.
-            return _after(operation, message.attempt, None, "interrupted")
+            return _after(current, message.attempt, None, "interrupted")
         if redelivered and state.lease_until is None and state.next_attempt_at is not None:
             # This message came back after its attempt was settled: queueing the next one may have failed.
             # (A mere copy of it, received once, queues nothing: copies never multiply.)
-            return _queue(operation.id, message.attempt + 1, state.next_attempt_at - now)
-        return True
+            return _queue(current.id, message.attempt + 1, state.next_attempt_at - now)
+        return True  # another worker holds this attempt
     if state.attempts != message.attempt - 1:
         return True
     if state.next_attempt_at is not None and state.next_attempt_at > now:
         # Early: SQS delays a message 15 minutes at most, so longer waits are made of several.
-        return _queue(operation.id, message.attempt, state.next_attempt_at - now)
-    claimed = store.claim(operation.id, message.attempt, now=now, lease_seconds=LEASE_SECONDS)
-    if claimed is None:
-        return True  # another copy of this message claimed it
-    answer = _post(claimed, state.url)
-    return _after(claimed, message.attempt, answer.status_code, answer.error)
+        return _queue(current.id, message.attempt, state.next_attempt_at - now)
+    return True  # due and unclaimed, yet the claim failed: a live lease of a worker still on the previous attempt
 
 
 def _post(operation: Operation, url: str) -> webhook_transport.Answer:
