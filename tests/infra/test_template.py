@@ -205,6 +205,29 @@ def test_sam_build_makes_an_arm64_python_313_layer(built_layer: Path) -> None:
 
 
 @pytest.mark.slow
+def test_the_built_layer_ships_libphonenumbers_time_zones_without_its_geocoding(built_layer: Path) -> None:
+    """Quiet hours read a number's time zones; the 20 MB of place and carrier names are never read."""
+    assert not (built_layer / "phonenumbers" / "geodata").exists()
+    assert not (built_layer / "phonenumbers" / "carrierdata").exists()
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-S",
+            "-c",
+            "import phonenumbers; from phonenumbers.timezone import time_zones_for_number as zones; "
+            "print(zones(phonenumbers.parse('+819012345678')))",
+        ],
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(built_layer)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.strip() == "('Asia/Tokyo',)"
+
+
+@pytest.mark.slow
 def test_the_built_layer_keeps_what_powertools_imports_at_run_time(built_layer: Path) -> None:
     """The layer's build drops the Powertools utilities textgate does not use: what the Logger, the metrics and
     the Tracer import must still be there (pure Python, so it imports here whatever the layer's platform)."""
