@@ -17,6 +17,7 @@ from textgate_local.moto_endpoint import MotoEndpoint, free_port
 from textgate_local.pollers import QueuePoller, RulePoller
 from textgate_local.sandbox_admin import sandbox_admin
 from textgate_local.sandboxes.base import SandboxServer
+from textgate_local.scheduler import ScheduleFirer
 from textgate_local.template import QueueSource, Template, api_routes, queue_sources, rule_sources
 
 SANDBOX_SENDER = "19893653744"  # the seed's long code, used as the default sender against the Ogangi sandbox
@@ -38,6 +39,8 @@ PARAMETERS = {
     "SUMOTEXT_RETENTION_DAYS": "SumotextRetentionDays",
     "RECIPIENT_DAILY_LIMIT": "RecipientDailyLimit",
     "POWERTOOLS_LOGGER_SAMPLE_RATE": "LogSampleRate",
+    "QUIET_HOURS": "QuietHours",
+    "DEFAULT_TIME_ZONE": "DefaultTimeZone",
 }
 
 
@@ -161,7 +164,13 @@ def _is_setting(name: str) -> bool:
         "LOG_LEVEL",
         "POWERTOOLS_LOGGER_SAMPLE_RATE",
     )
-    return name.startswith(prefixes) or name in ("MAX_ATTEMPTS", "SUMOTEXT_RETENTION_DAYS", "RECIPIENT_DAILY_LIMIT")
+    return name.startswith(prefixes) or name in (
+        "MAX_ATTEMPTS",
+        "SUMOTEXT_RETENTION_DAYS",
+        "RECIPIENT_DAILY_LIMIT",
+        "QUIET_HOURS",
+        "DEFAULT_TIME_ZONE",
+    )
 
 
 class LocalStack:
@@ -175,6 +184,7 @@ class LocalStack:
         self.functions: Functions | None = None
         self.gateway: Gateway | None = None
         self.pollers: list[QueuePoller] = []
+        self.scheduler: ScheduleFirer | None = None
         self._gateway_thread: threading.Thread | None = None
 
     @property
@@ -224,6 +234,13 @@ class LocalStack:
             rule_poller = RulePoller(source, tap_url, tap_arn, sqs, self.functions.invoke)
             rule_poller.start()
             self.pollers.append(rule_poller)
+        # EventBridge Scheduler's part: moto keeps the schedules, this fires the due ones onto their queues.
+        self.scheduler = ScheduleFirer(
+            [self.template.refs[name] for name in self.template.of_type("AWS::Scheduler::ScheduleGroup")],
+            resources.client("scheduler", self.moto.url),
+            sqs,
+        )
+        self.scheduler.start()
         self.gateway = Gateway(
             api_routes(self.template),
             self.functions.invoke,
@@ -269,6 +286,9 @@ class LocalStack:
         return None
 
     def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler.join()
         for poller in self.pollers:
             poller.stop()
         for poller in self.pollers:

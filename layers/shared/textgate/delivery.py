@@ -1,7 +1,10 @@
 """Delivery: SQS batches in, provider calls out, every operation moved by conditional writes.
 
 Per message:
-- a final operation is acknowledged and never sent again;
+- a final operation (canceled included) is acknowledged and never sent again;
+- a `scheduled` one is a schedule that fired: its recipient is asked again (suppression list, daily limit) and
+  it becomes `queued`;
+- a marketing send waits for the end of the recipient's quiet hours, whenever it arrives;
 - `sending` past its lease means a worker died mid-call: it ends `unknown` (the provider may have acted);
 - otherwise the record is claimed (queued|retrying -> sending) and exactly one worker calls the provider.
 
@@ -22,8 +25,10 @@ from typing import Any
 from textgate import clock, invocation, log, metrics, retry
 from textgate.dal import events, limits, queue
 from textgate.dal import operations as records
+from textgate.errors import RecipientLimitReached
 from textgate.executors import NotAttempted
-from textgate.logic.recipients import handset, opted_out_now
+from textgate.logic import scheduling
+from textgate.logic.recipients import handset, opted_out_now, take_daily_slot, texted_handset
 from textgate.models import Operation, OperationError, Status
 from textgate.payloads import Unreadable
 from textgate.providers.outcome import ProviderOutcome, Verdict
@@ -34,6 +39,8 @@ logger = log.get_logger(__name__)
 Executor = Callable[[Operation], ProviderOutcome]
 # Longer than a delivery function may run (its timeout): a live worker never loses its claim.
 LEASE_SECONDS = 120.0
+# A schedule that fires this much before its send_at is early (clocks differ): its message waits for the time.
+_EARLY_SECONDS = 1.0
 
 _pool: ThreadPoolExecutor | None = None
 
@@ -93,6 +100,13 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
     if current.status.final:
         return True
     now = clock.now()
+    if current.status is Status.SCHEDULED:
+        if current.send_at is not None and current.send_at - now > _EARLY_SECONDS:
+            return _requeue(operation_id, config.provider, current.send_at - now)
+        fired = _fire(current, now)
+        if fired is None:
+            return True  # it ended here, or was canceled or ended meanwhile
+        current = fired
     if current.status is Status.SENDING:
         if current.lease_until is not None and current.lease_until < now:
             ended = records.expire_lease(
@@ -105,21 +119,31 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
                 ),
             )
             if ended is not None:
-                _announce(ended)
+                announce(ended)
             return True
         return False  # another worker holds it; look again when this message comes back
     if current.next_attempt_at is not None and current.next_attempt_at > now:
         # Early (a copy of a message whose delayed successor is queued, or SQS a little ahead): wait for its time.
         return _requeue(operation_id, config.provider, current.next_attempt_at - now)
+    if current.marketing:
+        allowed = scheduling.not_before(current.operation, current.payload, current.purpose, now)
+        if allowed is None:
+            return _end_unsent(
+                operation_id,
+                now,
+                OperationError(
+                    code="quiet_hours", message="the recipient's time zones are never all outside quiet hours"
+                ),
+            )
+        if allowed > now:
+            # Quiet hours where the recipient is: hold it (no attempt spent) until they end.
+            return _requeue(operation_id, config.provider, allowed - now)
     if opted_out_now(current.operation, current.payload):
-        ended = records.fail_unsent(
+        return _end_unsent(
             operation_id,
-            now=now,
-            error=OperationError(code="recipient_opted_out", message="the recipient opted out after this was queued"),
+            now,
+            OperationError(code="recipient_opted_out", message="the recipient opted out after this was queued"),
         )
-        if ended is not None:
-            _announce(ended)
-        return True
     resume_at = limits.paused_until(config.provider) if config.pausable else 0.0
     if resume_at > now:
         # The provider said its allowance is spent: wait, without spending an attempt.
@@ -141,6 +165,42 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
     if outcome.pause_for:
         _pause(config.provider, outcome.pause_for)
     return settled
+
+
+def _fire(operation: Operation, now: float) -> Operation | None:
+    """A schedule fired. The recipient is asked again, then the record moves scheduled -> queued (the same
+    path as any queued send from here). The daily-limit slot of a scheduled send is taken now, when it is
+    texted; given back if the operation was canceled in between. None when it ended here or meanwhile."""
+    if opted_out_now(operation.operation, operation.payload):
+        _end_unsent(
+            operation.id,
+            now,
+            OperationError(code="recipient_opted_out", message="the recipient opted out before its send_at"),
+        )
+        return None
+    found = texted_handset(operation.operation, operation.payload)
+    slot: limits.Slot | None = None
+    if found is not None:
+        try:
+            slot = take_daily_slot(found.number, now)
+        except RecipientLimitReached as refused:
+            _end_unsent(operation.id, now, OperationError(code="recipient_limit_reached", message=refused.detail))
+            return None
+    released = records.release_scheduled(operation.id, now=now)
+    if released is not None:
+        return released
+    if slot is not None:
+        limits.release_slot(slot)
+    latest = records.get(operation.id)  # canceled, or another copy of this message got here first
+    return latest if latest is not None and not latest.status.final else None
+
+
+def _end_unsent(operation_id: str, now: float, error: OperationError) -> bool:
+    """Fail an operation that no provider was handed (its recipient may not be texted); the message is done."""
+    ended = records.fail_unsent(operation_id, now=now, error=error)
+    if ended is not None:
+        announce(ended)
+    return True
 
 
 def _pause(provider: str, seconds: float) -> None:
@@ -221,7 +281,7 @@ def _settle(operation: Operation, outcome: ProviderOutcome, config: DeliveryConf
     if ended is None:
         logger.error("the operation moved under us; leaving it as it is")
         return True
-    _announce(ended)
+    announce(ended)
     return True
 
 
@@ -242,11 +302,16 @@ def _learn_opt_out(operation: Operation, outcome: ProviderOutcome) -> None:
 def _retry_later(
     operation: Operation, outcome: ProviderOutcome, now: float, wait: float, *, refund: bool, config: DeliveryConfig
 ) -> bool:
+    due = now + wait
+    if operation.marketing:
+        # A retry that would fall in the recipient's night waits for the morning (never: as late as it may).
+        due = scheduling.not_before(operation.operation, operation.payload, operation.purpose, due) or due
+        wait = due - now
     scheduled = records.schedule_retry(
         operation.id,
         attempt=operation.attempts,
         now=now,
-        next_attempt_at=now + wait,
+        next_attempt_at=due,
         error=_error(outcome, retryable=True),
         refund_attempt=refund,
     )
@@ -276,7 +341,7 @@ def _error(outcome: ProviderOutcome, *, retryable: bool) -> OperationError:
     )
 
 
-def _announce(operation: Operation) -> None:
-    """An operation ended: its outcome is counted and published."""
+def announce(operation: Operation) -> None:
+    """An operation ended (delivered, failed, or canceled by its caller): its outcome is counted and published."""
     metrics.outcome(operation.status.value, operation.provider, operation.operation)
     events.publish(f"operation.{operation.status.value}", operation.public())

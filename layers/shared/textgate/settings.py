@@ -9,7 +9,9 @@ import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from textgate.quiet_hours import Window, parse_window
 
 
 class Settings(BaseModel):
@@ -33,6 +35,12 @@ class Settings(BaseModel):
     protexting_secret_id: str = Field(alias="PROTEXTING_SECRET_ID")
     sumotext_secret_id: str = Field(alias="SUMOTEXT_SECRET_ID")
     pin_key_secret_id: str = Field(alias="PIN_KEY_SECRET_ID")
+
+    # EventBridge Scheduler: one one-time schedule per scheduled operation, in this group, run with this role
+    # (which may only send to the delivery queues); what it cannot deliver goes to its dead-letter queue.
+    schedule_group_name: str = Field(alias="SCHEDULE_GROUP_NAME")
+    scheduler_role_arn: str = Field(alias="SCHEDULER_ROLE_ARN")
+    scheduler_dead_letter_queue_arn: str = Field(alias="SCHEDULER_DEAD_LETTER_QUEUE_ARN")
 
     ogangi_base_url: str = Field(alias="OGANGI_BASE_URL")
     ogangi_from: str = Field(default="", alias="OGANGI_FROM")
@@ -65,6 +73,30 @@ class Settings(BaseModel):
     sumotext_retention_days: int = Field(default=400, ge=1, alias="SUMOTEXT_RETENTION_DAYS")
     secret_cache_seconds: float = Field(default=300.0, ge=0, alias="SECRET_CACHE_SECONDS")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    # Marketing is never handed to a provider inside these local hours of the recipient (`off`: never held).
+    quiet_hours: str = Field(default="21:00-08:00", alias="QUIET_HOURS")
+    default_time_zone: str = Field(default="America/New_York", alias="DEFAULT_TIME_ZONE")
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_window(cls, value: str) -> str:
+        parse_window(value)
+        return value
+
+    @field_validator("default_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415 - only this check needs it
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not an IANA time zone") from None
+        return value
+
+    @property
+    def quiet_hours_window(self) -> Window | None:
+        return parse_window(self.quiet_hours)
 
     @property
     def provider_timeouts(self) -> tuple[float, float]:

@@ -13,5 +13,12 @@ INITIATE_CONVERSATION = "contactatonce.initiate_conversation"
 
 def accept_conversation(client: str, request: InitiateConversationRequest) -> Operation:
     # No suppression check: ContactAtOnce sends no SMS; it opens a conversation the consumer asked for.
-    payload = ContactAtOnceConversation.model_validate(request.model_dump(exclude={"country"}))
-    return operations.accept(client=client, operation=INITIATE_CONVERSATION, provider=PROVIDER, payload=payload)
+    payload = ContactAtOnceConversation.model_validate(request.model_dump(exclude={"country", "send_at", "purpose"}))
+    return operations.accept(
+        client=client,
+        operation=INITIATE_CONVERSATION,
+        provider=PROVIDER,
+        payload=payload,
+        send_at=request.send_at,
+        purpose=request.purpose,
+    )

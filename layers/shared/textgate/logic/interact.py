@@ -31,7 +31,14 @@ def accept_campaign_sms(client: str, campaign_id: str, request: SendCampaignSmsR
         send_from_master_account=request.send_from_master_account,
     )
     # No `sms` description: the text is the campaign's, held by Interact.
-    return operations.accept(client=client, operation="interact.send_campaign_sms", provider=PROVIDER, payload=payload)
+    return operations.accept(
+        client=client,
+        operation="interact.send_campaign_sms",
+        provider=PROVIDER,
+        payload=payload,
+        send_at=request.send_at,
+        purpose=request.purpose,
+    )
 
 
 def parse_request(campaign_id: str, body: Any) -> tuple[str, SendCampaignSmsRequest]:

@@ -42,6 +42,8 @@ def accept_sms(client: str, request: SendSmsRequest) -> Operation:
         provider=PROVIDER,
         payload=payload,
         sms=sms.describe(request.text),
+        send_at=request.send_at,
+        purpose=request.purpose,
     )
 
 
@@ -54,4 +56,6 @@ def accept_fire_message(client: str, request: FireMessageRequest) -> Operation:
         provider=PROVIDER,
         payload=payload,
         sms=sms.describe(request.text),
+        send_at=request.send_at,
+        purpose=request.purpose,
     )

@@ -20,4 +20,11 @@ def accept_opt_in(client: str, request: OptInRequest) -> Operation:
         confirm_message=request.confirm_message,
         send_cta_message=request.send_cta_message,
     )
-    return operations.accept(client=client, operation="protexting.opt_in", provider=PROVIDER, payload=payload)
+    return operations.accept(
+        client=client,
+        operation="protexting.opt_in",
+        provider=PROVIDER,
+        payload=payload,
+        send_at=request.send_at,
+        purpose=request.purpose,
+    )
