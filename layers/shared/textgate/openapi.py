@@ -235,7 +235,7 @@ ROUTES: list[Route] = [
         "operations",
         path_model=common.OperationPath,
         status=200,
-        errors=(403, 404, 409),
+        errors=(403, 404, 409, 422),
     ),
     Route(
         "get", "/v1/health", "Liveness", "health", "meta", response=common.Health, status=200, api_key=False, errors=()
