@@ -305,6 +305,14 @@ class TestQuietHours:
         assert operation.public()["send_at"] == "2026-12-08T08:00:00Z"
         assert operation.deferred_for == "quiet_hours"
 
+    def test_quiet_hours_ending_within_the_minute_use_the_queues_delay(self, at: Clock) -> None:
+        at.now = datetime(2026, 12, 8, 7, 59, 30, tzinfo=ZoneInfo("Europe/London")).timestamp()
+        operation = sms(UK_MOBILE, purpose="marketing")
+        assert operation.status is Status.SCHEDULED and operation.send_at == at.now + 30
+        assert stored_schedule(operation.id) is None
+        config, calls = scripted()
+        assert fire(operation, at, config) and calls == [operation.id]
+
     def test_quiet_hours_off(self, at: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("QUIET_HOURS", "off")
         get_settings.cache_clear()

@@ -15,6 +15,8 @@ from textgate.payloads import Payload
 from textgate.sms import SmsInfo
 
 logger = log.get_logger(__name__)
+# EventBridge Scheduler invokes a target within the minute of its time.
+SCHEDULER_PRECISION_SECONDS = 60.0
 
 
 def accept(
@@ -112,7 +114,14 @@ def _release(slots: list[limits.Slot]) -> None:
 
 def _schedule_or_fail(operation: Operation, provider: str, send_at: float) -> None:
     try:
-        schedules.create(operation.id, provider, send_at)
+        wait = send_at - clock.now()
+        if wait < SCHEDULER_PRECISION_SECONDS:
+            # Quiet hours that end within the minute: Scheduler fires within the minute of its `at()` anyway
+            # (and one in the past may be refused), so the queue's own delay carries it; delivery still finds
+            # it `scheduled` and asks the recipient again.
+            queue.enqueue(provider, operation.id, delay_seconds=wait)
+        else:
+            schedules.create(operation.id, provider, send_at)
         return
     except Exception:
         logger.exception("could not schedule the operation")
