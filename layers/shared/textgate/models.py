@@ -28,8 +28,6 @@ class Status(StrEnum):
 
 
 FINAL_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.UNKNOWN, Status.CANCELED})
-# What a caller may still take back: nothing has been handed to a provider for it.
-CANCELABLE_STATUSES = frozenset({Status.SCHEDULED, Status.QUEUED, Status.RETRYING})
 TRANSACTIONAL = "transactional"
 MARKETING = "marketing"
 QUIET_HOURS = "quiet_hours"  # deferred_for: textgate moved the send out of the recipient's night
