@@ -349,7 +349,7 @@ def settings(configure: Configure, server: SandboxServer) -> None:
 
 
 def accepted(monkeypatch: pytest.MonkeyPatch, body: dict[str, Any]) -> Operation:
-    def accept(*, client: str, operation: str, provider: str, payload: Payload) -> Operation:
+    def accept(*, client: str, operation: str, provider: str, payload: Payload, **when: Any) -> Operation:
         return Operation.new(operation=operation, provider=provider, client=client, payload=payload.stored())
 
     monkeypatch.setattr(operations, "accept", accept)
