@@ -309,6 +309,7 @@ class LocalStack:
             f"  OpenAPI        {self.gateway.url}/v1/openapi.json   (Swagger UI: {self.gateway.url}/docs)",
             f"  Callback URL   {self.gateway.url}/v1/sumotext/callbacks/{{kind}}?token={self.config.callback_token}",
             f"  AWS endpoint   {self.moto.url}   (moto; tables, queues, bus and secrets from template.yaml)",
+            "  Scheduler      due one-time schedules (send_at, quiet hours) fired onto their queues each second",
         ]
         if others:
             lines.append(f"  other clients  {others}")
