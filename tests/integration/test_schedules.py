@@ -20,6 +20,7 @@ from textgate.errors import ApiError
 from textgate.logic import interact, ogangi, operations, opt_outs, pins, protexting
 from textgate.models import Operation, Status
 from textgate.providers.outcome import ProviderOutcome
+from textgate.registry import OperationName, Provider
 from textgate.schemas.interact import SendCampaignSmsRequest
 from textgate.schemas.ogangi import SendPinRequest, SendSmsRequest
 from textgate.schemas.protexting import OptInRequest
@@ -73,7 +74,7 @@ def scripted() -> tuple[DeliveryConfig, list[str]]:
         calls.append(operation.id)
         return ProviderOutcome.succeeded({"provider_message_id": "1"})
 
-    return DeliveryConfig(provider="ogangi", execute=execute), calls
+    return DeliveryConfig(Provider.OGANGI, {OperationName.OGANGI_SEND_SMS: execute}), calls
 
 
 def stored_schedule(operation_id: str) -> dict[str, Any] | None:
@@ -101,7 +102,7 @@ def fire(operation: Operation, moment: Clock, config: DeliveryConfig) -> bool:
 
 class TestSendAt:
     def test_a_send_for_later_is_scheduled_with_a_one_time_schedule_onto_its_queue(self, at: Clock) -> None:
-        drain(queue.queue_url("ogangi"))
+        drain(queue.queue_url(Provider.OGANGI))
         operation = sms(new_phone(), send_at="2026-12-07T12:30:00-05:00")
         assert operation.status is Status.SCHEDULED and operation.send_at == NOW + 9000
         assert operation.public()["send_at"] == "2026-12-07T17:30:00Z" and "deferred_for" not in operation.public()
@@ -110,11 +111,11 @@ class TestSendAt:
         assert schedule["ScheduleExpression"] == "at(2026-12-07T17:30:00)"
         assert schedule["ScheduleExpressionTimezone"] == "UTC" and schedule["ActionAfterCompletion"] == "DELETE"
         target = schedule["Target"]
-        assert target["Arn"] == schedules.queue_arn("ogangi") and target["Arn"].endswith(":OgangiQueue")
+        assert target["Arn"] == schedules.queue_arn(Provider.OGANGI) and target["Arn"].endswith(":OgangiQueue")
         assert json.loads(target["Input"]) == {"operation_id": operation.id}
         assert target["RoleArn"] == get_settings().scheduler_role_arn
         assert target["DeadLetterConfig"]["Arn"] == get_settings().scheduler_dead_letter_queue_arn
-        assert drain(queue.queue_url("ogangi")) == []  # nothing on the queue before its time
+        assert drain(queue.queue_url(Provider.OGANGI)) == []  # nothing on the queue before its time
 
     @pytest.mark.parametrize(
         ("send_at", "message"),
@@ -177,7 +178,7 @@ class TestSendAt:
 
     def test_a_retried_request_finds_its_schedule(self, at: Clock) -> None:
         operation = sms(new_phone(), send_at=iso(NOW + 600))
-        schedules.create(operation.id, "ogangi", NOW + 600)  # the same name: no second schedule, no error
+        schedules.create(operation.id, Provider.OGANGI, NOW + 600)  # the same name: no second schedule, no error
         assert stored_schedule(operation.id) is not None
 
 
@@ -347,14 +348,15 @@ class TestQuietHours:
         def flaky(_: Operation) -> ProviderOutcome:
             return ProviderOutcome.transient("provider_error", "HTTP 503")
 
-        assert deliver_message(queue.message_body(operation.id), DeliveryConfig(provider="ogangi", execute=flaky))
+        config = DeliveryConfig(Provider.OGANGI, {OperationName.OGANGI_SEND_SMS: flaky})
+        assert deliver_message(queue.message_body(operation.id), config)
         stored = records.get(operation.id)
         assert stored is not None and stored.status is Status.RETRYING
         assert stored.next_attempt_at == datetime(2026, 12, 8, 8, 0, tzinfo=ZoneInfo("Europe/London")).timestamp()
 
 
 def test_the_local_scheduler_fires_due_schedules_onto_their_queue(at: Clock) -> None:
-    url = queue.queue_url("ogangi")
+    url = queue.queue_url(Provider.OGANGI)
     drain(url)
     operation = sms(new_phone(), send_at=iso(NOW + 120))
     firer = ScheduleFirer([get_settings().schedule_group_name], aws.scheduler(), aws.sqs())

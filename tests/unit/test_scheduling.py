@@ -48,3 +48,24 @@ def test_the_schedule_expression_and_the_local_scheduler_read_the_same_moment() 
     assert due_time(expression(NOON_UTC), "UTC") == NOON_UTC
     assert due_time("at(2026-12-08T07:00:00)", "America/New_York") == NOON_UTC
     assert due_time("rate(5 minutes)", None) is None
+
+
+def test_the_registry_and_the_request_models_agree_on_what_may_be_scheduled() -> None:
+    from textgate.registry import OPERATIONS, SCHEDULABLE, load
+
+    for name, row in OPERATIONS.items():
+        fields = load(row.request).model_fields
+        assert "purpose" in fields, name
+        # A PIN's model has send_at only to refuse it with a reason.
+        takes_a_time = fields["send_at"].annotation not in (None, type(None))
+        assert takes_a_time == (name in SCHEDULABLE), name
+
+
+def test_an_operation_sent_at_once_cannot_be_given_a_time() -> None:
+    from textgate.errors import ValidationFailed
+    from textgate.logic.scheduling import plan
+    from textgate.registry import OperationName
+
+    with pytest.raises(ValidationFailed) as refused:
+        plan(OperationName.OGANGI_SEND_PIN, {"to": "+13056708084"}, NOON_UTC, send_at="2026-12-08T13:00:00Z")
+    assert refused.value.errors[0]["field"] == "send_at"

@@ -6,17 +6,18 @@ import json
 import math
 
 from textgate import aws
+from textgate.registry import Provider
 from textgate.settings import get_settings
 
 MAX_DELAY_SECONDS = 900  # SQS's ceiling for DelaySeconds
 
 
-def queue_url(provider: str) -> str:
+def queue_url(provider: Provider) -> str:
     url: str = getattr(get_settings(), f"{provider}_queue_url")
     return url
 
 
-def enqueue(provider: str, operation_id: str, *, delay_seconds: float = 0) -> None:
+def enqueue(provider: Provider, operation_id: str, *, delay_seconds: float = 0) -> None:
     # Rounded up: a message must never arrive before the time it waits for.
     delay = max(0, min(MAX_DELAY_SECONDS, math.ceil(delay_seconds)))
     aws.sqs().send_message(

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from textgate import aws
 from textgate.dal import queue
+from textgate.registry import Provider
 from textgate.settings import get_settings
 
 # Scheduler retries a failed delivery to SQS for up to a day before giving it to the dead-letter queue.
@@ -26,14 +27,14 @@ def expression(send_at: float) -> str:
     return "at(" + datetime.fromtimestamp(send_at, UTC).strftime("%Y-%m-%dT%H:%M:%S") + ")"
 
 
-def queue_arn(provider: str) -> str:
+def queue_arn(provider: Provider) -> str:
     """The ARN of a delivery queue, from its URL (`…/{account}/{name}`) and the functions' region."""
     path = urlparse(queue.queue_url(provider)).path.strip("/").split("/")
     account, name = path[-2], path[-1]
     return f"arn:aws:sqs:{aws.region()}:{account}:{name}"
 
 
-def create(operation_id: str, provider: str, send_at: float) -> None:
+def create(operation_id: str, provider: Provider, send_at: float) -> None:
     """Schedule the operation's message. A schedule that already exists (a retried request) is the same one."""
     settings = get_settings()
     try:

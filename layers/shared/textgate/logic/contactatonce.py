@@ -5,10 +5,8 @@ from __future__ import annotations
 from textgate.logic import operations
 from textgate.models import Operation
 from textgate.payloads import ContactAtOnceConversation
+from textgate.registry import OperationName
 from textgate.schemas.contactatonce import InitiateConversationRequest
-
-PROVIDER = "contactatonce"
-INITIATE_CONVERSATION = "contactatonce.initiate_conversation"
 
 
 def accept_conversation(client: str, request: InitiateConversationRequest) -> Operation:
@@ -16,8 +14,7 @@ def accept_conversation(client: str, request: InitiateConversationRequest) -> Op
     payload = ContactAtOnceConversation.model_validate(request.model_dump(exclude={"country", "send_at", "purpose"}))
     return operations.accept(
         client=client,
-        operation=INITIATE_CONVERSATION,
-        provider=PROVIDER,
+        operation=OperationName.CONTACTATONCE_INITIATE_CONVERSATION,
         payload=payload,
         send_at=request.send_at,
         purpose=request.purpose,

@@ -8,11 +8,10 @@ from textgate.errors import ValidationFailed
 from textgate.logic import operations
 from textgate.models import Operation
 from textgate.payloads import InteractCampaignSms
+from textgate.registry import OperationName
 from textgate.schemas.interact import CampaignPath, SendCampaignSmsRequest
 from textgate.settings import get_settings
 from textgate.validation import validate
-
-PROVIDER = "interact"
 
 
 def accept_campaign_sms(client: str, campaign_id: str, request: SendCampaignSmsRequest) -> Operation:
@@ -33,12 +32,18 @@ def accept_campaign_sms(client: str, campaign_id: str, request: SendCampaignSmsR
     # No `sms` description: the text is the campaign's, held by Interact.
     return operations.accept(
         client=client,
-        operation="interact.send_campaign_sms",
-        provider=PROVIDER,
+        operation=OperationName.INTERACT_SEND_CAMPAIGN_SMS,
         payload=payload,
         send_at=request.send_at,
         purpose=request.purpose,
     )
+
+
+def accept_campaign_document(client: str, document: dict[str, Any]) -> Operation:
+    """An event's detail or a batch's request: the body plus the `campaign_id` that HTTP takes from the path."""
+    body = dict(document)
+    campaign_id, request = parse_request(str(body.pop("campaign_id", "")), body)
+    return accept_campaign_sms(client, campaign_id, request)
 
 
 def parse_request(campaign_id: str, body: Any) -> tuple[str, SendCampaignSmsRequest]:

@@ -9,12 +9,11 @@ from textgate.errors import ValidationFailed
 from textgate.logic import operations
 from textgate.models import Operation
 from textgate.payloads import OgangiFireMessage, OgangiSms
+from textgate.registry import OperationName
 from textgate.settings import get_settings
 
 if TYPE_CHECKING:  # the handlers validate with them; delivery, which imports this module, never does
     from textgate.schemas.ogangi import FireMessageRequest, SendSmsRequest
-
-PROVIDER = "ogangi"
 
 
 def sender(requested: str | None) -> str:
@@ -38,8 +37,7 @@ def accept_sms(client: str, request: SendSmsRequest) -> Operation:
     )
     return operations.accept(
         client=client,
-        operation="ogangi.send_sms",
-        provider=PROVIDER,
+        operation=OperationName.OGANGI_SEND_SMS,
         payload=payload,
         sms=sms.describe(request.text),
         send_at=request.send_at,
@@ -52,8 +50,7 @@ def accept_fire_message(client: str, request: FireMessageRequest) -> Operation:
     payload = OgangiFireMessage(mobile=request.mobile, text=request.text)
     return operations.accept(
         client=client,
-        operation="ogangi.fire_message",
-        provider=PROVIDER,
+        operation=OperationName.OGANGI_FIRE_MESSAGE,
         payload=payload,
         sms=sms.describe(request.text),
         send_at=request.send_at,

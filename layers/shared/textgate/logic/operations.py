@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from textgate import clock, log, metrics
+from textgate import clock, log, metrics, registry
 from textgate.dal import events, limits, queue, schedules
 from textgate.dal import operations as records
 from textgate.errors import InternalError, NotCancelable, NotFound, ServiceUnavailable
 from textgate.logic import idempotency, recipients, scheduling
 from textgate.models import Operation, OperationError, Status
 from textgate.payloads import Payload
+from textgate.registry import OperationName
 from textgate.sms import SmsInfo
 
 logger = log.get_logger(__name__)
@@ -22,8 +23,7 @@ SCHEDULER_PRECISION_SECONDS = 60.0
 def accept(
     *,
     client: str,
-    operation: str,
-    provider: str,
+    operation: OperationName,
     payload: Payload,
     sms: SmsInfo | None = None,
     take_limits: Callable[[str], list[limits.Slot]] | None = None,
@@ -55,7 +55,7 @@ def accept(
             slots.extend(take_limits(handset.number))
         if handset is not None and plan.send_at is None:
             slots.append(recipients.take_daily_slot(handset.number, clock.now()))
-        accepted, created = _record_and_queue(client, operation, provider, stored, sms, plan=plan)
+        accepted, created = _record_and_queue(client, operation, stored, sms, plan=plan)
     except Exception:
         _release(slots)
         raise
@@ -69,8 +69,7 @@ def accept(
 
 def _record_and_queue(
     client: str,
-    operation: str,
-    provider: str,
+    operation: OperationName,
     payload: dict[str, Any],
     sms: SmsInfo | None,
     *,
@@ -79,7 +78,6 @@ def _record_and_queue(
     """(the operation, whether this call created it)."""
     proposed = Operation.new(
         operation=operation,
-        provider=provider,
         client=client,
         payload=payload,
         sms=sms,
@@ -95,10 +93,10 @@ def _record_and_queue(
     try:
         if accepted.status is Status.SCHEDULED and accepted.send_at is not None:
             # Creating a schedule that exists is a no-op (it is named after the operation).
-            _schedule_or_fail(accepted, provider, accepted.send_at)
+            _schedule_or_fail(accepted, accepted.send_at)
         elif accepted is proposed or accepted.status is Status.QUEUED:
             # A second message for an operation already queued is harmless: delivery acts on it once.
-            _enqueue_or_fail(accepted, provider)
+            _enqueue_or_fail(accepted)
     finally:
         log.unbind(token)
     return accepted, accepted is proposed
@@ -112,25 +110,25 @@ def _release(slots: list[limits.Slot]) -> None:
             logger.exception("could not give back a limit slot")
 
 
-def _schedule_or_fail(operation: Operation, provider: str, send_at: float) -> None:
+def _schedule_or_fail(operation: Operation, send_at: float) -> None:
     try:
         wait = send_at - clock.now()
         if wait < SCHEDULER_PRECISION_SECONDS:
             # Quiet hours that end within the minute: Scheduler fires within the minute of its `at()` anyway
             # (and one in the past may be refused), so the queue's own delay carries it; delivery still finds
             # it `scheduled` and asks the recipient again.
-            queue.enqueue(provider, operation.id, delay_seconds=wait)
+            queue.enqueue(operation.provider, operation.id, delay_seconds=wait)
         else:
-            schedules.create(operation.id, provider, send_at)
+            schedules.create(operation.id, operation.provider, send_at)
         return
     except Exception:
         logger.exception("could not schedule the operation")
     _fail_unqueued(operation)
 
 
-def _enqueue_or_fail(operation: Operation, provider: str) -> None:
+def _enqueue_or_fail(operation: Operation) -> None:
     try:
-        queue.enqueue(provider, operation.id)
+        queue.enqueue(operation.provider, operation.id)
         return
     except Exception:
         logger.exception("could not queue the operation")
@@ -150,6 +148,20 @@ def _fail_unqueued(operation: Operation) -> None:
     metrics.outcome("failed", failed.provider, failed.operation)
     events.publish("operation.failed", failed.public())
     raise ServiceUnavailable("the operation could not be queued; nothing was sent, try again")
+
+
+def accept_document(client: str, operation: OperationName, document: dict[str, Any]) -> Operation:
+    """Start `operation` from a JSON document (an EventBridge trigger's detail, one request of a batch), exactly as
+    its HTTP route would: its row's `accept_document`, else its request model validates the document and its
+    acceptor takes it. Only this operation's models and logic are imported, the first time it is started."""
+    from textgate.validation import validate  # noqa: PLC0415 - not for delivery, which imports this module
+
+    row = registry.spec(operation)
+    if row.accept_document is not None:
+        from_document: Operation = registry.load(row.accept_document)(client, document)
+        return from_document
+    accepted: Operation = registry.load(row.accept)(client, validate(registry.load(row.request), document))
+    return accepted
 
 
 def get_for_client(client: str, operation_id: str) -> Operation:

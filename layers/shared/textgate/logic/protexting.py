@@ -5,9 +5,8 @@ from __future__ import annotations
 from textgate.logic import operations
 from textgate.models import Operation
 from textgate.payloads import ProTextingOptIn
+from textgate.registry import OperationName
 from textgate.schemas.protexting import OptInRequest
-
-PROVIDER = "protexting"
 
 
 def accept_opt_in(client: str, request: OptInRequest) -> Operation:
@@ -22,8 +21,7 @@ def accept_opt_in(client: str, request: OptInRequest) -> Operation:
     )
     return operations.accept(
         client=client,
-        operation="protexting.opt_in",
-        provider=PROVIDER,
+        operation=OperationName.PROTEXTING_OPT_IN,
         payload=payload,
         send_at=request.send_at,
         purpose=request.purpose,

@@ -15,6 +15,7 @@ from textgate import clock, quiet_hours
 from textgate.errors import ValidationFailed
 from textgate.logic.recipients import texted_handset
 from textgate.models import MARKETING, QUIET_HOURS, TRANSACTIONAL
+from textgate.registry import SCHEDULABLE, OperationName
 from textgate.settings import get_settings
 
 MIN_AHEAD_SECONDS = 60.0
@@ -46,12 +47,22 @@ def parse_send_at(text: str) -> float:
 
 
 def plan(
-    operation: str, payload: Mapping[str, object], now: float, *, send_at: str | None = None, purpose: str | None = None
+    operation: OperationName,
+    payload: Mapping[str, object],
+    now: float,
+    *,
+    send_at: str | None = None,
+    purpose: str | None = None,
 ) -> SendPlan:
     """Validate `send_at` (1 minute to 35 days ahead: 422 on the field otherwise) and hold a marketing text to a
     handset until every one of its time zones is outside quiet hours."""
     purpose = purpose or TRANSACTIONAL
     at: float | None = None
+    if send_at is not None and operation not in SCHEDULABLE:
+        raise ValidationFailed(
+            "invalid send_at",
+            errors=[{"field": "send_at", "message": f"{operation} is sent at once: it cannot be scheduled"}],
+        )
     if send_at is not None:
         try:
             at = parse_send_at(send_at)
@@ -81,7 +92,7 @@ def plan(
     return SendPlan(send_at=at, purpose=purpose)
 
 
-def not_before(operation: str, payload: Mapping[str, object], purpose: str, moment: float) -> float | None:
+def not_before(operation: OperationName, payload: Mapping[str, object], purpose: str, moment: float) -> float | None:
     """The first moment at or after `moment` at which this send may be handed to its provider; None when never
     (a marketing number whose zones share no waking minute)."""
     if purpose != MARKETING:
@@ -89,7 +100,7 @@ def not_before(operation: str, payload: Mapping[str, object], purpose: str, mome
     return _first_moment_outside(operation, payload, moment)
 
 
-def _first_moment_outside(operation: str, payload: Mapping[str, object], moment: float) -> float | None:
+def _first_moment_outside(operation: OperationName, payload: Mapping[str, object], moment: float) -> float | None:
     settings = get_settings()
     window = settings.quiet_hours_window
     handset = texted_handset(operation, payload)
