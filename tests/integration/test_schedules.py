@@ -334,7 +334,8 @@ class TestQuietHours:
         config, calls = scripted()
         assert deliver_message(queue.message_body(operation.id), config) and calls == []
         assert requeued == [11 * 3600 - 30]  # held on the queue until 08:00 (SQS caps each wait at 15 minutes)
-        assert records.get(operation.id).attempts == 0  # type: ignore[union-attr]
+        held = records.get(operation.id)
+        assert held is not None and held.status is Status.QUEUED and held.attempts == 0  # its claim given back
         at.now = datetime(2026, 12, 8, 8, 0, tzinfo=ZoneInfo("Europe/London")).timestamp()
         assert deliver_message(queue.message_body(operation.id), config) and calls == [operation.id]
 

@@ -69,3 +69,14 @@ def test_an_operation_sent_at_once_cannot_be_given_a_time() -> None:
     with pytest.raises(ValidationFailed) as refused:
         plan(OperationName.OGANGI_SEND_PIN, {"to": "+13056708084"}, NOON_UTC, send_at="2026-12-08T13:00:00Z")
     assert refused.value.errors[0]["field"] == "send_at"
+
+
+@pytest.mark.parametrize(
+    "environment", [{"QUIET_HOURS": "9pm-8am"}, {"DEFAULT_TIME_ZONE": "Mars/Olympus_Mons"}, {"QUIET_HOURS": ""}]
+)
+def test_a_bad_quiet_hours_setting_fails_the_cold_start(environment: dict[str, str]) -> None:
+    from textgate.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match=next(iter(environment))):
+        Settings.from_environment(environment)
+    assert Settings.from_environment({"QUIET_HOURS": "off"}).quiet_hours_window is None

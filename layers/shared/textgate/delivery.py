@@ -1,12 +1,14 @@
 """Delivery: SQS batches in, provider calls out, every operation moved by conditional writes.
 
-Per message:
-- a final operation (canceled included) is acknowledged and never sent again;
-- a `scheduled` one is a schedule that fired: its recipient is asked again (suppression list, daily limit) and
-  it becomes `queued`;
-- a marketing send waits for the end of the recipient's quiet hours, whenever it arrives;
+Per message, the claim comes first (queued|retrying and due -> sending, one conditional write that answers with
+the record whether it wins or not), and exactly one worker calls the provider. When the claim fails:
+- a final operation is acknowledged and never sent again;
 - `sending` past its lease means a worker died mid-call: it ends `unknown` (the provider may have acted);
-- otherwise the record is claimed (queued|retrying -> sending) and exactly one worker calls the provider.
+- one not due yet is put back on the queue for its time;
+- a `scheduled` one is a schedule that fired: its recipient is asked again (suppression list, daily limit), it
+  becomes `queued` and is claimed like any other.
+A claimed marketing send that reaches delivery inside the recipient's quiet hours is given back (`queued`, its
+attempt refunded) and waits on the queue until they end: no provider is handed it at night.
 
 Retries and rate-limit pauses put a new, delayed message on the queue and acknowledge the old one, so SQS's
 receive count (and with it the dead-letter queue) only ever counts crashes and poison messages.
@@ -112,20 +114,57 @@ def deliver_message(body: str, config: DeliveryConfig) -> bool:
 
 
 def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
-    current = records.get(operation_id)
+    now = clock.now()
+    resume_at = limits.paused_until(config.provider) if config.pausable else 0.0
+    if resume_at > now:
+        # The provider said its allowance is spent: wait, without spending an attempt.
+        metrics.provider_paused(config.provider)
+        return _requeue(operation_id, config.provider, resume_at - now)
+    # The claim is the first and, when it wins, the only read: the conditional write answers with the record,
+    # and when its condition fails, with the record as it stood.
+    answer = records.claim_or_current(operation_id, now=now, lease_seconds=LEASE_SECONDS)
+    claimed = answer.claimed
+    if claimed is None:
+        return _not_claimed(operation_id, answer.current, now, config)
+    if claimed.marketing:
+        allowed = scheduling.not_before(claimed.operation, claimed.payload, claimed.purpose, now)
+        if allowed is None or allowed > now:
+            return _hold_for_quiet_hours(claimed, allowed, now, config)
+    if opted_out_now(claimed.operation, claimed.payload):
+        # Nothing is sent, so the attempt the claim counted is given back.
+        ended = records.finish(
+            operation_id,
+            attempt=claimed.attempts,
+            status=Status.FAILED,
+            now=now,
+            error=OperationError(code="recipient_opted_out", message="the recipient opted out after this was queued"),
+            refund_attempt=True,
+        )
+        if ended is not None:
+            announce(ended)
+        return True
+    # At DEBUG: the line after the answer says it all once; a call that never ended shows as `sending`.
+    logger.debug("calling the provider", extra={"attempt": claimed.attempts, "operation": claimed.operation})
+    outcome = _call(config, claimed)
+    settled = _settle(claimed, outcome, config)
+    if outcome.pause_for:
+        _pause(config.provider, outcome.pause_for)
+    return settled
+
+
+def _not_claimed(operation_id: str, current: Operation | None, now: float, config: DeliveryConfig) -> bool:
+    """The claim's condition failed: act on the record as the failed write saw it."""
     if current is None:
         logger.error("message names an operation that does not exist")
         return False
     if current.status.final:
         return True
-    now = clock.now()
     if current.status is Status.SCHEDULED:
         if current.send_at is not None and current.send_at - now > _EARLY_SECONDS:
             return _requeue(operation_id, config.provider, current.send_at - now)
-        fired = _fire(current, now)
-        if fired is None:
+        if _fire(current, now) is None:
             return True  # it ended here, or was canceled or ended meanwhile
-        current = fired
+        return _deliver(operation_id, config)  # queued now: claimed like any queued send
     if current.status is Status.SENDING:
         if current.lease_until is not None and current.lease_until < now:
             ended = records.expire_lease(
@@ -141,55 +180,14 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
                 announce(ended)
             return True
         return False  # another worker holds it; look again when this message comes back
-    if current.next_attempt_at is not None and current.next_attempt_at > now:
-        # Early (a copy of a message whose delayed successor is queued, or SQS a little ahead): wait for its time.
-        return _requeue(operation_id, config.provider, current.next_attempt_at - now)
-    if current.marketing:
-        allowed = scheduling.not_before(current.operation, current.payload, current.purpose, now)
-        if allowed is None:
-            return _end_unsent(
-                operation_id,
-                now,
-                OperationError(
-                    code="quiet_hours", message="the recipient's time zones are never all outside quiet hours"
-                ),
-            )
-        if allowed > now:
-            # Quiet hours where the recipient is: hold it (no attempt spent) until they end.
-            return _requeue(operation_id, config.provider, allowed - now)
-    if opted_out_now(current.operation, current.payload):
-        return _end_unsent(
-            operation_id,
-            now,
-            OperationError(code="recipient_opted_out", message="the recipient opted out after this was queued"),
-        )
-    resume_at = limits.paused_until(config.provider) if config.pausable else 0.0
-    if resume_at > now:
-        # The provider said its allowance is spent: wait, without spending an attempt.
-        metrics.provider_paused(config.provider)
-        return _requeue(operation_id, config.provider, resume_at - now)
-    claimed = records.claim(operation_id, now=now, lease_seconds=LEASE_SECONDS)
-    if claimed is None:
-        latest = records.get(operation_id)
-        if latest is None or latest.status.final:
-            return latest is not None
-        if latest.status is not Status.SENDING:
-            # Not due after all (the clock moved between our read and the write): come back when it is.
-            return _requeue(operation_id, config.provider, (latest.next_attempt_at or now) - clock.now())
-        return False  # another worker holds it; look again when this message comes back
-    # At DEBUG: the line after the answer says it all once; a call that never ended shows as `sending`.
-    logger.debug("calling the provider", extra={"attempt": claimed.attempts, "operation": claimed.operation})
-    outcome = _call(config, claimed)
-    settled = _settle(claimed, outcome, config)
-    if outcome.pause_for:
-        _pause(config.provider, outcome.pause_for)
-    return settled
+    # Not due yet (a copy of a message whose delayed successor is queued, or SQS a little ahead): its time.
+    return _requeue(operation_id, config.provider, (current.next_attempt_at or now) - now)
 
 
 def _fire(operation: Operation, now: float) -> Operation | None:
-    """A schedule fired. The recipient is asked again, then the record moves scheduled -> queued (the same
-    path as any queued send from here). The daily-limit slot of a scheduled send is taken now, when it is
-    texted; given back if the operation was canceled in between. None when it ended here or meanwhile."""
+    """A schedule fired. The recipient is asked again, then the record moves scheduled -> queued. The daily-limit
+    slot of a scheduled send is taken now, when it is texted; given back if the operation was canceled in
+    between. None when it ended here or meanwhile."""
     if opted_out_now(operation.operation, operation.payload):
         _end_unsent(
             operation.id,
@@ -223,6 +221,32 @@ def _end_unsent(operation_id: str, now: float, error: OperationError) -> bool:
     if ended is not None:
         announce(ended)
     return True
+
+
+def _hold_for_quiet_hours(claimed: Operation, allowed: float | None, now: float, config: DeliveryConfig) -> bool:
+    """A marketing send claimed inside the recipient's quiet hours: not handed to the provider. It goes back to
+    `queued` (its attempt refunded), due when they end; never, for a number whose zones are never all outside
+    them, ends it `failed` unsent."""
+    if allowed is None:
+        ended = records.finish(
+            claimed.id,
+            attempt=claimed.attempts,
+            status=Status.FAILED,
+            now=now,
+            error=OperationError(
+                code="quiet_hours", message="the recipient's time zones are never all outside quiet hours"
+            ),
+            refund_attempt=True,
+        )
+        if ended is not None:
+            announce(ended)
+        return True
+    held = records.hold(claimed.id, attempt=claimed.attempts, now=now, until=allowed)
+    if held is None:
+        latest = records.get(claimed.id)
+        if latest is None or latest.status.final:
+            return True
+    return _requeue(claimed.id, config.provider, allowed - now)
 
 
 def _pause(provider: Provider, seconds: float) -> None:
@@ -369,6 +393,16 @@ def _error(outcome: ProviderOutcome, *, retryable: bool) -> OperationError:
 
 
 def announce(operation: Operation) -> None:
-    """An operation ended (delivered, failed, or canceled by its caller): its outcome is counted and published."""
+    """An operation ended (delivered, failed, or canceled by its caller): its outcome is counted and published.
+    A canceled one was never delivered: it has no delivery latency."""
     metrics.outcome(operation.status.value, operation.provider, operation.operation)
+    if operation.status is not Status.CANCELED:
+        metrics.operation_latency(operation.provider, _waited_seconds(operation) * 1000)
     events.publish(f"operation.{operation.status.value}", operation.public())
+
+
+def _waited_seconds(operation: Operation) -> float:
+    """From accepted to final, by the record's own clock readings; a scheduled operation counts from `send_at`,
+    since waiting for its time is what was asked."""
+    started: float | None = getattr(operation, "send_at", None)
+    return operation.updated_at - (started if started is not None else operation.created_at)

@@ -29,15 +29,17 @@ def _table() -> str:
     return get_settings().suppression_table
 
 
-def get(phone: str) -> SuppressionEntry | None:
-    item = aws.dynamodb().get_item(TableName=_table(), Key={"phone": {"S": phone}}, ConsistentRead=True)
+def get(phone: str, *, consistent: bool = True) -> SuppressionEntry | None:
+    """`consistent=False` reads at half the price, and may miss a change made in the last second or so: only
+    for a check that a consistent one repeats before anything is sent."""
+    item = aws.dynamodb().get_item(TableName=_table(), Key={"phone": {"S": phone}}, ConsistentRead=consistent)
     if "Item" not in item:
         return None
     return _entry(item["Item"])
 
 
-def is_opted_out(phone: str) -> bool:
-    entry = get(phone)
+def is_opted_out(phone: str, *, consistent: bool = True) -> bool:
+    entry = get(phone, consistent=consistent)
     return entry is not None and entry.opted_out
 
 
