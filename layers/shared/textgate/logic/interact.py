@@ -27,7 +27,13 @@ def accept_campaign_sms(client: str, campaign_id: str, request: SendCampaignSmsR
         send_from_master_account=request.send_from_master_account,
     )
     # No `sms` description: the text is the campaign's, held by Interact.
-    return operations.accept(client=client, operation=OperationName.INTERACT_SEND_CAMPAIGN_SMS, payload=payload)
+    return operations.accept(
+        client=client,
+        operation=OperationName.INTERACT_SEND_CAMPAIGN_SMS,
+        payload=payload,
+        send_at=request.send_at,
+        purpose=request.purpose,
+    )
 
 
 def accept_campaign_document(client: str, document: dict[str, Any]) -> Operation:

@@ -20,4 +20,10 @@ def accept_opt_in(client: str, request: OptInRequest) -> Operation:
         confirm_message=request.confirm_message,
         send_cta_message=request.send_cta_message,
     )
-    return operations.accept(client=client, operation=OperationName.PROTEXTING_OPT_IN, payload=payload)
+    return operations.accept(
+        client=client,
+        operation=OperationName.PROTEXTING_OPT_IN,
+        payload=payload,
+        send_at=request.send_at,
+        purpose=request.purpose,
+    )
