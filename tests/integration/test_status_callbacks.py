@@ -393,3 +393,22 @@ def test_a_copy_of_a_settled_attempt_queues_nothing_but_the_message_itself_comin
     assert status_callbacks.handle_batch({"Records": [record]}) == {"batchItemFailures": []}
     assert [message["attempt"] for message in queued_for(operation.id, wait=4)] == [2]
     assert len(receiver.received) == 1
+
+
+def test_a_canceled_operation_calls_back_too(env: dict[str, str], receiver: Receiver) -> None:
+    from textgate.logic import operations
+
+    waiting = records.create(
+        Operation.new(
+            operation="ogangi.send_sms",
+            client="local",
+            payload={"to": "+13056708084", "text": "hi", "from": "1"},
+            status_callback=receiver.url + "/canceled",
+        )
+    )
+    assert operations.cancel("local", waiting.id).status is Status.CANCELED
+    [message] = queued_for(waiting.id)
+    assert status_callbacks.deliver_message(json.dumps(message))
+    [(_, headers, body)] = receiver.received
+    event = verify(webhook_secrets.current("local").secret, headers, body)
+    assert event["type"] == "operation.canceled" and event["data"]["status"] == "canceled"

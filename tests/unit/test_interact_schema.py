@@ -195,6 +195,8 @@ def test_openapi_schema_uses_the_wire_names() -> None:
         "additional_params",
         "send_from_master_account",
         "status_callback",
+        "send_at",
+        "purpose",
     }
     assert set(schema["required"]) == {"caller_id"}
 
@@ -310,6 +312,8 @@ def test_the_payload_keeps_the_campaign_and_every_field(accepted: list[dict[str,
                 "send_from_master_account": False,
             },
             "status_callback": None,
+            "send_at": None,
+            "purpose": "transactional",
         }
     ]
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_kms import KMSClient
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
@@ -30,6 +31,12 @@ _CONFIG = Config(
 @lru_cache(maxsize=1)
 def _session() -> botocore.session.Session:
     return botocore.session.get_session()
+
+
+def region() -> str:
+    """The functions' region (AWS_REGION in Lambda and in the local stack)."""
+    name: str | None = _session().get_config_variable("region")
+    return name or "us-east-1"
 
 
 @lru_cache(maxsize=1)
@@ -57,7 +64,12 @@ def kms() -> KMSClient:
     return cast("KMSClient", _session().create_client("kms", config=_CONFIG))
 
 
+@lru_cache(maxsize=1)
+def scheduler() -> EventBridgeSchedulerClient:
+    return cast("EventBridgeSchedulerClient", _session().create_client("scheduler", config=_CONFIG))
+
+
 def reset() -> None:
     """Forget every client (tests that point AWS somewhere else between cases)."""
-    for factory in (_session, dynamodb, sqs, events, secretsmanager, kms):
+    for factory in (_session, dynamodb, sqs, events, secretsmanager, kms, scheduler):
         factory.cache_clear()

@@ -15,19 +15,24 @@ from textgate.sms import SmsInfo
 
 
 class Status(StrEnum):
+    SCHEDULED = "scheduled"  # waits for its send_at (the caller's, or the end of quiet hours)
     QUEUED = "queued"
     SENDING = "sending"
     RETRYING = "retrying"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     UNKNOWN = "unknown"
+    CANCELED = "canceled"
 
     @property
     def final(self) -> bool:
         return self in FINAL_STATUSES
 
 
-FINAL_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.UNKNOWN})
+FINAL_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.UNKNOWN, Status.CANCELED})
+TRANSACTIONAL = "transactional"
+MARKETING = "marketing"
+QUIET_HOURS = "quiet_hours"  # deferred_for: textgate moved the send out of the recipient's night
 OPERATION_ID_PATTERN = "^op_[0-9a-f]{24}$"  # what new_id makes
 
 
@@ -74,7 +79,7 @@ class OperationView(BaseModel):
     id: str = Field(pattern=OPERATION_ID_PATTERN, examples=["op_3f9a1c0e5b7d2a4c6e8f0a1b"])
     operation: OperationName = Field(examples=["ogangi.send_sms"])
     provider: Provider = Field(examples=["ogangi"])
-    status: Status = Field(examples=["queued"], description="succeeded, failed and unknown are final")
+    status: Status = Field(examples=["queued"], description="succeeded, failed, unknown and canceled are final")
     attempts: int = Field(ge=0)
     created_at: Timestamp
     updated_at: Timestamp
@@ -82,7 +87,15 @@ class OperationView(BaseModel):
     error: OperationError | None = None
     sms: SmsInfo | None = None
     dead_lettered_at: Timestamp | None = None
+    send_at: Timestamp | None = Field(default=None, description="when it is (or was) to be sent, if scheduled")
+    deferred_for: str | None = Field(
+        default=None, examples=[QUIET_HOURS], description="why textgate moved its send_at: quiet_hours"
+    )
     status_callback: StatusCallbackView | None = None
+
+
+# Shown only where they apply.
+_OPTIONAL_VIEW_FIELDS = ("dead_lettered_at", "send_at", "deferred_for", "status_callback")
 
 
 class Operation(BaseModel):
@@ -105,6 +118,13 @@ class Operation(BaseModel):
     next_attempt_at: float | None = None
     dead_lettered_at: float | None = None
     status_callback: StatusCallbackState | None = None
+    send_at: float | None = None  # epoch seconds
+    purpose: str = TRANSACTIONAL
+    deferred_for: str | None = None
+
+    @property
+    def marketing(self) -> bool:
+        return self.purpose == MARKETING
 
     @classmethod
     def new(
@@ -116,9 +136,16 @@ class Operation(BaseModel):
         sms: SmsInfo | None = None,
         operation_id: str | None = None,
         status_callback: str | None = None,
+        send_at: float | None = None,
+        purpose: str = TRANSACTIONAL,
+        deferred_for: str | None = None,
     ) -> Operation:
         at = clock.now()
         return cls(
+            status=Status.QUEUED if send_at is None else Status.SCHEDULED,
+            send_at=send_at,
+            purpose=purpose,
+            deferred_for=deferred_for,
             id=operation_id or new_operation_id(),
             operation=operation,
             provider=spec(operation).provider,
@@ -143,17 +170,19 @@ class Operation(BaseModel):
             error=self.error,
             sms=self.sms,
             dead_lettered_at=clock.rfc3339(self.dead_lettered_at) if self.dead_lettered_at is not None else None,
+            send_at=clock.rfc3339(self.send_at) if self.send_at is not None else None,
+            deferred_for=self.deferred_for,
             status_callback=self.status_callback.view() if self.status_callback is not None else None,
         )
 
     def public(self) -> dict[str, Any]:
         """What a caller sees, as the documented OperationView: never the payload's secrets, never internal
-        bookkeeping (lease, next attempt), never a status callback's URL. `dead_lettered_at` only once it
-        happened, `status_callback` only when one was asked for."""
-        absent = {"dead_lettered_at"} if self.dead_lettered_at is None else set()
-        if self.status_callback is None:
-            absent.add("status_callback")
-        return self.view().model_dump(mode="json", exclude=absent or None)
+        bookkeeping (lease, next attempt), never a status callback's URL. `dead_lettered_at`, `send_at`,
+        `deferred_for` and `status_callback` only where they apply."""
+        view = self.view()
+        return view.model_dump(
+            mode="json", exclude={name for name in _OPTIONAL_VIEW_FIELDS if getattr(view, name) is None} or None
+        )
 
 
 def new_operation_id() -> str:

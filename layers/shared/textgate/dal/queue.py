@@ -22,9 +22,14 @@ def enqueue(provider: Provider, operation_id: str, *, delay_seconds: float = 0) 
     delay = max(0, min(MAX_DELAY_SECONDS, math.ceil(delay_seconds)))
     aws.sqs().send_message(
         QueueUrl=queue_url(provider),
-        MessageBody=json.dumps({"operation_id": operation_id}),
+        MessageBody=message_body(operation_id),
         DelaySeconds=delay,
     )
+
+
+def message_body(operation_id: str) -> str:
+    """What delivery reads: a schedule's target puts the same body on the queue."""
+    return json.dumps({"operation_id": operation_id})
 
 
 def operation_id_of(body: str) -> str | None:

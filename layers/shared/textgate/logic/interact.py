@@ -31,6 +31,8 @@ def accept_campaign_sms(client: str, campaign_id: str, request: SendCampaignSmsR
         client=client,
         operation=OperationName.INTERACT_SEND_CAMPAIGN_SMS,
         payload=payload,
+        send_at=request.send_at,
+        purpose=request.purpose,
         status_callback=request.status_callback,
     )
 

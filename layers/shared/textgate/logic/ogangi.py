@@ -40,6 +40,8 @@ def accept_sms(client: str, request: SendSmsRequest) -> Operation:
         operation=OperationName.OGANGI_SEND_SMS,
         payload=payload,
         sms=sms.describe(request.text),
+        send_at=request.send_at,
+        purpose=request.purpose,
         status_callback=request.status_callback,
     )
 
@@ -52,5 +54,7 @@ def accept_fire_message(client: str, request: FireMessageRequest) -> Operation:
         operation=OperationName.OGANGI_FIRE_MESSAGE,
         payload=payload,
         sms=sms.describe(request.text),
+        send_at=request.send_at,
+        purpose=request.purpose,
         status_callback=request.status_callback,
     )

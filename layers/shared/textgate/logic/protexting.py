@@ -24,5 +24,7 @@ def accept_opt_in(client: str, request: OptInRequest) -> Operation:
         client=client,
         operation=OperationName.PROTEXTING_OPT_IN,
         payload=payload,
+        send_at=request.send_at,
+        purpose=request.purpose,
         status_callback=request.status_callback,
     )

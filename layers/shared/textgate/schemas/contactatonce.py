@@ -10,7 +10,7 @@ from textgate.schemas.common import (
     WHOLE_NUMBER,
     CountryCode,
     Phone,
-    RequestModel,
+    SchedulableRequest,
     StatusCallback,
     Text,
     normalise_phone,
@@ -21,7 +21,7 @@ Int32Id = Annotated[int, Field(strict=True, ge=1, le=2_147_483_647), WHOLE_NUMBE
 Name = Annotated[Text, Field(min_length=1, max_length=100)]
 
 
-class InitiateConversationRequest(RequestModel):
+class InitiateConversationRequest(SchedulableRequest):
     # Exactly one of merchant_id and advertiser_id, as the document says it.
     model_config = ConfigDict(
         json_schema_extra={

@@ -10,7 +10,7 @@ from textgate.schemas.common import (
     WHOLE_NUMBER,
     CountryCode,
     Phone,
-    RequestModel,
+    SchedulableRequest,
     StatusCallback,
     Text,
     normalise_phone,
@@ -22,7 +22,7 @@ GroupId = Annotated[int, Field(strict=True, ge=1, le=2_147_483_647), WHOLE_NUMBE
 Message = Annotated[Text, Field(min_length=1, max_length=1600)]
 
 
-class OptInRequest(RequestModel):
+class OptInRequest(SchedulableRequest):
     country: CountryCode | None = None
     phone_number: Phone = Field(
         examples=["+16461234567", "16461234567"],
