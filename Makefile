@@ -10,7 +10,7 @@ LOCAL_PATH := PYTHONPATH="$(CURDIR)/local:$(CURDIR)/layers/shared"
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test test-fast lint build validate bench deploy redrive clean
+.PHONY: install run test test-fast lint build validate bench deploy redrive webhook-secret clean
 
 $(VENV)/.installed: requirements/dev.txt requirements/dev.lock layers/shared/requirements.txt
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -65,6 +65,9 @@ deploy: build
 
 redrive: $(VENV)/.installed
 	@$(LOCAL_PATH) $(PY) -m textgate_local.redrive $(ARGS)
+
+webhook-secret: $(VENV)/.installed
+	@$(LOCAL_PATH) $(PY) -m textgate_local.webhook_secret $(ARGS)
 
 clean:
 	rm -rf .aws-sam $(VENV) $(SAM_VENV) $(CHECKOV_VENV)

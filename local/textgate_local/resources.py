@@ -1,4 +1,4 @@
-"""Creates the template's tables, queues (with their redrive), bus and secrets on the local endpoint."""
+"""Creates the template's tables, queues (with their redrive), bus, secrets and keys on the local endpoint."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ def create_all(template: Template, endpoint: str, secret_values: dict[str, dict[
     create_buses(template, endpoint)
     create_schedule_groups(template, endpoint)
     create_secrets(template, endpoint, secret_values)
+    create_keys(template, endpoint)
 
 
 def create_tables(template: Template, endpoint: str) -> None:
@@ -115,6 +116,17 @@ def create_secrets(template: Template, endpoint: str, values: dict[str, dict[str
         arn = secretsmanager.create_secret(Name=name, SecretString=json.dumps(values[name]))["ARN"]
         template.refs[name] = name
         template.attributes[(name, "Arn")] = arn
+
+
+def create_keys(template: Template, endpoint: str) -> None:
+    """The template's KMS keys (moto keeps their key material; its ciphertext is bound to the encryption context)."""
+    kms = client("kms", endpoint)
+    for name, spec in template.of_type("AWS::KMS::Key").items():
+        description = str(template.resolve(spec.get("Properties", {}).get("Description", name)))
+        metadata = kms.create_key(Description=description)["KeyMetadata"]
+        template.refs[name] = metadata["KeyId"]
+        template.attributes[(name, "Arn")] = metadata["Arn"]
+        template.attributes[(name, "KeyId")] = metadata["KeyId"]
 
 
 def function_environment(template: Template, function: str | None = None) -> dict[str, str]:

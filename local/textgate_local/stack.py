@@ -40,9 +40,13 @@ PARAMETERS = {
     "SUMOTEXT_RETENTION_DAYS": "SumotextRetentionDays",
     "RECIPIENT_DAILY_LIMIT": "RecipientDailyLimit",
     "POWERTOOLS_LOGGER_SAMPLE_RATE": "LogSampleRate",
+    "STATUS_CALLBACK_ALLOWED_HOSTS": "StatusCallbackAllowedHosts",
+    "STATUS_CALLBACK_RETRY_SCALE": "StatusCallbackRetryScale",
     "QUIET_HOURS": "QuietHours",
     "DEFAULT_TIME_ZONE": "DefaultTimeZone",
 }
+# Locally, receivers run on this machine: the loopback address is exempt from the public-address rule.
+LOCAL_ALLOWED_HOSTS = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,7 @@ def _is_setting(name: str) -> bool:
         "RETRY_",
         "LOG_LEVEL",
         "POWERTOOLS_LOGGER_SAMPLE_RATE",
+        "STATUS_CALLBACK_",
     )
     return name.startswith(prefixes) or name in (
         "MAX_ATTEMPTS",
@@ -179,7 +184,8 @@ class LocalStack:
         self.config = config
         self.moto = MotoEndpoint(config.aws_port or free_port())
         self.template = Template.read(
-            overrides={PARAMETERS[name]: value for name, value in config.environment.items() if name in PARAMETERS}
+            overrides={"StatusCallbackAllowedHosts": LOCAL_ALLOWED_HOSTS}
+            | {PARAMETERS[name]: value for name, value in config.environment.items() if name in PARAMETERS}
         )
         self.sandboxes: dict[str, SandboxServer] = {}
         self.functions: Functions | None = None

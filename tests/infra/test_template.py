@@ -95,7 +95,11 @@ def test_every_v1_route_but_health_and_the_callback_needs_an_api_key() -> None:
 
 
 def test_each_provider_has_a_queue_a_dead_letter_queue_and_a_delivery_function() -> None:
-    sources = {source.queue: source for source in queue_sources(TEMPLATE) if "DeadLetter" not in source.queue}
+    sources = {
+        source.queue: source
+        for source in queue_sources(TEMPLATE)
+        if "DeadLetter" not in source.queue and source.queue != STATUS_CALLBACK_QUEUE
+    }
     assert set(sources) == {"OgangiQueue", "ContactAtOnceQueue", "InteractQueue", "ProtextingQueue"}
     for queue, source in sources.items():
         properties = TEMPLATE.properties(queue)
@@ -107,6 +111,41 @@ def test_each_provider_has_a_queue_a_dead_letter_queue_and_a_delivery_function()
         assert int(properties["VisibilityTimeout"]) >= 6 * timeout, queue
         assert source.report_failures, f"{source.function} must report partial batch failures"
         assert source.max_concurrency >= 2
+
+
+STATUS_CALLBACK_QUEUE = "StatusCallbackQueue"
+
+
+def test_status_callbacks_have_their_own_queue_dead_letter_queue_and_function() -> None:
+    """A slow or dead receiver delays no send: nothing of a provider's delivery is shared with callbacks."""
+    [source] = [source for source in queue_sources(TEMPLATE) if source.queue == STATUS_CALLBACK_QUEUE]
+    assert source.function == "StatusCallbackFunction" and source.report_failures and source.max_concurrency >= 2
+    properties = TEMPLATE.properties(STATUS_CALLBACK_QUEUE)
+    assert properties["RedrivePolicy"]["deadLetterTargetArn"] == Tagged("GetAtt", "StatusCallbackDeadLetterQueue.Arn")
+    function = FUNCTIONS["StatusCallbackFunction"]["Properties"]
+    assert int(properties["VisibilityTimeout"]) >= 6 * int(function["Timeout"])
+    # Its 10 s POSTs run concurrently within a batch, well inside its timeout.
+    assert int(function["Timeout"]) >= 20
+    assert function.get("Architectures", TEMPLATE.function_defaults()["Architectures"]) == ["arm64"]
+    granted = {
+        (action, resource.value if isinstance(resource, Tagged) else resource)
+        for statement in _statements(FUNCTIONS["StatusCallbackFunction"])
+        for action in statement["Action"]
+        for resource in statement["Resource"]
+    }
+    assert granted == {
+        ("dynamodb:GetItem", "OperationsTable.Arn"),
+        ("dynamodb:UpdateItem", "OperationsTable.Arn"),
+        ("dynamodb:GetItem", "WebhookSecretsTable.Arn"),
+        ("dynamodb:PutItem", "WebhookSecretsTable.Arn"),
+        ("kms:Encrypt", "WebhookSecretKey.Arn"),
+        ("kms:Decrypt", "WebhookSecretKey.Arn"),
+        ("sqs:SendMessage", "StatusCallbackQueue.Arn"),
+        ("events:PutEvents", "EventBus.Arn"),
+    }
+    for name, spec in FUNCTIONS.items():  # only the two functions that show or use a secret may decrypt one
+        decrypts = any("kms:Decrypt" in statement["Action"] for statement in _statements(spec))
+        assert decrypts == (name in {"StatusCallbackFunction", "WebhookSecretFunction"}), name
 
 
 def test_each_delivery_function_reserves_as_much_concurrency_as_its_queue_may_use() -> None:
@@ -246,7 +285,11 @@ def test_policies_are_least_privilege() -> None:
 def test_every_dead_letter_queue_is_watched_and_alarmed() -> None:
     watched = {source.queue for source in queue_sources(TEMPLATE) if source.function == "DeadLetterFunction"}
     queues = {name for name in TEMPLATE.of_type("AWS::SQS::Queue") if name.endswith("DeadLetterQueue")}
-    assert watched == queues and len(queues) == 4
+    # A status callback's dead letter is no operation's: it is alarmed on its own, never marked on the operation.
+    assert watched == queues - {"StatusCallbackDeadLetterQueue"} and len(watched) == 4
+    callback_alarm = TEMPLATE.properties("StatusCallbackDeadLetterAlarm")
+    assert callback_alarm["Dimensions"][0]["Value"] == Tagged("GetAtt", "StatusCallbackDeadLetterQueue.QueueName")
+    assert callback_alarm["AlarmActions"] == [Tagged("Ref", "AlarmTopic")]
     alarm = TEMPLATE.properties("DeadLetterAlarm")
     assert alarm["Dimensions"][0]["Value"] == Tagged("Ref", "DeadLetterFunction")
     assert alarm["AlarmActions"] == [Tagged("Ref", "AlarmTopic")]
@@ -254,7 +297,7 @@ def test_every_dead_letter_queue_is_watched_and_alarmed() -> None:
 
 def test_delivery_functions_read_only_their_own_provider_secret() -> None:
     for source in queue_sources(TEMPLATE):
-        if source.function == "DeadLetterFunction":
+        if source.function in ("DeadLetterFunction", "StatusCallbackFunction"):
             continue
         provider = source.queue.removesuffix("Queue")
         secrets = [

@@ -194,6 +194,7 @@ def test_openapi_schema_uses_the_wire_names() -> None:
         "from",
         "additional_params",
         "send_from_master_account",
+        "status_callback",
         "send_at",
         "purpose",
     }
@@ -310,6 +311,7 @@ def test_the_payload_keeps_the_campaign_and_every_field(accepted: list[dict[str,
                 "additional_params": "a=1",
                 "send_from_master_account": False,
             },
+            "status_callback": None,
             "send_at": None,
             "purpose": "transactional",
         }

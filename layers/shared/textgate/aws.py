@@ -15,6 +15,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_kms import KMSClient
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
@@ -59,11 +60,16 @@ def secretsmanager() -> SecretsManagerClient:
 
 
 @lru_cache(maxsize=1)
+def kms() -> KMSClient:
+    return cast("KMSClient", _session().create_client("kms", config=_CONFIG))
+
+
+@lru_cache(maxsize=1)
 def scheduler() -> EventBridgeSchedulerClient:
     return cast("EventBridgeSchedulerClient", _session().create_client("scheduler", config=_CONFIG))
 
 
 def reset() -> None:
     """Forget every client (tests that point AWS somewhere else between cases)."""
-    for factory in (_session, dynamodb, sqs, events, secretsmanager, scheduler):
+    for factory in (_session, dynamodb, sqs, events, secretsmanager, kms, scheduler):
         factory.cache_clear()

@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from textgate import clock, invocation, log, metrics, operation_context, registry, retry
-from textgate.dal import events, limits, queue
+from textgate.dal import limits, queue
 from textgate.dal import operations as records
 from textgate.errors import RecipientLimitReached
 from textgate.executors import NotAttempted
-from textgate.logic import scheduling
+from textgate.logic import outcomes, scheduling
+from textgate.logic.outcomes import ensure_callback_queued
 from textgate.logic.recipients import handset, opted_out_now, take_daily_slot, texted_handset
 from textgate.models import Operation, OperationError, Status
 from textgate.payloads import Unreadable
@@ -140,9 +141,7 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
             error=OperationError(code="recipient_opted_out", message="the recipient opted out after this was queued"),
             refund_attempt=True,
         )
-        if ended is not None:
-            announce(ended)
-        return True
+        return ended is None or announce(ended)
     # At DEBUG: the line after the answer says it all once; a call that never ended shows as `sending`.
     logger.debug("calling the provider", extra={"attempt": claimed.attempts, "operation": claimed.operation})
     outcome = _call(config, claimed)
@@ -158,12 +157,14 @@ def _not_claimed(operation_id: str, current: Operation | None, now: float, confi
         logger.error("message names an operation that does not exist")
         return False
     if current.status.final:
-        return True
+        return ensure_callback_queued(current)  # its callback's first message may not have been queued
     if current.status is Status.SCHEDULED:
         if current.send_at is not None and current.send_at - now > _EARLY_SECONDS:
             return _requeue(operation_id, config.provider, current.send_at - now)
         if _fire(current, now) is None:
-            return True  # it ended here, or was canceled or ended meanwhile
+            # It ended here or meanwhile: its callback is queued, or this message comes back until it is.
+            latest = records.get(operation_id)
+            return latest is None or ensure_callback_queued(latest)
         return _deliver(operation_id, config)  # queued now: claimed like any queued send
     if current.status is Status.SENDING:
         if current.lease_until is not None and current.lease_until < now:
@@ -176,9 +177,7 @@ def _not_claimed(operation_id: str, current: Operation | None, now: float, confi
                     "it may or may not have acted",
                 ),
             )
-            if ended is not None:
-                announce(ended)
-            return True
+            return ended is None or announce(ended)
         return False  # another worker holds it; look again when this message comes back
     # Not due yet (a copy of a message whose delayed successor is queued, or SQS a little ahead): its time.
     return _requeue(operation_id, config.provider, (current.next_attempt_at or now) - now)
@@ -218,9 +217,7 @@ def _fire(operation: Operation, now: float) -> Operation | None:
 def _end_unsent(operation_id: str, now: float, error: OperationError) -> bool:
     """Fail an operation that no provider was handed (its recipient may not be texted); the message is done."""
     ended = records.fail_unsent(operation_id, now=now, error=error)
-    if ended is not None:
-        announce(ended)
-    return True
+    return ended is None or announce(ended)
 
 
 def _hold_for_quiet_hours(claimed: Operation, allowed: float | None, now: float, config: DeliveryConfig) -> bool:
@@ -238,9 +235,7 @@ def _hold_for_quiet_hours(claimed: Operation, allowed: float | None, now: float,
             ),
             refund_attempt=True,
         )
-        if ended is not None:
-            announce(ended)
-        return True
+        return ended is None or announce(ended)
     held = records.hold(claimed.id, attempt=claimed.attempts, now=now, until=allowed)
     if held is None:
         latest = records.get(claimed.id)
@@ -332,8 +327,7 @@ def _settle(operation: Operation, outcome: ProviderOutcome, config: DeliveryConf
     if ended is None:
         logger.error("the operation moved under us; leaving it as it is")
         return True
-    announce(ended)
-    return True
+    return announce(ended)
 
 
 def _learn_opt_out(operation: Operation, outcome: ProviderOutcome) -> None:
@@ -392,13 +386,13 @@ def _error(outcome: ProviderOutcome, *, retryable: bool) -> OperationError:
     )
 
 
-def announce(operation: Operation) -> None:
-    """An operation ended (delivered, failed, or canceled by its caller): its outcome is counted and published.
-    A canceled one was never delivered: it has no delivery latency."""
-    metrics.outcome(operation.status.value, operation.provider, operation.operation)
+def announce(operation: Operation) -> bool:
+    """An operation ended (delivered, failed, or canceled by its caller): `outcomes.announce` counts and publishes
+    it and queues its status callback (False: not queued, so the message that ended it must come back). A
+    canceled one was never delivered: it has no delivery latency."""
     if operation.status is not Status.CANCELED:
         metrics.operation_latency(operation.provider, _waited_seconds(operation) * 1000)
-    events.publish(f"operation.{operation.status.value}", operation.public())
+    return outcomes.announce(operation)
 
 
 def _waited_seconds(operation: Operation) -> float:

@@ -143,11 +143,16 @@ def request_id(event: dict[str, Any]) -> str | None:
 
 
 def api_handler(
-    function: Route, *, fingerprint_key: Callable[[], bytes] | None = None, operation: OperationName | None = None
+    function: Route,
+    *,
+    fingerprint_key: Callable[[], bytes] | None = None,
+    operation: OperationName | None = None,
+    keeps_answers: bool = True,
 ) -> LambdaHandler:
     """Wrap a route's logic: parse the event, bind the request id to the logs, map errors to answers.
     `fingerprint_key` keys the idempotency fingerprint of bodies that hold a secret (a PIN to check);
-    `operation` names the operation the route starts, for the refusal metric."""
+    `operation` names the operation the route starts, for the refusal metric; `keeps_answers=False` is for a
+    route whose answer is a secret, which must not be kept for replays: it honours Idempotency-Key itself."""
 
     # Here, not at the top: a function that only uses `respond` (health) does not import Powertools.
     from textgate.invocation import around_invocation  # noqa: PLC0415
@@ -165,7 +170,8 @@ def api_handler(
         token = log.bind(request_id=request.request_id, route=f"{request.method} {route}")
         try:
             # Only API clients have keys of their own (the Sumotext callback has no client).
-            if request.method == "POST" and request.client and request.header("Idempotency-Key") is not None:
+            idempotent = keeps_answers and request.header("Idempotency-Key") is not None
+            if request.method == "POST" and request.client and idempotent:
                 return _idempotent(request, function, fingerprint_key, refuse)
             return function(request)
         except ApiError as error:

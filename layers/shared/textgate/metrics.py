@@ -204,3 +204,18 @@ def opt_out_changed(source: str, opted_out: bool) -> None:
 
 def pin_checked(result: str) -> None:
     emit("PinChecked", "Count", 1, {"result": _clean(result, PIN_RESULTS)})
+
+
+def callback_delivered() -> None:
+    """A status callback was answered 2xx."""
+    emit("CallbackDelivered", "Count", 1, {})
+
+
+def callback_failed() -> None:
+    """A status callback was given up: 410, or every retry spent."""
+    emit("CallbackFailed", "Count", 1, {})
+
+
+def callback_latency(milliseconds: float) -> None:
+    """One status-callback POST, from connecting to the receiver's answer read (or the 10 s deadline)."""
+    emit("CallbackLatency", "Milliseconds", milliseconds, {})

@@ -42,6 +42,34 @@ class OperationError(BaseModel):
     retryable: bool = False
 
 
+class CallbackStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class StatusCallbackView(BaseModel):
+    """How the operation's status callback went; never its URL, which may hold the caller's own secrets."""
+
+    status: CallbackStatus = Field(description="pending until the receiver answers 2xx (delivered) or gives up")
+    attempts: int = Field(ge=0)
+    last_status_code: int | None = Field(default=None, description="the receiver's last HTTP status, if any")
+
+
+class StatusCallbackState(BaseModel):
+    """An operation's status callback as stored: where it goes and how its delivery stands."""
+
+    url: str
+    status: CallbackStatus = CallbackStatus.PENDING
+    attempts: int = 0
+    last_status_code: int | None = None
+    next_attempt_at: float | None = None
+    lease_until: float | None = None
+
+    def view(self) -> StatusCallbackView:
+        return StatusCallbackView(status=self.status, attempts=self.attempts, last_status_code=self.last_status_code)
+
+
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2026-11-22T10:00:00Z"])]
 
 
@@ -63,10 +91,11 @@ class OperationView(BaseModel):
     deferred_for: str | None = Field(
         default=None, examples=[QUIET_HOURS], description="why textgate moved its send_at: quiet_hours"
     )
+    status_callback: StatusCallbackView | None = None
 
 
 # Shown only where they apply.
-_OPTIONAL_VIEW_FIELDS = ("dead_lettered_at", "send_at", "deferred_for")
+_OPTIONAL_VIEW_FIELDS = ("dead_lettered_at", "send_at", "deferred_for", "status_callback")
 
 
 class Operation(BaseModel):
@@ -88,6 +117,7 @@ class Operation(BaseModel):
     lease_until: float | None = None
     next_attempt_at: float | None = None
     dead_lettered_at: float | None = None
+    status_callback: StatusCallbackState | None = None
     send_at: float | None = None  # epoch seconds
     purpose: str = TRANSACTIONAL
     deferred_for: str | None = None
@@ -105,6 +135,7 @@ class Operation(BaseModel):
         payload: dict[str, Any],
         sms: SmsInfo | None = None,
         operation_id: str | None = None,
+        status_callback: str | None = None,
         send_at: float | None = None,
         purpose: str = TRANSACTIONAL,
         deferred_for: str | None = None,
@@ -123,6 +154,7 @@ class Operation(BaseModel):
             updated_at=at,
             payload=payload,
             sms=sms,
+            status_callback=StatusCallbackState(url=status_callback) if status_callback else None,
         )
 
     def view(self) -> OperationView:
@@ -140,12 +172,13 @@ class Operation(BaseModel):
             dead_lettered_at=clock.rfc3339(self.dead_lettered_at) if self.dead_lettered_at is not None else None,
             send_at=clock.rfc3339(self.send_at) if self.send_at is not None else None,
             deferred_for=self.deferred_for,
+            status_callback=self.status_callback.view() if self.status_callback is not None else None,
         )
 
     def public(self) -> dict[str, Any]:
         """What a caller sees, as the documented OperationView: never the payload's secrets, never internal
-        bookkeeping (lease, next attempt). `dead_lettered_at`, `send_at` and `deferred_for` only where they
-        apply."""
+        bookkeeping (lease, next attempt), never a status callback's URL. `dead_lettered_at`, `send_at`,
+        `deferred_for` and `status_callback` only where they apply."""
         view = self.view()
         return view.model_dump(
             mode="json", exclude={name for name in _OPTIONAL_VIEW_FIELDS if getattr(view, name) is None} or None

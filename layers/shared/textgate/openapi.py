@@ -14,7 +14,7 @@ from textgate import registry
 from textgate.errors import Problem
 from textgate.models import OperationView
 from textgate.registry import OperationName
-from textgate.schemas import common, interact, ogangi, sumotext
+from textgate.schemas import common, interact, ogangi, sumotext, webhooks
 
 
 @dataclass(frozen=True)
@@ -221,6 +221,26 @@ ROUTES: list[Route] = [
         path_model=common.OperationPath,
         status=200,
         errors=(403, 404),
+    ),
+    Route(
+        "get",
+        "/v1/webhook-secret",
+        "This client's status-callback signing secret (made on first use)",
+        "webhook_secret.get",
+        "status-callbacks",
+        response=webhooks.WebhookSecret,
+        status=200,
+        errors=(403,),
+    ),
+    Route(
+        "post",
+        "/v1/webhook-secret/rotate",
+        "Make a new signing secret; the previous one keeps signing beside it for 24 hours",
+        "webhook_secret.rotate",
+        "status-callbacks",
+        response=webhooks.WebhookSecret,
+        status=200,
+        errors=(403, 422),
     ),
     Route(
         "post",
@@ -434,11 +454,55 @@ def document_for(protocol: str) -> dict[str, Any]:
             ),
         },
         "paths": paths,
+        "webhooks": _webhooks(schemas),
         "components": {
             "schemas": schemas,
             "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
         },
         "security": [{"apiKey": []}],
+    }
+
+
+# The Standard Webhooks headers of every status callback.
+_WEBHOOK_HEADERS = (
+    ("webhook-id", "the event's id: the same on every retry of it; deduplicate on it"),
+    ("webhook-timestamp", "Unix seconds of this attempt; refuse one more than 5 minutes away from your clock"),
+    (
+        "webhook-signature",
+        "v1, + Base64 of HMAC-SHA256 over {webhook-id}.{webhook-timestamp}.{body} with the secret of "
+        "GET /v1/webhook-secret; two, space-separated, while a rotated secret is still valid",
+    ),
+)
+
+
+def _webhooks(schemas: dict[str, Any]) -> dict[str, Any]:
+    """The status callback (OpenAPI 3.1 webhooks): what textgate sends to a request's `status_callback`."""
+    return {
+        "statusCallback": {
+            "post": {
+                "summary": "An operation reached a final status (succeeded, failed, unknown, canceled)",
+                "description": (
+                    "Signed as the Standard Webhooks specification says: verify with any Standard Webhooks "
+                    "library. A 2xx within 10 seconds is delivered; 410 stops at once; anything else (a redirect, "
+                    "which is never followed, included) is retried at 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h."
+                ),
+                "operationId": "status_callback",
+                "tags": ["status-callbacks"],
+                "parameters": [
+                    {"name": name, "in": "header", "required": True, "schema": {"type": "string"}, "description": text}
+                    for name, text in _WEBHOOK_HEADERS
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _schema_ref(webhooks.StatusCallbackEvent, schemas)}},
+                },
+                "responses": {
+                    "2XX": {"description": "Delivered"},
+                    "410": {"description": "Gone: textgate stops calling back for this operation"},
+                },
+                "security": [],
+            }
+        }
     }
 
 

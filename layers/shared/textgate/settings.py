@@ -61,6 +61,9 @@ class Settings(BaseModel):
     contactatonce_queue_url: ClassVar[Given] = Given("CONTACTATONCE_QUEUE_URL")
     interact_queue_url: ClassVar[Given] = Given("INTERACT_QUEUE_URL")
     protexting_queue_url: ClassVar[Given] = Given("PROTEXTING_QUEUE_URL")
+    status_callback_queue_url: ClassVar[Given] = Given("STATUS_CALLBACK_QUEUE_URL")
+    webhook_secrets_table: ClassVar[Given] = Given("WEBHOOK_SECRETS_TABLE")
+    webhook_secret_key_id: ClassVar[Given] = Given("WEBHOOK_SECRET_KEY_ID")
 
     ogangi_secret_id: ClassVar[Given] = Given("OGANGI_SECRET_ID")
     contactatonce_secret_id: ClassVar[Given] = Given("CONTACTATONCE_SECRET_ID")
@@ -113,6 +116,9 @@ class Settings(BaseModel):
     sumotext_retention_days: int = Field(default=400, ge=1, alias="SUMOTEXT_RETENTION_DAYS")
     secret_cache_seconds: float = Field(default=300.0, ge=0, alias="SECRET_CACHE_SECONDS")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    # Status callbacks: hosts exempt from the public-address rule (comma list), and a factor on the retry schedule.
+    status_callback_allowed_hosts_list: str = Field(default="", alias="STATUS_CALLBACK_ALLOWED_HOSTS")
+    status_callback_retry_scale: float = Field(default=1.0, gt=0, le=1, alias="STATUS_CALLBACK_RETRY_SCALE")
     # Marketing is never handed to a provider inside these local hours of the recipient (`off`: never held).
     quiet_hours: str = Field(default="21:00-08:00", alias="QUIET_HOURS")
     default_time_zone: str = Field(default="America/New_York", alias="DEFAULT_TIME_ZONE")
@@ -143,6 +149,12 @@ class Settings(BaseModel):
         """(connect, read): together they make PROVIDER_TIMEOUT_SECONDS."""
         connect = min(3.0, self.provider_timeout_seconds / 2)
         return connect, self.provider_timeout_seconds - connect
+
+    @property
+    def status_callback_allowed_hosts(self) -> frozenset[str]:
+        return frozenset(
+            filter(None, (name.strip().lower() for name in self.status_callback_allowed_hosts_list.split(",")))
+        )
 
     @classmethod
     def from_environment(cls, environment: Mapping[str, str]) -> Settings:

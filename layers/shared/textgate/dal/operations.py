@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from textgate import aws
 from textgate.dal import conditional_failed
-from textgate.models import FINAL_STATUSES, Operation, OperationError, Status
+from textgate.models import FINAL_STATUSES, Operation, OperationError, Status, StatusCallbackState
 from textgate.settings import get_settings
 
 _JSON_FIELDS = ("payload", "result", "error", "sms")
@@ -58,7 +58,37 @@ def to_item(operation: Operation) -> dict[str, Any]:
         if value is not None:
             data = value.model_dump() if hasattr(value, "model_dump") else value
             item[name] = {"S": json.dumps(data, ensure_ascii=False)}
+    if operation.status_callback is not None:
+        item.update(_callback_attributes(operation.status_callback))
     return item
+
+
+# The status callback's state, as attributes of their own: its delivery moves them by conditional writes.
+_CALLBACK_NUMBERS = {
+    "attempts": "callback_attempts",
+    "last_status_code": "callback_last_status_code",
+    "next_attempt_at": "callback_next_at",
+    "lease_until": "callback_lease_until",
+}
+
+
+def _callback_attributes(state: StatusCallbackState) -> dict[str, Any]:
+    item: dict[str, Any] = {"callback_url": {"S": state.url}, "callback_status": {"S": state.status.value}}
+    for field, attribute in _CALLBACK_NUMBERS.items():
+        value = getattr(state, field)
+        if value is not None:
+            item[attribute] = {"N": repr(value)}
+    return item
+
+
+def _callback_state(item: dict[str, Any]) -> StatusCallbackState | None:
+    if "callback_url" not in item:
+        return None
+    data: dict[str, Any] = {"url": item["callback_url"]["S"], "status": item["callback_status"]["S"]}
+    for field, attribute in _CALLBACK_NUMBERS.items():
+        if attribute in item:
+            data[field] = float(item[attribute]["N"])
+    return StatusCallbackState.model_validate(data)
 
 
 def from_item(item: dict[str, Any]) -> Operation:
@@ -73,6 +103,7 @@ def from_item(item: dict[str, Any]) -> Operation:
     for name in _JSON_FIELDS:
         if name in item:
             data[name] = json.loads(item[name]["S"])
+    data["status_callback"] = _callback_state(item)
     return Operation.model_validate(data)
 
 

@@ -33,6 +33,7 @@ def accept_campaign_sms(client: str, campaign_id: str, request: SendCampaignSmsR
         payload=payload,
         send_at=request.send_at,
         purpose=request.purpose,
+        status_callback=request.status_callback,
     )
 
 

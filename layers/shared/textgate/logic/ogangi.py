@@ -42,6 +42,7 @@ def accept_sms(client: str, request: SendSmsRequest) -> Operation:
         sms=sms.describe(request.text),
         send_at=request.send_at,
         purpose=request.purpose,
+        status_callback=request.status_callback,
     )
 
 
@@ -55,4 +56,5 @@ def accept_fire_message(client: str, request: FireMessageRequest) -> Operation:
         sms=sms.describe(request.text),
         send_at=request.send_at,
         purpose=request.purpose,
+        status_callback=request.status_callback,
     )

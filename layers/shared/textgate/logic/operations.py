@@ -6,10 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 from textgate import clock, log, metrics, registry
-from textgate.dal import events, limits, queue, schedules
+from textgate.dal import limits, queue, schedules
 from textgate.dal import operations as records
 from textgate.errors import InternalError, NotCancelable, NotFound, ServiceUnavailable
 from textgate.logic import idempotency, recipients, scheduling
+from textgate.logic.outcomes import announce
 from textgate.models import Operation, OperationError, Status
 from textgate.payloads import Payload
 from textgate.registry import OperationName
@@ -27,6 +28,7 @@ def accept(
     payload: Payload,
     sms: SmsInfo | None = None,
     take_limits: Callable[[str], list[limits.Slot]] | None = None,
+    status_callback: str | None = None,
     send_at: str | None = None,
     purpose: str | None = None,
 ) -> Operation:
@@ -43,7 +45,8 @@ def accept(
 
     If the queue refuses, the record ends `failed` and the caller gets a 503: an operation is never left
     `queued` with no message to move it. Under an Idempotency-Key the operation id is the one the key reserved,
-    so a retry of a request that already got this far finds its operation instead of creating a second one."""
+    so a retry of a request that already got this far finds its operation instead of creating a second one.
+    `status_callback` (validated by the request model) is where the final status will be POSTed."""
     stored = payload.stored()
     plan = scheduling.plan(operation, stored, clock.now(), send_at=send_at, purpose=purpose)
     handset = recipients.texted_handset(operation, stored)
@@ -55,7 +58,9 @@ def accept(
             slots.extend(take_limits(handset.number))
         if handset is not None and plan.send_at is None:
             slots.append(recipients.take_daily_slot(handset.number, clock.now()))
-        accepted, created = _record_and_queue(client, operation, stored, sms, plan=plan)
+        accepted, created = _record_and_queue(
+            client, operation, stored, sms, plan=plan, status_callback=status_callback
+        )
     except Exception:
         _release(slots)
         raise
@@ -74,6 +79,7 @@ def _record_and_queue(
     sms: SmsInfo | None,
     *,
     plan: scheduling.SendPlan,
+    status_callback: str | None,
 ) -> tuple[Operation, bool]:
     """(the operation, whether this call created it)."""
     proposed = Operation.new(
@@ -85,6 +91,7 @@ def _record_and_queue(
         send_at=plan.send_at,
         purpose=plan.purpose,
         deferred_for=plan.deferred_for,
+        status_callback=status_callback,
     )
     accepted = records.create(proposed)
     if accepted.client != client or accepted.operation != operation:
@@ -145,8 +152,7 @@ def _fail_unqueued(operation: Operation) -> None:
         # SQS stored the message after all (only its answer was lost) and delivery already moved the record:
         # the operation is under way, so the caller must not be told to try again.
         return
-    metrics.outcome("failed", failed.provider, failed.operation)
-    events.publish("operation.failed", failed.public())
+    announce(failed)
     raise ServiceUnavailable("the operation could not be queued; nothing was sent, try again")
 
 
@@ -191,9 +197,7 @@ def cancel(client: str, operation_id: str) -> Operation:
             schedules.delete(canceled.id)
         except Exception:  # if it fires anyway, delivery finds the operation canceled and drops the message
             logger.exception("could not delete the operation's schedule")
-    # The one path by which an operation's end is counted, published and called back.
-    from textgate.delivery import announce  # noqa: PLC0415 - delivery's imports are not the other routes' to pay
-
+    # The one path by which an operation's end is counted, published and called back (no delivery latency).
     announce(canceled)
     logger.info("operation canceled", extra={"operation_id": canceled.id, "operation": canceled.operation})
     return canceled

@@ -53,6 +53,7 @@ def accept_pin(client: str, request: SendPinRequest) -> Operation:
         payload=payload,
         sms=sms.describe(request.text),
         take_limits=lambda number: [take_pin_slot(client, number)],
+        status_callback=request.status_callback,
     )
 
 

@@ -26,4 +26,5 @@ def accept_opt_in(client: str, request: OptInRequest) -> Operation:
         payload=payload,
         send_at=request.send_at,
         purpose=request.purpose,
+        status_callback=request.status_callback,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationInfo
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationInfo
 
 from textgate import phone
 from textgate.models import OPERATION_ID_PATTERN
@@ -73,6 +73,31 @@ PHONE_FORMAT = "phone"
 Phone = Annotated[str, Field(json_schema_extra={"format": PHONE_FORMAT})]
 
 
+def _status_callback(value: str) -> str:
+    # Here, not at the top: only a request that names a callback pays for the check (and its DNS lookup).
+    from textgate import webhook_url  # noqa: PLC0415
+    from textgate.settings import get_settings  # noqa: PLC0415
+
+    try:
+        webhook_url.check(value, get_settings().status_callback_allowed_hosts)
+    except webhook_url.RefusedUrl as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+# Every async request, trigger event and batch takes one: where textgate POSTs the operation's final status.
+StatusCallback = Annotated[
+    str,
+    Field(
+        max_length=2048,
+        # Shown, not enforced by pydantic: the validator below says more precisely what is wrong.
+        json_schema_extra={"format": "uri", "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[!-~]+$"},
+        examples=["https://example.com/textgate/status"],
+        description="an https:// URL whose host resolves only to public addresses (no user info, no fragment): "
+        "textgate POSTs the operation there, signed, when it reaches a final status",
+    ),
+    AfterValidator(_status_callback),
+]
 # RFC 3339 with its offset, as the document shows it; logic/scheduling.py judges it (and says what is wrong).
 SEND_AT_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$"
 SendAt = Annotated[str, Field(max_length=64, json_schema_extra={"format": "date-time", "pattern": SEND_AT_PATTERN})]

@@ -11,6 +11,7 @@ from textgate.schemas.common import (
     CountryCode,
     Phone,
     SchedulableRequest,
+    StatusCallback,
     Text,
     normalise_phone,
 )
@@ -52,6 +53,7 @@ class InitiateConversationRequest(SchedulableRequest):
     consumer_last_name: Name | None = None
     consumer_question: Text | None = Field(default=None, min_length=1, max_length=1600)
     region: Literal["na", "au", "eu"] = Field(default="na", description="North America, Australia or Europe")
+    status_callback: StatusCallback | None = None
 
     _consumer_phone = field_validator("consumer_phone", mode="before")(normalise_phone)
 

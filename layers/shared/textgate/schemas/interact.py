@@ -15,6 +15,7 @@ from textgate.schemas.common import (
     Phone,
     RequestModel,
     SchedulableRequest,
+    StatusCallback,
     normalise_phone,
     sendable,
 )
@@ -116,6 +117,7 @@ class SendCampaignSmsRequest(SchedulableRequest):
         description="send from the number of Interact's system account rather than the tenant's; only when "
         "textgate talks to Interact over SOAP (a 422 otherwise)",
     )
+    status_callback: StatusCallback | None = None
 
     _caller_id = field_validator("caller_id", mode="before")(normalise_phone)
 

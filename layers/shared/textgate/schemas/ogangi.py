@@ -7,7 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from textgate.schemas.common import CountryCode, Phone, RequestModel, SchedulableRequest, Text, normalise_phone
+from textgate.schemas.common import (
+    CountryCode,
+    Phone,
+    RequestModel,
+    SchedulableRequest,
+    StatusCallback,
+    Text,
+    normalise_phone,
+)
 
 
 def path_segment(value: str) -> str:
@@ -73,6 +81,7 @@ class SendSmsRequest(SchedulableRequest):
         default=None, description="the operator's id for sendMT (Ogangi chooses one when absent)"
     )
     flags: Flags | None = Field(default=None, description="sendMT's flags")
+    status_callback: StatusCallback | None = None
 
     _to = field_validator("to", mode="before")(normalise_phone)
 
@@ -92,6 +101,7 @@ class SendPinRequest(RequestModel):
     text: Text = Field(min_length=1, max_length=1600, examples=["Your code"])
     length: int = Field(default=6, ge=4, le=10)
     sender: Sender | None = Field(default=None, alias="from")
+    status_callback: StatusCallback | None = None
     # A PIN is for now and always transactional: these fields exist to say so (422) rather than "unknown field".
     send_at: None = Field(default=None, description="not for PINs: a PIN is sent at once")
     purpose: Literal["transactional"] = "transactional"
@@ -113,6 +123,7 @@ class FireMessageRequest(SchedulableRequest):
     country: CountryCode | None = None
     mobile: Phone = Field(examples=["+13056708084"])
     text: Text = Field(min_length=1, max_length=1600)
+    status_callback: StatusCallback | None = None
 
     _mobile = field_validator("mobile", mode="before")(normalise_phone)
 

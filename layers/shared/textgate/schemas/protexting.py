@@ -11,6 +11,7 @@ from textgate.schemas.common import (
     CountryCode,
     Phone,
     SchedulableRequest,
+    StatusCallback,
     Text,
     normalise_phone,
 )
@@ -38,6 +39,7 @@ class OptInRequest(SchedulableRequest):
         description="true (or ProTexting's own 1): always send the CTA; false (0) or absent: only to a contact not "
         "opted in (or opted out)",
     )
+    status_callback: StatusCallback | None = None
 
     @field_validator("phone_number", mode="before")
     @classmethod
