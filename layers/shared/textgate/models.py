@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from enum import StrEnum
 from typing import Annotated, Any
@@ -27,6 +28,7 @@ class Status(StrEnum):
 
 FINAL_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.UNKNOWN})
 OPERATION_ID_PATTERN = "^op_[0-9a-f]{24}$"  # what new_id makes
+BATCH_ID_PATTERN = "^bat_[0-9a-f]{24}$"
 
 
 class OperationError(BaseModel):
@@ -52,6 +54,7 @@ class OperationView(BaseModel):
     error: OperationError | None = None
     sms: SmsInfo | None = None
     dead_lettered_at: Timestamp | None = None
+    batch_id: str | None = Field(default=None, pattern=BATCH_ID_PATTERN, description="present when it came in a batch")
 
 
 class Operation(BaseModel):
@@ -72,6 +75,7 @@ class Operation(BaseModel):
     lease_until: float | None = None
     next_attempt_at: float | None = None
     dead_lettered_at: float | None = None
+    batch_id: str | None = None
 
     @classmethod
     def new(
@@ -83,8 +87,10 @@ class Operation(BaseModel):
         payload: dict[str, Any],
         sms: SmsInfo | None = None,
         operation_id: str | None = None,
+        batch_id: str | None = None,
+        created_at: float | None = None,
     ) -> Operation:
-        at = clock.now()
+        at = clock.now() if created_at is None else created_at
         return cls(
             id=operation_id or new_operation_id(),
             operation=operation,
@@ -94,6 +100,7 @@ class Operation(BaseModel):
             updated_at=at,
             payload=payload,
             sms=sms,
+            batch_id=batch_id,
         )
 
     def view(self) -> OperationView:
@@ -109,15 +116,26 @@ class Operation(BaseModel):
             error=self.error,
             sms=self.sms,
             dead_lettered_at=clock.rfc3339(self.dead_lettered_at) if self.dead_lettered_at is not None else None,
+            batch_id=self.batch_id,
         )
 
     def public(self) -> dict[str, Any]:
         """What a caller sees, as the documented OperationView: never the payload's secrets, never internal
-        bookkeeping (lease, next attempt). `dead_lettered_at` only once it happened."""
-        return self.view().model_dump(
-            mode="json", exclude={"dead_lettered_at"} if self.dead_lettered_at is None else None
-        )
+        bookkeeping (lease, next attempt). `dead_lettered_at` and `batch_id` only where they apply."""
+        absent = {name for name in ("dead_lettered_at", "batch_id") if getattr(self, name) is None}
+        return self.view().model_dump(mode="json", exclude=absent or None)
 
 
 def new_operation_id() -> str:
     return "op_" + secrets.token_hex(12)
+
+
+def new_batch_id() -> str:
+    return "bat_" + secrets.token_hex(12)
+
+
+def batch_operation_id(batch_id: str, index: int) -> str:
+    """The id of a batch's item `index`: derived, so a retry of an interrupted batch finds the operations its
+    first attempt created (and a batch's operations can be listed from its id alone)."""
+    digest = hashlib.sha256(f"{batch_id}#{index}".encode()).hexdigest()
+    return "op_" + digest[:24]
