@@ -156,12 +156,20 @@ def emit(name: str, unit: str, value: float, *dimension_sets: Mapping[str, str])
 # ---------------------------------------------------------------- the rows of docs/operating.md
 
 
-def accepted(operation: str) -> None:
-    emit("OperationAccepted", "Count", 1, {"operation": _clean(operation, OPERATIONS)})
+def accepted(operation: str, count: int = 1) -> None:
+    emit("OperationAccepted", "Count", count, {"operation": _clean(operation, OPERATIONS)})
 
 
-def refused(operation: str, reason: str) -> None:
-    emit("OperationRefused", "Count", 1, {"operation": _clean(operation, OPERATIONS), "reason": _clean(reason)})
+def refused(operation: str, reason: str, count: int = 1) -> None:
+    emit("OperationRefused", "Count", count, {"operation": _clean(operation, OPERATIONS), "reason": _clean(reason)})
+
+
+def batch_accepted(operation: str, items_accepted: int, items_refused: int) -> None:
+    """A batch answered 202: one batch, and how many of its items became operations and how many were refused."""
+    dimensions = {"operation": _clean(operation, OPERATIONS)}
+    emit("BatchAccepted", "Count", 1, dimensions)
+    emit("BatchItemsAccepted", "Count", items_accepted, dimensions)
+    emit("BatchItemsRefused", "Count", items_refused, dimensions)
 
 
 def _per_provider(provider: str, operation: str | None) -> tuple[dict[str, str], ...]:

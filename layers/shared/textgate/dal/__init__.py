@@ -25,7 +25,12 @@ def backoff(attempt: int) -> float:
 
 
 def batch_get(
-    table: str, keys: Sequence[dict[str, Any]], *, consistent: bool, projection: str | None = None
+    table: str,
+    keys: Sequence[dict[str, Any]],
+    *,
+    consistent: bool,
+    projection: str | None = None,
+    names: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The items stored under `keys` (BatchGetItem, 100 keys to a call; unprocessed keys read again with backoff).
     Missing items are simply absent."""
@@ -34,6 +39,8 @@ def batch_get(
         request: Any = {"Keys": list(keys[start : start + 100]), "ConsistentRead": consistent}
         if projection is not None:
             request["ProjectionExpression"] = projection
+        if names:
+            request["ExpressionAttributeNames"] = names
         for attempt in range(UNPROCESSED_ATTEMPTS * 2):
             if attempt:
                 clock.sleep(backoff(attempt))

@@ -125,6 +125,13 @@ def get_many(operation_ids: Sequence[str], *, consistent: bool = True) -> dict[s
     return {operation.id: operation for operation in operations}
 
 
+def statuses(operation_ids: Sequence[str]) -> dict[str, Status]:
+    """The status of each stored record among `operation_ids`, eventually consistent (half a read unit each)."""
+    keys = [{"id": {"S": value}} for value in dict.fromkeys(operation_ids)]
+    items = batch_get(_table(), keys, consistent=False, projection="id, #status", names={"#status": "status"})
+    return {item["id"]["S"]: Status(item["status"]["S"]) for item in items}
+
+
 def get(operation_id: str) -> Operation | None:
     item = aws.dynamodb().get_item(TableName=_table(), Key={"id": {"S": operation_id}}, ConsistentRead=True)
     return from_item(item["Item"]) if "Item" in item else None

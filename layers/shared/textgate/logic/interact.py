@@ -16,13 +16,20 @@ PROVIDER = "interact"
 
 
 def accept_campaign_sms(client: str, campaign_id: str, request: SendCampaignSmsRequest) -> Operation:
+    payload = campaign_sms_payload(campaign_id, request)
+    # No `sms` description: the text is the campaign's, held by Interact.
+    return operations.accept(client=client, operation="interact.send_campaign_sms", provider=PROVIDER, payload=payload)
+
+
+def campaign_sms_payload(campaign_id: str, request: SendCampaignSmsRequest) -> InteractCampaignSms:
+    """What a campaign SMS stores (the route and a batch's items alike)."""
     if request.send_from_master_account and get_settings().interact_protocol != "soap":
         # Only the SOAP operation has sendFromMasterAccount: over REST it would go out from the tenant's number.
         message = "is only available when textgate talks to Interact over SOAP (INTERACT_PROTOCOL=soap)"
         raise ValidationFailed(
             "invalid send_from_master_account", errors=[{"field": "send_from_master_account", "message": message}]
         )
-    payload = InteractCampaignSms(
+    return InteractCampaignSms(
         campaign_id=campaign_id,
         caller_id=request.caller_id,
         jp_token=request.jp_token,
@@ -30,8 +37,6 @@ def accept_campaign_sms(client: str, campaign_id: str, request: SendCampaignSmsR
         additional_params=request.additional_params,
         send_from_master_account=request.send_from_master_account,
     )
-    # No `sms` description: the text is the campaign's, held by Interact.
-    return operations.accept(client=client, operation="interact.send_campaign_sms", provider=PROVIDER, payload=payload)
 
 
 def parse_request(campaign_id: str, body: Any) -> tuple[str, SendCampaignSmsRequest]:

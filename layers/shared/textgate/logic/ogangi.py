@@ -27,7 +27,8 @@ def sender(requested: str | None) -> str:
     return sender.removeprefix("+")
 
 
-def accept_sms(client: str, request: SendSmsRequest) -> Operation:
+def sms_payload(request: SendSmsRequest) -> tuple[OgangiSms, sms.SmsInfo]:
+    """What a send stores, and its text's description (the route and a batch's items alike)."""
     payload = OgangiSms(
         to=request.to,
         text=request.text,
@@ -36,12 +37,13 @@ def accept_sms(client: str, request: SendSmsRequest) -> Operation:
         carrier_id=request.carrier_id,
         flags=request.flags,
     )
+    return payload, sms.describe(request.text)
+
+
+def accept_sms(client: str, request: SendSmsRequest) -> Operation:
+    payload, described = sms_payload(request)
     return operations.accept(
-        client=client,
-        operation="ogangi.send_sms",
-        provider=PROVIDER,
-        payload=payload,
-        sms=sms.describe(request.text),
+        client=client, operation="ogangi.send_sms", provider=PROVIDER, payload=payload, sms=described
     )
 
 

@@ -13,11 +13,17 @@ PROVIDER = "protexting"
 def accept_opt_in(client: str, request: OptInRequest) -> Operation:
     # An opt-in that texts the number (a call to action or a confirmation) is refused for an opted-out number
     # like any send (see recipients.handset); one that texts nothing is the contact's own business with ProTexting.
-    payload = ProTextingOptIn(
+    return operations.accept(
+        client=client, operation="protexting.opt_in", provider=PROVIDER, payload=opt_in_payload(request)
+    )
+
+
+def opt_in_payload(request: OptInRequest) -> ProTextingOptIn:
+    """What an opt-in stores (the route and a batch's items alike)."""
+    return ProTextingOptIn(
         phone_number=request.phone_number,
         group_ids=request.group_ids,
         cta_message=request.cta_message,
         confirm_message=request.confirm_message,
         send_cta_message=request.send_cta_message,
     )
-    return operations.accept(client=client, operation="protexting.opt_in", provider=PROVIDER, payload=payload)

@@ -1,0 +1,472 @@
+"""Batches: many items of one operation in one request, each its own operation, for a fraction of the cost.
+
+Each item is judged exactly as its route judges a request (the same request model and payload, the suppression
+list, the recipient's daily limit); the good ones are accepted, each bad one gets the problem its route would
+have answered. The work is done in bulk: the suppression list read 100 numbers a call, one limit write per
+distinct number, records written 25 a call, messages sent 10 a call.
+
+Never lost, never twice, in this order: the Idempotency-Key reserves the batch id (and so every item's operation
+id, derived from it) → the batch record → the operation records → the queue messages → the answer. A batch that
+dies half way (its function timed out or crashed) keeps its key claimed; once the key's lock runs out, a retry
+with the same key takes the claim over with the same ids, finds the records already written (they skip the
+checks and the limit: they were accepted), writes the missing ones and queues every operation still `queued`
+(a second message for a queued operation is harmless: delivery acts on it once). Failures that the batch
+survives (records or messages that could not be written after retries) settle those items as refused with a
+503 problem, never leaving an operation `queued` without a message; only a batch that accepted nothing
+answers 503 as a whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextvars
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from textgate import clock, log, metrics
+from textgate.dal import batches as batch_records
+from textgate.dal import events, limits, queue
+from textgate.dal import operations as records
+from textgate.errors import ApiError, BatchRefused, InternalError, NotFound, ServiceUnavailable, ValidationFailed
+from textgate.logic import idempotency, interact, ogangi, protexting, recipients
+from textgate.models import Operation, OperationError, Status, batch_operation_id, new_batch_id
+from textgate.payloads import Payload
+from textgate.schemas.batches import BatchOperationsQuery, BatchRequest
+from textgate.sms import SmsInfo
+from textgate.validation import validate
+
+logger = log.get_logger(__name__)
+
+LIMIT_WORKERS = 16  # concurrent limit writes (one per distinct number)
+DETAILED_REFUSALS = 50  # an all-or-nothing refusal names each item's field and message up to this many
+
+
+# ---------------------------------------------------------------- what a batch may hold
+
+
+def _ogangi_sms(item: Any, _campaign_id: str | None) -> tuple[Payload, SmsInfo | None]:
+    from textgate.schemas.ogangi import SendSmsRequest  # noqa: PLC0415 - the schemas are built on first use
+
+    return ogangi.sms_payload(validate(SendSmsRequest, item))
+
+
+def _interact_campaign_sms(item: Any, campaign_id: str | None) -> tuple[Payload, SmsInfo | None]:
+    from textgate.schemas.interact import SendCampaignSmsRequest  # noqa: PLC0415
+
+    return interact.campaign_sms_payload(campaign_id or "", validate(SendCampaignSmsRequest, item)), None
+
+
+def _protexting_opt_in(item: Any, _campaign_id: str | None) -> tuple[Payload, SmsInfo | None]:
+    from textgate.schemas.protexting import OptInRequest  # noqa: PLC0415
+
+    return protexting.opt_in_payload(validate(OptInRequest, item)), None
+
+
+@dataclass(frozen=True)
+class _Batchable:
+    provider: str
+    # One item judged as its route judges a body: its payload and text description, or an ApiError.
+    prepare: Callable[[Any, str | None], tuple[Payload, SmsInfo | None]]
+
+
+BATCHABLE: dict[str, _Batchable] = {
+    "ogangi.send_sms": _Batchable(ogangi.PROVIDER, _ogangi_sms),
+    "interact.send_campaign_sms": _Batchable(interact.PROVIDER, _interact_campaign_sms),
+    "protexting.opt_in": _Batchable(protexting.PROVIDER, _protexting_opt_in),
+}
+
+
+# ---------------------------------------------------------------- accepting
+
+
+@dataclass
+class _Item:
+    index: int
+    operation_id: str
+    payload: dict[str, Any] | None = None
+    sms: SmsInfo | None = None
+    handset: recipients.Handset | None = None
+    problem: ApiError | None = None
+    stored: Operation | None = None  # the record, once written (or found written by an earlier attempt)
+    slot: tuple[str, float] | None = None  # (limit key, moment) of the daily slot it holds
+
+
+@dataclass
+class _Slots:
+    """The daily slots a batch holds, by counter: given back for items that do not become operations."""
+
+    taken: list[limits.Slots] = field(default_factory=list)
+
+    def give_back(self, items: list[_Item]) -> None:
+        per_counter = Counter(item.slot for item in items if item.slot is not None)
+        for (key, moment), count in per_counter.items():
+            try:
+                limits.release_slots(limits.Slots(key, moment, count))
+            except Exception:  # a missed release only makes the limit stricter for a while
+                logger.exception("could not give back limit slots")
+        for item in items:
+            item.slot = None
+
+
+def accept(client: str, request: BatchRequest) -> dict[str, Any]:
+    """Accept a batch: the answer's body (202), or raise for a batch refused as a whole."""
+    kind = BATCHABLE[request.operation]
+    campaign_id = _campaign_id(request)
+    reserved = idempotency.reserved_operation_id()
+    batch_id = "bat_" + reserved.removeprefix("op_") if reserved else new_batch_id()
+    now = clock.now()
+    items = [
+        _Item(index=index, operation_id=batch_operation_id(batch_id, index)) for index in range(len(request.items))
+    ]
+
+    if idempotency.resumed():
+        _find_written(items, client, request.operation)
+    pending = [item for item in items if item.stored is None]
+    for item in pending:
+        _prepare(item, kind, request.items[item.index], campaign_id, request.operation)
+    slots = _Slots()
+    try:
+        _refuse_opted_out(pending)
+        _take_daily_slots(pending, now, slots)
+    except Exception:
+        slots.give_back(pending)
+        raise
+    refused = [item for item in items if item.problem is not None]
+    if request.all_or_nothing and refused:
+        slots.give_back(pending)
+        raise _refuse_batch(refused)
+
+    record = batch_records.BatchRecord(
+        id=batch_id,
+        client=client,
+        operation=request.operation,
+        created_at=now,
+        size=len(items),
+        refused=tuple(item.index for item in refused),
+    )
+    try:
+        batch_records.put(record)
+    except Exception:
+        slots.give_back(pending)
+        raise
+    # From here on operations exist: nothing raises until every item is settled.
+    _write_records(
+        pending,
+        client=client,
+        operation=request.operation,
+        provider=kind.provider,
+        batch_id=batch_id,
+        now=now,
+        slots=slots,
+    )
+    _queue(items, kind.provider)
+
+    refused = [item for item in items if item.problem is not None]
+    if len(refused) > len(record.refused):
+        _note_refused(record, refused)
+    accepted = [item for item in items if item.problem is None]
+    if not accepted and any(item.problem.status >= 500 for item in refused if item.problem is not None):
+        raise ServiceUnavailable("the batch could not be recorded or queued; nothing was sent, try again")
+    _count(request.operation, accepted, refused)
+    logger.info(
+        "batch accepted",
+        extra={
+            "batch_id": batch_id,
+            "operation": request.operation,
+            "accepted": len(accepted),
+            "refused": len(refused),
+        },
+    )
+    return {
+        "id": batch_id,
+        "operation": request.operation,
+        "accepted": len(accepted),
+        "refused": len(refused),
+        "items": [_answer(item) for item in items],
+        "created_at": clock.rfc3339(now),
+    }
+
+
+def _campaign_id(request: BatchRequest) -> str | None:
+    if request.operation != "interact.send_campaign_sms":
+        if request.campaign_id is not None:
+            raise ValidationFailed(
+                "invalid campaign_id",
+                errors=[{"field": "campaign_id", "message": "is only for interact.send_campaign_sms"}],
+            )
+        return None
+    if request.campaign_id is None:
+        raise ValidationFailed(
+            "invalid campaign_id",
+            errors=[{"field": "campaign_id", "message": "is required for interact.send_campaign_sms"}],
+        )
+    from textgate.schemas.interact import CampaignPath  # noqa: PLC0415
+
+    return validate(CampaignPath, {"campaign_id": request.campaign_id}).campaign_id
+
+
+def _find_written(items: list[_Item], client: str, operation: str) -> None:
+    """A retry of a batch that died half way: the operations its first attempt already recorded."""
+    found = records.get_many([item.operation_id for item in items])
+    for item in items:
+        stored = found.get(item.operation_id)
+        if stored is not None:
+            if stored.client != client or stored.operation != operation:
+                raise InternalError("an operation id was reused")  # never hand out another request's record
+            item.stored = stored
+
+
+def _prepare(item: _Item, kind: _Batchable, body: Any, campaign_id: str | None, operation: str) -> None:
+    try:
+        payload, item.sms = kind.prepare(body, campaign_id)
+    except ApiError as error:
+        item.problem = error
+        return
+    item.payload = payload.stored()
+    item.handset = recipients.texted_handset(operation, item.payload)
+
+
+def _refuse_opted_out(items: list[_Item]) -> None:
+    texting = [item for item in items if item.problem is None and item.handset is not None]
+    opted_out = recipients.opted_out_among(item.handset.number for item in texting if item.handset is not None)
+    for item in texting:
+        if item.handset is not None and item.handset.number in opted_out:
+            item.problem = recipients.opted_out(item.handset)
+
+
+def _take_daily_slots(items: list[_Item], now: float, slots: _Slots) -> None:
+    """One limit write per distinct number, concurrently; items past a number's limit are refused in index order."""
+    by_number: dict[str, list[_Item]] = defaultdict(list)
+    for item in items:
+        if item.problem is None and item.handset is not None:
+            by_number[item.handset.number].append(item)
+    if not by_number:
+        return
+
+    def take(number: str) -> tuple[str, limits.Slots, ApiError | None]:
+        taken, refusal = recipients.take_daily_slots(number, len(by_number[number]), now)
+        return number, taken, refusal
+
+    with ThreadPoolExecutor(max_workers=min(LIMIT_WORKERS, len(by_number))) as pool:
+        # Each in a copy of this context: the invocation's log keys and metrics reach the threads.
+        futures = [pool.submit(contextvars.copy_context().run, take, number) for number in by_number]
+        failure: BaseException | None = None
+        for future in futures:
+            try:
+                number, taken, refusal = future.result()
+            except Exception as exc:  # give back what the others took, then fail the batch
+                logger.exception("could not take a recipient's daily slots")
+                failure = failure or exc
+                continue
+            slots.taken.append(taken)
+            for position, item in enumerate(by_number[number]):
+                if position < taken.count:
+                    item.slot = (taken.key, taken.moment)
+                else:
+                    item.problem = refusal
+    if failure is not None:
+        raise failure
+
+
+def _refuse_batch(refused: list[_Item]) -> BatchRefused:
+    """422 naming every refused item: its field and message while few, only its problem's code when many (the
+    answer stays under 64 KiB for a whole batch of refusals)."""
+    errors: list[dict[str, str]] = []
+    detailed = len(refused) <= DETAILED_REFUSALS
+    for item in refused:
+        problem = item.problem
+        if problem is None:
+            continue
+        if detailed:
+            first = problem.errors[0] if problem.errors else None
+            name = f"items[{item.index}]" + (f".{first['field']}" if first else "")
+            errors.append(
+                {"field": name, "message": f"{problem.code}: {first['message'] if first else problem.detail}"}
+            )
+        else:
+            errors.append({"field": f"items[{item.index}]", "message": problem.code})
+    indexes = ", ".join(str(item.index) for item in refused[:20]) + (", …" if len(refused) > 20 else "")
+    return BatchRefused(
+        f"{len(refused)} items were refused (all_or_nothing): {indexes}; nothing was queued", errors=errors
+    )
+
+
+def _write_records(
+    items: list[_Item],
+    *,
+    client: str,
+    operation: str,
+    provider: str,
+    batch_id: str,
+    now: float,
+    slots: _Slots,
+) -> None:
+    new = {
+        item.operation_id: Operation.new(
+            operation=operation,
+            provider=provider,
+            client=client,
+            payload=item.payload or {},
+            sms=item.sms,
+            operation_id=item.operation_id,
+            batch_id=batch_id,
+            created_at=now,
+        )
+        for item in items
+        if item.problem is None
+    }
+    try:
+        unwritten = set(records.create_many(list(new.values())))
+    except Exception:  # create_many reports what it could not write; this is the unforeseen
+        logger.exception("could not write the batch's records")
+        try:
+            unwritten = set(new) - set(records.get_many(list(new)))
+        except Exception:
+            # Unknown: none is queued, so none is sent (a record written meanwhile waits, never sent twice).
+            logger.exception("could not read the batch's records back")
+            unwritten = set(new)
+    lost = []
+    for item in items:
+        if item.operation_id in unwritten:
+            item.problem = ServiceUnavailable("the operation could not be recorded; nothing was sent, try again")
+            lost.append(item)
+        elif item.operation_id in new:
+            item.stored = new[item.operation_id]
+    slots.give_back(lost)
+
+
+def _queue(items: list[_Item], provider: str) -> None:
+    """A message for every operation still queued (new ones, and on a retry those an earlier attempt left);
+    one that cannot be queued ends `failed`, so no operation waits `queued` for a message that never comes."""
+    waiting = {
+        item.operation_id: item
+        for item in items
+        if item.problem is None and item.stored is not None and item.stored.status is Status.QUEUED
+    }
+    try:
+        failed = queue.enqueue_many(provider, list(waiting))
+    except Exception:  # enqueue_many reports what it could not send; this is the unforeseen
+        logger.exception("could not queue the batch")
+        failed = list(waiting)
+    for operation_id in failed:
+        item = waiting[operation_id]
+        try:
+            settled = records.fail_unsent(
+                operation_id,
+                now=clock.now(),
+                error=OperationError(
+                    code="queue_unavailable", message="the operation could not be queued", retryable=True
+                ),
+            )
+        except Exception:
+            logger.exception("could not settle an operation that was not queued")
+            continue  # still queued; a retry with the same key queues it
+        if settled is None:
+            continue  # delivery moved it: its message was stored after all, the operation is under way
+        metrics.outcome("failed", settled.provider, settled.operation)
+        events.publish("operation.failed", settled.public())
+        item.problem = ServiceUnavailable("the operation could not be queued; nothing was sent, try again")
+
+
+def _note_refused(record: batch_records.BatchRecord, refused: list[_Item]) -> None:
+    try:
+        batch_records.put(
+            batch_records.BatchRecord(
+                id=record.id,
+                client=record.client,
+                operation=record.operation,
+                created_at=record.created_at,
+                size=record.size,
+                refused=tuple(item.index for item in refused),
+            )
+        )
+    except Exception:  # the operations themselves are right; only the batch's summary is stale
+        logger.exception("could not update the batch record")
+
+
+def _count(operation: str, accepted: list[_Item], refused: list[_Item]) -> None:
+    metrics.batch_accepted(operation, len(accepted), len(refused))
+    if accepted:
+        metrics.accepted(operation, len(accepted))
+    for code, count in Counter(item.problem.code for item in refused if item.problem is not None).items():
+        metrics.refused(operation, code, count)
+
+
+def _answer(item: _Item) -> dict[str, Any]:
+    if item.problem is not None:
+        return {"index": item.index, "problem": item.problem.problem()}
+    return {"index": item.index, "operation_id": item.operation_id}
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _batch_for_client(client: str, batch_id: str) -> batch_records.BatchRecord:
+    """Another client's batch answers exactly as a missing one does."""
+    found = batch_records.get(batch_id) if batch_id.startswith("bat_") else None
+    if found is None or found.client != client:
+        raise NotFound(f"no batch {batch_id}")
+    return found
+
+
+def get(client: str, batch_id: str) -> dict[str, Any]:
+    """The batch with its operations counted by status (read from the operations, eventually consistent)."""
+    batch = _batch_for_client(client, batch_id)
+    ids = [batch_operation_id(batch.id, index) for index in batch.operation_indexes()]
+    counts = Counter(status.value for status in records.statuses(ids).values())
+    return {
+        "id": batch.id,
+        "operation": batch.operation,
+        "accepted": batch.accepted,
+        "refused": len(batch.refused),
+        "created_at": clock.rfc3339(batch.created_at),
+        "counts": dict(sorted(counts.items())),
+    }
+
+
+def list_operations(client: str, batch_id: str, query: BatchOperationsQuery) -> dict[str, Any]:
+    """A page of the batch's operations, newest first (the last items were created last), optionally of one
+    status. The cursor is opaque: the position to continue below."""
+    batch = _batch_for_client(client, batch_id)
+    indexes = batch.operation_indexes()[::-1]
+    start = _position(query.cursor, batch.id) if query.cursor else 0
+    page: list[dict[str, Any]] = []
+    position = start
+    while position < len(indexes) and len(page) < query.limit:
+        # Without a filter a page reads exactly its operations; with one, chunks of 100 until the page is full.
+        chunk = indexes[position : position + (query.limit - len(page) if query.status is None else 100)]
+        found = records.get_many([batch_operation_id(batch.id, index) for index in chunk], consistent=False)
+        for offset, index in enumerate(chunk):
+            operation = found.get(batch_operation_id(batch.id, index))
+            if operation is not None and (query.status is None or operation.status is query.status):
+                page.append(operation.public())
+                if len(page) == query.limit:
+                    position += offset + 1
+                    break
+        else:
+            position += len(chunk)
+    more = position < len(indexes)
+    return {"items": page, "next_cursor": _cursor(position, batch.id) if more else None}
+
+
+def _cursor(position: int, batch_id: str) -> str:
+    raw = json.dumps({"b": batch_id, "p": position}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _position(cursor: str, batch_id: str) -> int:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        position = data["p"]
+        if data["b"] != batch_id or not isinstance(position, int) or position < 0:
+            raise ValueError
+    except (ValueError, TypeError, KeyError, binascii.Error):
+        raise ValidationFailed(
+            "invalid cursor", errors=[{"field": "cursor", "message": "is not a next_cursor of this batch"}]
+        ) from None
+    return position
