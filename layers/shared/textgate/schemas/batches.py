@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, StrictBool
+from pydantic import BaseModel, Field, StrictBool
 
-from textgate.models import Status
+from textgate.errors import Problem
+from textgate.models import BATCH_ID_PATTERN, OPERATION_ID_PATTERN, OperationView, Status, Timestamp
 from textgate.schemas.common import RequestModel, Text
 
 MAX_ITEMS = 1000
@@ -36,3 +37,46 @@ class BatchOperationsQuery(RequestModel):
     status: Status | None = Field(default=None, description="only operations in this status")
     limit: int = Field(default=50, ge=1, le=100, description="Items per page, 1 to 100")
     cursor: Text | None = Field(default=None, min_length=1, max_length=2048, description="`next_cursor` of a page")
+
+
+class BatchPath(RequestModel):
+    """{id} of /v1/batches/{id} (another value is simply not found)."""
+
+    id: str = Field(pattern=BATCH_ID_PATTERN, examples=["bat_3f9a1c0e5b7d2a4c6e8f0a1b"])
+
+
+class BatchItemResult(BaseModel):
+    """One item of a batch: the operation it became, or the problem its route would have answered."""
+
+    index: int = Field(ge=0, lt=MAX_ITEMS)
+    operation_id: str | None = Field(default=None, pattern=OPERATION_ID_PATTERN)
+    problem: Problem | None = None
+
+
+class BatchView(BaseModel):
+    """The answer to POST /v1/batches."""
+
+    id: str = Field(pattern=BATCH_ID_PATTERN)
+    operation: str = Field(examples=["ogangi.send_sms"])
+    accepted: int = Field(ge=0, description="items that became operations")
+    refused: int = Field(ge=0, description="items refused, each with its problem")
+    items: list[BatchItemResult]
+    created_at: Timestamp
+
+
+class BatchSummary(BaseModel):
+    """GET /v1/batches/{id}: the batch and its operations counted by status."""
+
+    id: str = Field(pattern=BATCH_ID_PATTERN)
+    operation: str = Field(examples=["ogangi.send_sms"])
+    accepted: int = Field(ge=0)
+    refused: int = Field(ge=0)
+    created_at: Timestamp
+    counts: dict[Status, int] = Field(
+        examples=[{"queued": 3, "succeeded": 94}], description="operations by status; a status with none is left out"
+    )
+
+
+class BatchOperationsPage(BaseModel):
+    items: list[OperationView]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
