@@ -43,6 +43,8 @@ from textgate.validation import validate
 logger = log.get_logger(__name__)
 
 LIMIT_WORKERS = 16  # concurrent limit writes (one per distinct number)
+GROUP_SIZE = 50  # items recorded (two BatchWriteItem calls) then queued (five SendMessageBatch calls) together
+GROUP_WORKERS = 8  # groups settled concurrently
 DETAILED_REFUSALS = 50  # an all-or-nothing refusal names each item's field and message up to this many
 
 
@@ -155,8 +157,8 @@ def accept(client: str, request: BatchRequest) -> dict[str, Any]:
         slots.give_back(pending)
         raise
     # From here on operations exist: nothing raises until every item is settled.
-    _write_records(
-        pending,
+    _record_and_queue(
+        items,
         client=client,
         operation=request.operation,
         provider=kind.provider,
@@ -164,7 +166,6 @@ def accept(client: str, request: BatchRequest) -> dict[str, Any]:
         now=now,
         slots=slots,
     )
-    _queue(items, kind.provider)
 
     refused = [item for item in items if item.problem is not None]
     if len(refused) > len(record.refused):
@@ -294,6 +295,39 @@ def _refuse_batch(refused: list[_Item]) -> BatchRefused:
     return BatchRefused(
         f"{len(refused)} items were refused (all_or_nothing): {indexes}; nothing was queued", errors=errors
     )
+
+
+def _record_and_queue(
+    items: list[_Item],
+    *,
+    client: str,
+    operation: str,
+    provider: str,
+    batch_id: str,
+    now: float,
+    slots: _Slots,
+) -> None:
+    """Record, then queue, a group of items at a time, the groups concurrently: an item is never queued before
+    its own record is written, and the batch's round trips overlap instead of following one another."""
+
+    def settle(group: list[_Item]) -> None:
+        pending = [item for item in group if item.stored is None and item.problem is None]
+        _write_records(
+            pending,
+            client=client,
+            operation=operation,
+            provider=provider,
+            batch_id=batch_id,
+            now=now,
+            slots=slots,
+        )
+        _queue(group, provider)
+
+    groups = [items[start : start + GROUP_SIZE] for start in range(0, len(items), GROUP_SIZE)]
+    with ThreadPoolExecutor(max_workers=min(GROUP_WORKERS, len(groups))) as pool:
+        futures = [pool.submit(contextvars.copy_context().run, settle, group) for group in groups]
+        for future in futures:
+            future.result()  # settle catches what it can survive; anything else is a bug, and is raised
 
 
 def _write_records(
