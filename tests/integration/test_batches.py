@@ -381,3 +381,19 @@ def test_a_cursor_of_another_batch_is_refused() -> None:
     for cursor in (page["next_cursor"], "not-a-cursor"):
         with pytest.raises(ValidationFailed):
             batches.list_operations("c", second["id"], BatchOperationsQuery(cursor=cursor))
+
+
+def test_a_finished_batch_keeps_its_counts_and_is_not_counted_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    answer = batches.accept("c", sms_batch([sms(new_phone()) for _ in range(4)]))
+    ids = [item["operation_id"] for item in answer["items"]]
+    for operation_id in ids[:3]:
+        records.fail_unsent(operation_id, now=clock.now(), error=OperationError(code="x", message="x"))
+    assert batches.get("c", answer["id"])["counts"] == {"failed": 3, "queued": 1}  # not finished: not kept
+    records.fail_unsent(ids[3], now=clock.now(), error=OperationError(code="x", message="x"))
+    assert batches.get("c", answer["id"])["counts"] == {"failed": 4}
+
+    def no_counting(_ids: Any) -> Any:
+        raise AssertionError("a finished batch's counts are read from its record")
+
+    monkeypatch.setattr(records, "statuses", no_counting)
+    assert batches.get("c", answer["id"])["counts"] == {"failed": 4}

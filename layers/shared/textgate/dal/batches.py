@@ -2,7 +2,8 @@
 
 A batch's operations are not listed in it: their ids derive from the batch id and their index
 (`models.batch_operation_id`), so the record keeps only which indexes were refused. Counts and pages are read from
-the operations themselves (see docs/cost.md: nothing is written per transition to keep them).
+the operations themselves (see docs/cost.md: nothing is written per transition to keep them); once every
+operation is final the counts are kept on the record, since they cannot change any more.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class BatchRecord:
     created_at: float
     size: int  # items in the request
     refused: tuple[int, ...]  # indexes of the items that did not become operations, ascending
+    final_counts: dict[str, int] | None = None  # kept once every operation is final: they never change again
 
     @property
     def accepted(self) -> int:
@@ -55,6 +57,17 @@ def put(batch: BatchRecord) -> None:
     )
 
 
+def keep_final_counts(batch_id: str, counts: dict[str, int]) -> None:
+    """Remember the counts of a batch whose operations are all final, so later reads need not count them."""
+    aws.dynamodb().update_item(
+        TableName=_table(),
+        Key={"id": {"S": batch_id}},
+        UpdateExpression="SET final_counts = :counts",
+        ConditionExpression="attribute_exists(id)",
+        ExpressionAttributeValues={":counts": {"S": json.dumps(counts, separators=(",", ":"))}},
+    )
+
+
 def get(batch_id: str) -> BatchRecord | None:
     answer: Any = aws.dynamodb().get_item(TableName=_table(), Key={"id": {"S": batch_id}}, ConsistentRead=True)
     item = answer.get("Item")
@@ -67,4 +80,5 @@ def get(batch_id: str) -> BatchRecord | None:
         created_at=float(item["created_at"]["N"]),
         size=int(item["size"]["N"]),
         refused=tuple(json.loads(item["refused"]["S"])),
+        final_counts=json.loads(item["final_counts"]["S"]) if "final_counts" in item else None,
     )

@@ -26,19 +26,21 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textgate import clock, log, metrics
 from textgate.dal import batches as batch_records
 from textgate.dal import events, limits, queue
 from textgate.dal import operations as records
 from textgate.errors import ApiError, BatchRefused, InternalError, NotFound, ServiceUnavailable, ValidationFailed
-from textgate.logic import idempotency, interact, ogangi, protexting, recipients
+from textgate.logic import idempotency, recipients
 from textgate.models import Operation, OperationError, Status, batch_operation_id, new_batch_id
 from textgate.payloads import Payload
-from textgate.schemas.batches import BatchOperationsQuery, BatchRequest
 from textgate.sms import SmsInfo
 from textgate.validation import validate
+
+if TYPE_CHECKING:  # the functions validate with them
+    from textgate.schemas.batches import BatchOperationsQuery, BatchRequest
 
 logger = log.get_logger(__name__)
 
@@ -51,19 +53,25 @@ DETAILED_REFUSALS = 50  # an all-or-nothing refusal names each item's field and 
 # ---------------------------------------------------------------- what a batch may hold
 
 
+# The routes' logic and request models are imported by the batch that needs them: reading a batch needs neither.
+
+
 def _ogangi_sms(item: Any, _campaign_id: str | None) -> tuple[Payload, SmsInfo | None]:
-    from textgate.schemas.ogangi import SendSmsRequest  # noqa: PLC0415 - the schemas are built on first use
+    from textgate.logic import ogangi  # noqa: PLC0415
+    from textgate.schemas.ogangi import SendSmsRequest  # noqa: PLC0415
 
     return ogangi.sms_payload(validate(SendSmsRequest, item))
 
 
 def _interact_campaign_sms(item: Any, campaign_id: str | None) -> tuple[Payload, SmsInfo | None]:
+    from textgate.logic import interact  # noqa: PLC0415
     from textgate.schemas.interact import SendCampaignSmsRequest  # noqa: PLC0415
 
     return interact.campaign_sms_payload(campaign_id or "", validate(SendCampaignSmsRequest, item)), None
 
 
 def _protexting_opt_in(item: Any, _campaign_id: str | None) -> tuple[Payload, SmsInfo | None]:
+    from textgate.logic import protexting  # noqa: PLC0415
     from textgate.schemas.protexting import OptInRequest  # noqa: PLC0415
 
     return protexting.opt_in_payload(validate(OptInRequest, item)), None
@@ -77,9 +85,9 @@ class _Batchable:
 
 
 BATCHABLE: dict[str, _Batchable] = {
-    "ogangi.send_sms": _Batchable(ogangi.PROVIDER, _ogangi_sms),
-    "interact.send_campaign_sms": _Batchable(interact.PROVIDER, _interact_campaign_sms),
-    "protexting.opt_in": _Batchable(protexting.PROVIDER, _protexting_opt_in),
+    "ogangi.send_sms": _Batchable("ogangi", _ogangi_sms),
+    "interact.send_campaign_sms": _Batchable("interact", _interact_campaign_sms),
+    "protexting.opt_in": _Batchable("protexting", _protexting_opt_in),
 }
 
 
@@ -451,8 +459,16 @@ def _batch_for_client(client: str, batch_id: str) -> batch_records.BatchRecord:
 def get(client: str, batch_id: str) -> dict[str, Any]:
     """The batch with its operations counted by status (read from the operations, eventually consistent)."""
     batch = _batch_for_client(client, batch_id)
-    ids = [batch_operation_id(batch.id, index) for index in batch.operation_indexes()]
-    counts = Counter(status.value for status in records.statuses(ids).values())
+    counts = batch.final_counts
+    if counts is None:
+        ids = [batch_operation_id(batch.id, index) for index in batch.operation_indexes()]
+        statuses = records.statuses(ids).values()
+        counts = dict(Counter(status.value for status in statuses))
+        if len(statuses) == len(ids) and all(status.final for status in statuses):
+            try:
+                batch_records.keep_final_counts(batch.id, counts)
+            except Exception:  # only a saving: the next read counts again
+                logger.exception("could not keep a finished batch's counts")
     return {
         "id": batch.id,
         "operation": batch.operation,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from textgate.errors import Problem
 from textgate.models import BATCH_ID_PATTERN, OPERATION_ID_PATTERN, OperationView, Status, Timestamp
@@ -48,6 +48,8 @@ class BatchPath(RequestModel):
 class BatchItemResult(BaseModel):
     """One item of a batch: the operation it became, or the problem its route would have answered."""
 
+    model_config = ConfigDict(defer_build=True)  # built by the OpenAPI document and the tests, not at import
+
     index: int = Field(ge=0, lt=MAX_ITEMS)
     operation_id: str | None = Field(default=None, pattern=OPERATION_ID_PATTERN)
     problem: Problem | None = None
@@ -55,6 +57,8 @@ class BatchItemResult(BaseModel):
 
 class BatchView(BaseModel):
     """The answer to POST /v1/batches."""
+
+    model_config = ConfigDict(defer_build=True)  # built by the OpenAPI document and the tests, not at import
 
     id: str = Field(pattern=BATCH_ID_PATTERN)
     operation: str = Field(examples=["ogangi.send_sms"])
@@ -67,6 +71,8 @@ class BatchView(BaseModel):
 class BatchSummary(BaseModel):
     """GET /v1/batches/{id}: the batch and its operations counted by status."""
 
+    model_config = ConfigDict(defer_build=True)  # built by the OpenAPI document and the tests, not at import
+
     id: str = Field(pattern=BATCH_ID_PATTERN)
     operation: str = Field(examples=["ogangi.send_sms"])
     accepted: int = Field(ge=0)
@@ -78,5 +84,7 @@ class BatchSummary(BaseModel):
 
 
 class BatchOperationsPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built by the OpenAPI document and the tests, not at import
+
     items: list[OperationView]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
