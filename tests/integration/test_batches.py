@@ -397,3 +397,31 @@ def test_a_finished_batch_keeps_its_counts_and_is_not_counted_again(monkeypatch:
 
     monkeypatch.setattr(records, "statuses", no_counting)
     assert batches.get("c", answer["id"])["counts"] == {"failed": 4}
+
+
+def test_a_resumed_all_or_nothing_batch_refuses_alone_what_changed_since(
+    dying: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    numbers = [new_phone() for _ in range(30)]
+    body = {"operation": "ogangi.send_sms", "items": [sms(number) for number in numbers], "all_or_nothing": True}
+    key = f"batch-{next(_numbers)}"
+    original = records.create_many
+
+    def die_after_one_chunk(operations: list[Any]) -> list[str]:
+        original(operations[:25])
+        raise Died
+
+    monkeypatch.setattr(records, "create_many", die_after_one_chunk)
+    with pytest.raises(Died):
+        run_with_key(key, body)
+    monkeypatch.setattr(records, "create_many", original)
+    opt_out(numbers[27])  # after the first attempt accepted the whole batch
+    later(monkeypatch)
+
+    retry, _ = run_with_key(key, body)
+
+    # The first 25 operations exist (and could have been sent): the batch is not refused after the fact.
+    assert retry["statusCode"] == 202
+    assert (retry["body"]["accepted"], retry["body"]["refused"]) == (29, 1)
+    assert retry["body"]["items"][27]["problem"]["code"] == "recipient_opted_out"
+    assert len(drain()) == 29

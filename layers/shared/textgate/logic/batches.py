@@ -25,7 +25,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from textgate import clock, log, metrics
@@ -106,21 +106,16 @@ class _Item:
     slot: tuple[str, float] | None = None  # (limit key, moment) of the daily slot it holds
 
 
-@dataclass
-class _Slots:
-    """The daily slots a batch holds, by counter: given back for items that do not become operations."""
-
-    taken: list[limits.Slots] = field(default_factory=list)
-
-    def give_back(self, items: list[_Item]) -> None:
-        per_counter = Counter(item.slot for item in items if item.slot is not None)
-        for (key, moment), count in per_counter.items():
-            try:
-                limits.release_slots(limits.Slots(key, moment, count))
-            except Exception:  # a missed release only makes the limit stricter for a while
-                logger.exception("could not give back limit slots")
-        for item in items:
-            item.slot = None
+def _give_back(items: list[_Item]) -> None:
+    """Give back the daily slots of items that do not become operations, a write per counter."""
+    per_counter = Counter(item.slot for item in items if item.slot is not None)
+    for (key, moment), count in per_counter.items():
+        try:
+            limits.release_slots(limits.Slots(key, moment, count))
+        except Exception:  # a missed release only makes the limit stricter for a while
+            logger.exception("could not give back limit slots")
+    for item in items:
+        item.slot = None
 
 
 def accept(client: str, request: BatchRequest) -> dict[str, Any]:
@@ -137,32 +132,36 @@ def accept(client: str, request: BatchRequest) -> dict[str, Any]:
     if idempotency.resumed():
         _find_written(items, client, request.operation)
     pending = [item for item in items if item.stored is None]
+    resumed = len(pending) < len(items)
+    # The batch keeps the time of the attempt that created its first operations.
+    created_at = min((item.stored.created_at for item in items if item.stored is not None), default=now)
     for item in pending:
         _prepare(item, kind, request.items[item.index], campaign_id, request.operation)
-    slots = _Slots()
     try:
         _refuse_opted_out(pending)
-        _take_daily_slots(pending, now, slots)
+        _take_daily_slots(pending, now)
     except Exception:
-        slots.give_back(pending)
+        _give_back(pending)
         raise
     refused = [item for item in items if item.problem is not None]
-    if request.all_or_nothing and refused:
-        slots.give_back(pending)
+    # A batch resumed with operations already recorded (and maybe sent) was past this decision: its items that
+    # are refused now (an opt-out since) are refused alone.
+    if request.all_or_nothing and refused and not resumed:
+        _give_back(pending)
         raise _refuse_batch(refused)
 
     record = batch_records.BatchRecord(
         id=batch_id,
         client=client,
         operation=request.operation,
-        created_at=now,
+        created_at=created_at,
         size=len(items),
         refused=tuple(item.index for item in refused),
     )
     try:
         batch_records.put(record)
     except Exception:
-        slots.give_back(pending)
+        _give_back(pending)
         raise
     # From here on operations exist: nothing raises until every item is settled.
     _record_and_queue(
@@ -172,7 +171,6 @@ def accept(client: str, request: BatchRequest) -> dict[str, Any]:
         provider=kind.provider,
         batch_id=batch_id,
         now=now,
-        slots=slots,
     )
 
     refused = [item for item in items if item.problem is not None]
@@ -197,7 +195,7 @@ def accept(client: str, request: BatchRequest) -> dict[str, Any]:
         "accepted": len(accepted),
         "refused": len(refused),
         "items": [_answer(item) for item in items],
-        "created_at": clock.rfc3339(now),
+        "created_at": clock.rfc3339(created_at),
     }
 
 
@@ -248,7 +246,7 @@ def _refuse_opted_out(items: list[_Item]) -> None:
             item.problem = recipients.opted_out(item.handset)
 
 
-def _take_daily_slots(items: list[_Item], now: float, slots: _Slots) -> None:
+def _take_daily_slots(items: list[_Item], now: float) -> None:
     """One limit write per distinct number, concurrently; items past a number's limit are refused in index order."""
     by_number: dict[str, list[_Item]] = defaultdict(list)
     for item in items:
@@ -272,7 +270,6 @@ def _take_daily_slots(items: list[_Item], now: float, slots: _Slots) -> None:
                 logger.exception("could not take a recipient's daily slots")
                 failure = failure or exc
                 continue
-            slots.taken.append(taken)
             for position, item in enumerate(by_number[number]):
                 if position < taken.count:
                     item.slot = (taken.key, taken.moment)
@@ -313,7 +310,6 @@ def _record_and_queue(
     provider: str,
     batch_id: str,
     now: float,
-    slots: _Slots,
 ) -> None:
     """Record, then queue, a group of items at a time, the groups concurrently: an item is never queued before
     its own record is written, and the batch's round trips overlap instead of following one another."""
@@ -327,7 +323,6 @@ def _record_and_queue(
             provider=provider,
             batch_id=batch_id,
             now=now,
-            slots=slots,
         )
         _queue(group, provider)
 
@@ -346,7 +341,6 @@ def _write_records(
     provider: str,
     batch_id: str,
     now: float,
-    slots: _Slots,
 ) -> None:
     new = {
         item.operation_id: Operation.new(
@@ -379,7 +373,7 @@ def _write_records(
             lost.append(item)
         elif item.operation_id in new:
             item.stored = new[item.operation_id]
-    slots.give_back(lost)
+    _give_back(lost)
 
 
 def _queue(items: list[_Item], provider: str) -> None:
