@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from textgate import log
 from textgate.invocation import lambda_handler
-from textgate.logic.dead_letters import mark
+from textgate.logic.dead_letters import read_batch
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -16,7 +16,7 @@ log.setup()
 
 @lambda_handler()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    for record in event.get("Records") or []:
-        mark(record.get("body", ""))
-    # Every message is consumed: the mark on the operation (and the alarm) now carry it.
-    return {"batchItemFailures": []}
+    # A message whose operation is marked goes (the mark and the alarm now carry it); one that cannot be marked
+    # stays on its dead-letter queue for a person, under its queue's alarm.
+    kept = read_batch(event.get("Records") or [])
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in kept]}

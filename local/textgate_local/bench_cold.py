@@ -103,10 +103,9 @@ def lay_out_layer(target: Path = LOCAL_LAYER) -> Path:
 
 def _environment(layer: Path, code_dir: Path) -> dict[str, str]:
     sys.path.insert(0, str(ROOT / "layers" / "shared"))
-    from textgate.settings import Settings
+    from textgate.settings import GIVEN
 
-    required = [info.alias or name for name, info in Settings.model_fields.items() if info.is_required()]
-    env = {**os.environ, **dict.fromkeys(required, "dummy"), "OGANGI_BASE_URL": "http://x"}
+    env = {**os.environ, **dict.fromkeys(GIVEN, "dummy"), "OGANGI_BASE_URL": "http://x"}
     env.update(
         AWS_DEFAULT_REGION="us-east-1",
         PYTHONPATH=os.pathsep.join([str(code_dir), str(layer)]),

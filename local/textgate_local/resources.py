@@ -107,9 +107,13 @@ def create_secrets(template: Template, endpoint: str, values: dict[str, dict[str
         template.attributes[(name, "Arn")] = arn
 
 
-def function_environment(template: Template) -> dict[str, str]:
-    """The Globals environment, resolved against the local resources (all functions share it)."""
-    variables = template.function_defaults().get("Environment", {}).get("Variables", {})
+def function_environment(template: Template, function: str | None = None) -> dict[str, str]:
+    """A function's environment (the Globals and its own), resolved against the local resources. Without a
+    function: every function's, together, as the local stack runs them all in one process."""
+    variables = dict(template.function_defaults().get("Environment", {}).get("Variables", {}))
+    functions = [function] if function else list(template.of_type("AWS::Serverless::Function"))
+    for name in functions:
+        variables |= template.properties(name).get("Environment", {}).get("Variables", {})
     return {key: str(value) for key, value in template.resolve(variables).items()}
 
 

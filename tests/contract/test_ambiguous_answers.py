@@ -4,13 +4,13 @@ the provider's own words, without markup and without a credential."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import pytest
 
-from contract.conftest import serve
+from contract.conftest import Serve
 from textgate.providers.contactatonce import ContactAtOnceClient, ContactAtOnceCredentials, Conversation
 from textgate.providers.interact import InteractClient, InteractCredentials
 from textgate.providers.ogangi import OgangiClient, OgangiCredentials
@@ -93,10 +93,8 @@ def provider(request: pytest.FixtureRequest) -> Provider:
 
 
 @pytest.fixture
-def server(provider: Provider) -> Iterator[SandboxServer]:
-    running = serve(provider.app())
-    yield running
-    running.stop()
+def server(provider: Provider, serving: Serve) -> SandboxServer:
+    return serving(provider.app())
 
 
 def always(fault: Fault) -> Callable[[RecordedRequest], Fault]:
@@ -219,7 +217,7 @@ class Canned:
 
 class canned:  # noqa: N801 - used as a context manager, like a function
     def __init__(self, answer: SandboxAnswer) -> None:
-        self._server = serve(Canned(answer))
+        self._server = SandboxServer(Canned(answer)).start()  # type: ignore[arg-type]
 
     def __enter__(self) -> SandboxServer:
         return self._server

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import required_setting_names
 from defusedxml.ElementTree import fromstring
 
-from contract.conftest import serve
+from contract.conftest import Configure, Serve
 from textgate import secrets
 from textgate.executors import NotAttempted
 from textgate.executors import contactatonce as executor
@@ -25,7 +23,6 @@ from textgate.providers.contactatonce import (
 )
 from textgate.providers.outcome import Verdict
 from textgate.schemas.contactatonce import InitiateConversationRequest
-from textgate.settings import Settings, get_settings
 from textgate_local.sandboxes import contactatonce as sandbox
 from textgate_local.sandboxes.base import Fault, SandboxServer
 
@@ -33,13 +30,6 @@ PASSWORD = "s3cr&t<pw>"  # markup characters: they must be escaped, and never sh
 CREDENTIALS = ContactAtOnceCredentials(provider_id="77", username="acme", password=PASSWORD)
 PATH = "/MobileTextConnectRestService.svc/InitiateMobileTextConversation"
 NAMESPACE = "http://example.com/MobileTextConnect"
-# Derived from the model, so a setting added later needs no change here.
-REQUIRED_SETTINGS = required_setting_names()
-DEFAULTED_SETTINGS = [
-    info.alias
-    for info in Settings.model_fields.values()
-    if info.alias and not info.is_required() and info.alias.startswith(("CONTACTATONCE_", "PROVIDER_"))
-]
 
 
 def app(**overrides: Any) -> sandbox.ContactAtOnceSandbox:
@@ -59,33 +49,13 @@ def children(body: bytes, namespace: str = "") -> list[tuple[str, str | None]]:
 
 
 @pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    running = serve(app())
-    yield running
-    running.stop()
+def server(serving: Serve) -> SandboxServer:
+    return serving(app())
 
 
 @pytest.fixture
 def client(server: SandboxServer) -> ContactAtOnceClient:
     return ContactAtOnceClient(CREDENTIALS, base_urls={"na": server.url}, timeout=(1.0, 1.0))
-
-
-@pytest.fixture
-def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Settings]]:
-    """Settings from the environment, as a container reads them: dummies for what these tests do not use."""
-
-    def settings(**values: str) -> Settings:
-        for name in DEFAULTED_SETTINGS:
-            monkeypatch.delenv(name, raising=False)
-        for name in REQUIRED_SETTINGS:
-            monkeypatch.setenv(name, "unused")
-        for name, value in values.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-        return get_settings()
-
-    yield settings
-    get_settings.cache_clear()
 
 
 # -- what the provider sees ----------------------------------------------------------------------------------
@@ -163,29 +133,26 @@ def test_unicode_and_markup_arrive_byte_exact(client: ContactAtOnceClient, serve
     assert server.acted == [f"initiate:+13056708084:{question}"]
 
 
-def test_namespace_and_root_come_from_settings(configure: Callable[..., Settings]) -> None:
-    namespaced = serve(app(root_element="StartConversation", namespace=NAMESPACE))
-    try:
-        settings = configure(
-            CONTACTATONCE_BASE_URL_NA=namespaced.url,
-            CONTACTATONCE_ROOT_ELEMENT="StartConversation",
-            CONTACTATONCE_NAMESPACE=NAMESPACE,
-        )
-        outcome = ContactAtOnceClient.from_settings(CREDENTIALS, settings).initiate_conversation(conversation())
-        assert outcome.verdict is Verdict.SUCCEEDED, outcome
-        root = fromstring(namespaced.requests[0].body)
-        assert root.tag == f"{{{NAMESPACE}}}StartConversation"
-        assert all(child.tag.startswith(f"{{{NAMESPACE}}}") for child in root)
-        assert children(namespaced.requests[0].body, NAMESPACE) == [
-            ("ProviderId", "77"),
-            ("UserName", "acme"),
-            ("Password", PASSWORD),
-            ("MerchantId", "123"),
-            ("ConsumerPhoneNumber", "3056708084"),
-            ("ConsumerPhoneNumberCountryCode", "1"),
-        ]
-    finally:
-        namespaced.stop()
+def test_namespace_and_root_come_from_settings(configure: Configure, serving: Serve) -> None:
+    namespaced = serving(app(root_element="StartConversation", namespace=NAMESPACE))
+    settings = configure(
+        CONTACTATONCE_BASE_URL_NA=namespaced.url,
+        CONTACTATONCE_ROOT_ELEMENT="StartConversation",
+        CONTACTATONCE_NAMESPACE=NAMESPACE,
+    )
+    outcome = ContactAtOnceClient.from_settings(CREDENTIALS, settings).initiate_conversation(conversation())
+    assert outcome.verdict is Verdict.SUCCEEDED, outcome
+    root = fromstring(namespaced.requests[0].body)
+    assert root.tag == f"{{{NAMESPACE}}}StartConversation"
+    assert all(child.tag.startswith(f"{{{NAMESPACE}}}") for child in root)
+    assert children(namespaced.requests[0].body, NAMESPACE) == [
+        ("ProviderId", "77"),
+        ("UserName", "acme"),
+        ("Password", PASSWORD),
+        ("MerchantId", "123"),
+        ("ConsumerPhoneNumber", "3056708084"),
+        ("ConsumerPhoneNumberCountryCode", "1"),
+    ]
 
 
 def test_a_root_the_service_does_not_expect_is_a_final_http_400(server: SandboxServer) -> None:
@@ -200,23 +167,19 @@ def test_an_unusable_root_element_setting_is_refused() -> None:
         ContactAtOnceClient(CREDENTIALS, base_urls={}, timeout=(1.0, 1.0), root_element="a b")
 
 
-def test_the_three_regions_reach_their_own_base_urls(configure: Callable[..., Settings]) -> None:
-    regions = {region: serve(app()) for region in ("na", "au", "eu")}
-    try:
-        settings = configure(
-            **{f"CONTACTATONCE_BASE_URL_{region.upper()}": running.url + "/" for region, running in regions.items()}
-        )
-        client = ContactAtOnceClient.from_settings(CREDENTIALS, settings)
-        for region in regions:
-            assert client.initiate_conversation(conversation(), region=region).verdict is Verdict.SUCCEEDED
-        for running in regions.values():
-            assert [request.path for request in running.requests] == [PATH]
-    finally:
-        for running in regions.values():
-            running.stop()
+def test_the_three_regions_reach_their_own_base_urls(configure: Configure, serving: Serve) -> None:
+    regions = {region: serving(app()) for region in ("na", "au", "eu")}
+    settings = configure(
+        **{f"CONTACTATONCE_BASE_URL_{region.upper()}": running.url + "/" for region, running in regions.items()}
+    )
+    client = ContactAtOnceClient.from_settings(CREDENTIALS, settings)
+    for region in regions:
+        assert client.initiate_conversation(conversation(), region=region).verdict is Verdict.SUCCEEDED
+    for running in regions.values():
+        assert [request.path for request in running.requests] == [PATH]
 
 
-def test_default_base_urls_are_the_documented_regional_services(configure: Callable[..., Settings]) -> None:
+def test_default_base_urls_are_the_documented_regional_services(configure: Configure) -> None:
     client = ContactAtOnceClient.from_settings(CREDENTIALS, configure())
     assert client.endpoint("na") == f"https://services.contactatonce.com{PATH}"
     assert client.endpoint("au") == f"https://services.contactatonce.com.au{PATH}"
@@ -443,7 +406,7 @@ def accept(monkeypatch: pytest.MonkeyPatch, body: dict[str, Any]) -> Operation:
 
 
 def test_accepted_operation_is_executed_against_its_region(
-    monkeypatch: pytest.MonkeyPatch, configure: Callable[..., Settings], server: SandboxServer
+    monkeypatch: pytest.MonkeyPatch, configure: Configure, server: SandboxServer
 ) -> None:
     configure(CONTACTATONCE_BASE_URL_EU=server.url, CONTACTATONCE_SECRET_ID="contactatonce-secret")
     read: list[str] = []
@@ -502,9 +465,9 @@ def test_no_suppression_check_for_a_conversation(monkeypatch: pytest.MonkeyPatch
 
 @pytest.mark.parametrize("secret", [secrets.SecretUnavailable("secret x could not be read"), {"username": "acme"}])
 def test_missing_credentials_mean_not_attempted(
-    monkeypatch: pytest.MonkeyPatch, configure: Callable[..., Settings], secret: object
+    monkeypatch: pytest.MonkeyPatch, configure: Configure, secret: object
 ) -> None:
-    configure()
+    configure(CONTACTATONCE_SECRET_ID="contactatonce-secret")
 
     def get_secret(secret_id: str) -> object:
         if isinstance(secret, Exception):

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
 import pytest
-from conftest import required_setting_names
 
-from contract.conftest import serve
+from contract.conftest import Configure, Serve
 from textgate import secrets
 from textgate.executors import NotAttempted
 from textgate.executors import interact as executor
@@ -20,7 +18,6 @@ from textgate.models import Operation
 from textgate.providers import transport
 from textgate.providers.interact import InteractClient, InteractCredentials, interpret
 from textgate.providers.outcome import Verdict
-from textgate.settings import get_settings
 from textgate_local.sandboxes import interact as sandbox
 from textgate_local.sandboxes.base import Fault, SandboxServer
 
@@ -36,10 +33,8 @@ def app() -> sandbox.InteractSandbox:
 
 
 @pytest.fixture
-def server(app: sandbox.InteractSandbox) -> Iterator[SandboxServer]:
-    running = serve(app)
-    yield running
-    running.stop()
+def server(app: sandbox.InteractSandbox, serving: Serve) -> SandboxServer:
+    return serving(app)
 
 
 @pytest.fixture
@@ -279,15 +274,8 @@ def test_credentials_come_from_the_secret_and_hide_the_key() -> None:
 
 
 @pytest.fixture
-def settings_for(monkeypatch: pytest.MonkeyPatch, server: SandboxServer) -> Iterator[None]:
-    for name in required_setting_names():
-        monkeypatch.setenv(name, "dummy")
-    monkeypatch.setenv("INTERACT_SECRET_ID", "interact-secret")
-    monkeypatch.setenv("INTERACT_BASE_URL", server.url)
-    monkeypatch.setenv("PROVIDER_TIMEOUT_SECONDS", "2")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+def settings_for(configure: Configure, server: SandboxServer) -> None:
+    configure(INTERACT_SECRET_ID="interact-secret", INTERACT_BASE_URL=server.url, PROVIDER_TIMEOUT_SECONDS="2")
 
 
 def operation(**payload: Any) -> Operation:

@@ -8,16 +8,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 from xml.etree.ElementTree import canonicalize
 
 import pytest
 import requests
-from conftest import required_setting_names
 from defusedxml import ElementTree
 
-from contract.conftest import serve
+from contract.conftest import Configure, Serve
 from textgate import secrets
 from textgate.executors import interact as executor
 from textgate.models import Operation
@@ -25,7 +23,7 @@ from textgate.providers import transport
 from textgate.providers.interact import InteractCredentials
 from textgate.providers.interact_soap import AGENT_NS, ENVELOPE_NS, SOAP_PATH, InteractSoapClient, envelope, interpret
 from textgate.providers.outcome import Verdict
-from textgate.settings import get_settings
+from textgate.settings import Settings
 from textgate_local.sandboxes import interact as sandbox
 from textgate_local.sandboxes.base import Fault, SandboxServer
 
@@ -70,10 +68,8 @@ def app() -> sandbox.InteractSandbox:
 
 
 @pytest.fixture
-def server(app: sandbox.InteractSandbox) -> Iterator[SandboxServer]:
-    running = serve(app)
-    yield running
-    running.stop()
+def server(app: sandbox.InteractSandbox, serving: Serve) -> SandboxServer:
+    return serving(app)
 
 
 @pytest.fixture
@@ -379,17 +375,16 @@ def test_connection_refused_is_transient() -> None:
 
 
 @pytest.fixture
-def settings_for(monkeypatch: pytest.MonkeyPatch, server: SandboxServer) -> Iterator[pytest.MonkeyPatch]:
-    for name in required_setting_names():
-        monkeypatch.setenv(name, "dummy")
-    monkeypatch.setenv("INTERACT_SECRET_ID", "interact-secret")
-    monkeypatch.setenv("INTERACT_BASE_URL", server.url)
-    monkeypatch.setenv("PROVIDER_TIMEOUT_SECONDS", "2")
+def settings_for(configure: Configure, monkeypatch: pytest.MonkeyPatch, server: SandboxServer) -> Configure:
+    """Settings for the executor against the sandbox, with what a test adds (`INTERACT_PROTOCOL`)."""
     secret = {"account_id": "12345678", "tenant_id": "tenant-7", "application_key": KEY, "environment_name": ""}
     monkeypatch.setattr(secrets, "get_secret", lambda secret_id: secret)
-    get_settings.cache_clear()
-    yield monkeypatch
-    get_settings.cache_clear()
+
+    def settings(**values: str) -> Settings:
+        defaults = {"INTERACT_SECRET_ID": "interact-secret", "INTERACT_BASE_URL": server.url}
+        return configure(**defaults, PROVIDER_TIMEOUT_SECONDS="2", **values)
+
+    return settings
 
 
 def operation(**payload: Any) -> Operation:
@@ -398,8 +393,8 @@ def operation(**payload: Any) -> Operation:
     return Operation.new(operation="interact.send_campaign_sms", provider="interact", client="c", payload=stored)
 
 
-def test_executor_over_soap_sends_the_envelope(settings_for: pytest.MonkeyPatch, server: SandboxServer) -> None:
-    settings_for.setenv("INTERACT_PROTOCOL", "soap")
+def test_executor_over_soap_sends_the_envelope(settings_for: Configure, server: SandboxServer) -> None:
+    settings_for(INTERACT_PROTOCOL="soap")
     outcome = executor.execute(operation(**{"send_from_master_account": True, "additional_params": {"v": "1"}}))
     assert outcome.verdict is Verdict.SUCCEEDED
     [request] = server.requests
@@ -410,7 +405,8 @@ def test_executor_over_soap_sends_the_envelope(settings_for: pytest.MonkeyPatch,
     )  # fmt: skip
 
 
-def test_executor_over_rest_by_default(settings_for: pytest.MonkeyPatch, server: SandboxServer) -> None:
+def test_executor_over_rest_by_default(settings_for: Configure, server: SandboxServer) -> None:
+    settings_for()
     outcome = executor.execute(operation())
     assert outcome.verdict is Verdict.SUCCEEDED
     [request] = server.requests
@@ -419,10 +415,10 @@ def test_executor_over_rest_by_default(settings_for: pytest.MonkeyPatch, server:
 
 
 def test_executor_over_rest_never_sends_a_master_account_operation(
-    settings_for: pytest.MonkeyPatch, server: SandboxServer
+    settings_for: Configure, server: SandboxServer
 ) -> None:
     # Accepted while the deployment spoke SOAP, delivered after it switched to REST: REST cannot say it.
-    settings_for.setenv("INTERACT_PROTOCOL", "rest")
+    settings_for(INTERACT_PROTOCOL="rest")
     outcome = executor.execute(operation(send_from_master_account=True))
     assert outcome.verdict is Verdict.REJECTED and outcome.code == "invalid_request"
     assert server.requests == []

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from urllib.parse import unquote
 
 import pytest
 
-from contract.conftest import serve
+from contract.conftest import Serve
 from textgate.providers.ogangi import OgangiClient, OgangiCredentials, sign
 from textgate.providers.outcome import Verdict
 from textgate_local.sandboxes import ogangi as sandbox
@@ -18,11 +17,10 @@ CREDENTIALS = OgangiCredentials(instance_id="434", public_key="pub-key", private
 
 
 @pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    app = sandbox.OgangiSandbox(instance_id="434", public_key="pub-key", private_key="A1B2T3J4N5", slow_seconds=1.5)
-    running = serve(app)
-    yield running
-    running.stop()
+def server(serving: Serve) -> SandboxServer:
+    return serving(
+        sandbox.OgangiSandbox(instance_id="434", public_key="pub-key", private_key="A1B2T3J4N5", slow_seconds=1.5)
+    )
 
 
 @pytest.fixture

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import required_setting_names
 
-from contract.conftest import serve
+from contract.conftest import Configure, Serve
 from textgate import secrets
 from textgate.executors import NotAttempted
 from textgate.executors import protexting as executor
@@ -21,7 +20,6 @@ from textgate.payloads import Payload
 from textgate.providers.outcome import ProviderOutcome, Verdict
 from textgate.providers.protexting import ProTextingClient, ProTextingCredentials
 from textgate.schemas.protexting import OptInRequest
-from textgate.settings import get_settings
 from textgate_local.sandboxes import protexting as sandbox
 from textgate_local.sandboxes.base import Fault, RecordedRequest, SandboxAnswer, SandboxServer
 
@@ -30,10 +28,8 @@ NUMBER = "16461234567"
 
 
 @pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    running = serve(sandbox.ProTextingSandbox(access_token=TOKEN, slow_seconds=1.5))
-    yield running
-    running.stop()
+def server(serving: Serve) -> SandboxServer:
+    return serving(sandbox.ProTextingSandbox(access_token=TOKEN, slow_seconds=1.5))
 
 
 @pytest.fixture
@@ -173,8 +169,8 @@ def test_wrong_token_is_unauthorized_and_never_echoed(server: SandboxServer) -> 
     assert server.acted == []
 
 
-def test_spent_allowance_pauses_then_429_is_rate_limited() -> None:
-    running = serve(sandbox.ProTextingSandbox(access_token=TOKEN, rate_limit=2, window_seconds=30))
+def test_spent_allowance_pauses_then_429_is_rate_limited(serving: Serve) -> None:
+    running = serving(sandbox.ProTextingSandbox(access_token=TOKEN, rate_limit=2, window_seconds=30))
     try:
         client = ProTextingClient(running.url, ProTextingCredentials(TOKEN), (1.0, 1.0))
         first = client.opt_in(phone_number=NUMBER, group_ids=[1])
@@ -221,7 +217,7 @@ AnswerWith = Callable[[SandboxAnswer], ProviderOutcome]
 
 @pytest.fixture(scope="module")
 def canned() -> Iterator[SandboxServer]:
-    running = serve(Canned(SandboxAnswer(500)))
+    running = SandboxServer(Canned(SandboxAnswer(500))).start()  # type: ignore[arg-type]
     yield running
     running.stop()
 
@@ -348,16 +344,8 @@ def test_no_outcome_ever_holds_the_token(client: ProTextingClient, server: Sandb
 
 
 @pytest.fixture
-def settings(monkeypatch: pytest.MonkeyPatch, server: SandboxServer) -> Iterator[None]:
-    # Every required setting gets a harmless value, whatever settings are added later.
-    for name in required_setting_names():
-        monkeypatch.setenv(name, "dummy")
-    monkeypatch.setenv("PROTEXTING_SECRET_ID", "protexting-secret")
-    monkeypatch.setenv("PROTEXTING_BASE_URL", server.url)
-    monkeypatch.setenv("PROVIDER_TIMEOUT_SECONDS", "2")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+def settings(configure: Configure, server: SandboxServer) -> None:
+    configure(PROTEXTING_SECRET_ID="protexting-secret", PROTEXTING_BASE_URL=server.url, PROVIDER_TIMEOUT_SECONDS="2")
 
 
 def accepted(monkeypatch: pytest.MonkeyPatch, body: dict[str, Any]) -> Operation:

@@ -108,6 +108,19 @@ def test_each_provider_has_a_queue_a_dead_letter_queue_and_a_delivery_function()
         assert source.max_concurrency >= 2
 
 
+def test_each_delivery_function_reserves_as_much_concurrency_as_its_queue_may_use() -> None:
+    # Equal: the pollers never ask for more than the reservation (no throttled batches spending receive counts),
+    # and the rest of the account never takes it. The dead-letter reader, on four queues, reserves nothing.
+    for source in queue_sources(TEMPLATE):
+        if source.function == "DeadLetterFunction":
+            continue
+        properties = FUNCTIONS[source.function]["Properties"]
+        (event,) = properties["Events"].values()
+        cap = event["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+        assert isinstance(cap, Tagged) and cap.value.endswith("MaxConcurrency"), source.function
+        assert properties["ReservedConcurrentExecutions"] == cap, source.function
+
+
 def test_tables_are_on_demand_with_point_in_time_recovery_and_ttl() -> None:
     for name, spec in TEMPLATE.of_type("AWS::DynamoDB::Table").items():
         properties = spec["Properties"]
@@ -133,6 +146,73 @@ def _statements(spec: dict[str, Any]) -> list[dict[str, Any]]:
         if isinstance(policy, dict) and "Statement" in policy:
             found.extend(policy["Statement"])
     return found
+
+
+def _named_resources(value: Any) -> set[str]:
+    """The logical ids a policy's resources name (!Ref X, !GetAtt X.Arn, !Sub "${X.Arn}/index/*")."""
+    if isinstance(value, Tagged):
+        if isinstance(value.value, str):
+            return {value.value.split(".")[0]} | set(re.findall(r"\$\{(\w+)", value.value))
+        return _named_resources(value.value)
+    if isinstance(value, dict):
+        return set().union(*map(_named_resources, value.values()))
+    if isinstance(value, list):
+        return set().union(*map(_named_resources, value))
+    return set()
+
+
+def test_each_function_is_given_the_names_of_exactly_the_resources_its_policy_allows() -> None:
+    # settings.py: a function reads only the names it is given; the names it needs are those its policy allows.
+    kinds = {"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SecretsManager::Secret", "AWS::Events::EventBus"}
+    named_kinds = {name for name, spec in TEMPLATE.resources.items() if spec["Type"] in kinds}
+    shared = TEMPLATE.function_defaults()["Environment"]["Variables"]
+    assert not _named_resources(shared) & named_kinds, "a resource name given to every function"
+    for name, spec in FUNCTIONS.items():
+        variables = spec["Properties"].get("Environment", {}).get("Variables", {})
+        given = _named_resources(variables) & named_kinds
+        allowed = set().union(*(_named_resources(s["Resource"]) for s in _statements(spec))) & named_kinds
+        assert given == allowed, name
+
+
+COLD_STARTS = """
+import importlib, json, os, sys
+from textgate.settings import get_settings
+base = dict(os.environ)
+for function, (folder, module, environment) in json.loads(sys.argv[1]).items():
+    os.environ.clear()
+    os.environ.update(base | environment)
+    get_settings.cache_clear()
+    sys.path.insert(0, folder)
+    try:
+        importlib.import_module(module)
+    except Exception as exc:
+        sys.exit(f"{function}: {exc!r}")
+    sys.path.remove(folder)
+"""
+
+
+def test_each_function_starts_with_its_own_environment_alone() -> None:
+    from textgate_local.resources import function_environment
+
+    template = Template.read(overrides={"OgangiBaseUrl": "http://127.0.0.1:9"})
+    plan = {
+        name: (
+            str(ROOT / spec["Properties"]["CodeUri"]),
+            spec["Properties"]["Handler"].rpartition(".")[0],
+            function_environment(template, name),
+        )
+        for name, spec in FUNCTIONS.items()
+    }
+    kept = {name: value for name, value in os.environ.items() if name == "PATH"}
+    completed = subprocess.run(
+        [sys.executable, "-c", COLD_STARTS, json.dumps(plan)],
+        env=kept | {"PYTHONPATH": str(ROOT / "layers" / "shared"), "AWS_DEFAULT_REGION": "us-east-1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
 
 
 def test_policies_are_least_privilege() -> None:

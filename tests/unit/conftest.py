@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import required_setting_names
+from conftest import given_setting_names
 
 
 @pytest.fixture
 def unit_settings(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    environment = dict.fromkeys(required_setting_names(), "dummy") | {"OGANGI_BASE_URL": "http://127.0.0.1:9"}
+    environment = dict.fromkeys(given_setting_names(), "dummy") | {"OGANGI_BASE_URL": "http://127.0.0.1:9"}
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     return environment

@@ -9,7 +9,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import required_setting_names
+from conftest import given_setting_names
 
 from textgate.errors import ValidationFailed
 from textgate.logic import operations
@@ -300,7 +300,7 @@ def test_the_payload_keeps_the_campaign_and_every_field(accepted: list[dict[str,
 @pytest.fixture
 def protocol(monkeypatch: pytest.MonkeyPatch) -> Any:
     def use(name: str | None) -> None:
-        for setting in required_setting_names():
+        for setting in given_setting_names():
             monkeypatch.setenv(setting, "dummy")
         if name is None:
             monkeypatch.delenv("INTERACT_PROTOCOL", raising=False)

@@ -1,3 +1,8 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -6,11 +11,47 @@ from openapi_spec_validator import validate
 from textgate.openapi import document
 from textgate.settings import SettingsError, get_settings
 
+ROOT = Path(__file__).resolve().parents[2]
 
-def test_missing_settings_fail_loudly_naming_them(monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_a_name_the_function_was_not_given_fails_loudly_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPERATIONS_TABLE", raising=False)
+    monkeypatch.setenv("LIMITS_TABLE", "limits")
+    settings = get_settings()  # a function that uses no operations starts
+    assert settings.limits_table == "limits"
+    with pytest.raises(SettingsError, match="OPERATIONS_TABLE is not set"):
+        _ = settings.operations_table
+
+
+def test_a_name_given_empty_fails_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPERATIONS_TABLE", " ")
     with pytest.raises(SettingsError, match="OPERATIONS_TABLE"):
         get_settings()
+
+
+def start(function: str, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A cold start: the function's module imported in a fresh interpreter, as Lambda's init does."""
+    path = [str(ROOT / "layers" / "shared"), str(ROOT / "functions" / function)]
+    kept = {name: value for name, value in os.environ.items() if name in ("PATH", "SYSTEMROOT")}
+    return subprocess.run(
+        [sys.executable, "-c", f"import {function}"],
+        env=kept | environment | {"PYTHONPATH": os.pathsep.join(path), "AWS_DEFAULT_REGION": "us-east-1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_bad_environment_fails_the_cold_start_not_each_request() -> None:
+    given = {"OPERATIONS_TABLE": "operations"}
+    assert start("get_operation", given).returncode == 0
+
+    failed = start("get_operation", given | {"MAX_ATTEMPTS": "0", "PROVIDER_TIMEOUT_SECONDS": "soon"})
+    assert failed.returncode != 0
+    assert "SettingsError: invalid or missing settings: PROVIDER_TIMEOUT_SECONDS, MAX_ATTEMPTS" in failed.stderr
+    (line,) = [json.loads(line) for line in failed.stdout.splitlines() if line.startswith("{")]
+    assert line["level"] == "CRITICAL" and "MAX_ATTEMPTS" in line["error"]
 
 
 def test_settings_are_validated(unit_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:

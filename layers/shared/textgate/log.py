@@ -178,13 +178,17 @@ def configure(level: str = "INFO") -> Logger:
 
 
 def setup() -> None:
-    """Called once at import of each function module: the Logger at the settings' level."""
-    from textgate.settings import get_settings  # noqa: PLC0415 - settings may be absent in some unit tests
+    """Called once at import of each function module: reads the settings and sets the Logger at their level.
+
+    A bad environment raises `SettingsError` here, after a JSON line naming what is wrong: the Lambda init fails
+    (and the next invocation tries it again), rather than every request answering 500."""
+    from textgate.settings import SettingsError, get_settings  # noqa: PLC0415 - a module that logs may not need them
 
     try:
         level = get_settings().log_level
-    except Exception:  # noqa: BLE001
-        level = "INFO"
+    except SettingsError as exc:
+        configure("INFO").critical("the function's environment is wrong; it cannot start", extra={"error": str(exc)})
+        raise
     configure(level)
 
 

@@ -1,40 +1,77 @@
 """Settings of a container: read once from the environment, validated, then shared.
 
-In AWS the template sets every variable; credentials are not settings, they come from Secrets Manager.
+Two kinds, as the template gives them:
+- the names of the stack's resources (tables, queues, secrets, the bus) and Ogangi's address: each function is
+  given only those it uses (its own `Environment` in template.yaml, the same resources its policy allows). Reading
+  one the function was not given is a `SettingsError` naming it; one given empty fails the cold start;
+- the tunables (timeouts, attempts, limits, provider options): every function has them, each with a default,
+  validated at the cold start.
+
+`get_settings` raises `SettingsError` on a bad environment, and each function calls it while it is imported
+(`log.setup`): a bad environment fails the Lambda init, loudly, instead of answering every request with a 500.
+Credentials are not settings, they come from Secrets Manager.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Literal
+from typing import ClassVar, Literal, overload
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+
+class SettingsError(RuntimeError):
+    """The container's environment is incomplete or wrong: fail the cold start loudly."""
+
+
+class Given:
+    """A setting only the functions that use it are given: read, it must be there."""
+
+    def __init__(self, variable: str) -> None:
+        self.variable = variable
+
+    @overload
+    def __get__(self, settings: None, owner: type) -> Given: ...
+    @overload
+    def __get__(self, settings: Settings, owner: type) -> str: ...
+    def __get__(self, settings: Settings | None, owner: type) -> Given | str:
+        if settings is None:
+            return self
+        value = settings._given.get(self.variable)
+        if value is None:
+            raise SettingsError(f"{self.variable} is not set: this function was not given it (template.yaml)")
+        return value
 
 
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    operations_table: str = Field(alias="OPERATIONS_TABLE")
-    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
-    callbacks_table: str = Field(alias="CALLBACKS_TABLE")
-    suppression_table: str = Field(alias="SUPPRESSION_TABLE")
-    limits_table: str = Field(alias="LIMITS_TABLE")
-    event_bus_name: str = Field(alias="EVENT_BUS_NAME")
+    operations_table: ClassVar[Given] = Given("OPERATIONS_TABLE")
+    idempotency_table: ClassVar[Given] = Given("IDEMPOTENCY_TABLE")
+    callbacks_table: ClassVar[Given] = Given("CALLBACKS_TABLE")
+    suppression_table: ClassVar[Given] = Given("SUPPRESSION_TABLE")
+    limits_table: ClassVar[Given] = Given("LIMITS_TABLE")
+    event_bus_name: ClassVar[Given] = Given("EVENT_BUS_NAME")
 
-    ogangi_queue_url: str = Field(alias="OGANGI_QUEUE_URL")
-    contactatonce_queue_url: str = Field(alias="CONTACTATONCE_QUEUE_URL")
-    interact_queue_url: str = Field(alias="INTERACT_QUEUE_URL")
-    protexting_queue_url: str = Field(alias="PROTEXTING_QUEUE_URL")
+    ogangi_queue_url: ClassVar[Given] = Given("OGANGI_QUEUE_URL")
+    contactatonce_queue_url: ClassVar[Given] = Given("CONTACTATONCE_QUEUE_URL")
+    interact_queue_url: ClassVar[Given] = Given("INTERACT_QUEUE_URL")
+    protexting_queue_url: ClassVar[Given] = Given("PROTEXTING_QUEUE_URL")
 
-    ogangi_secret_id: str = Field(alias="OGANGI_SECRET_ID")
-    contactatonce_secret_id: str = Field(alias="CONTACTATONCE_SECRET_ID")
-    interact_secret_id: str = Field(alias="INTERACT_SECRET_ID")
-    protexting_secret_id: str = Field(alias="PROTEXTING_SECRET_ID")
-    sumotext_secret_id: str = Field(alias="SUMOTEXT_SECRET_ID")
-    pin_key_secret_id: str = Field(alias="PIN_KEY_SECRET_ID")
+    ogangi_secret_id: ClassVar[Given] = Given("OGANGI_SECRET_ID")
+    contactatonce_secret_id: ClassVar[Given] = Given("CONTACTATONCE_SECRET_ID")
+    interact_secret_id: ClassVar[Given] = Given("INTERACT_SECRET_ID")
+    protexting_secret_id: ClassVar[Given] = Given("PROTEXTING_SECRET_ID")
+    sumotext_secret_id: ClassVar[Given] = Given("SUMOTEXT_SECRET_ID")
+    pin_key_secret_id: ClassVar[Given] = Given("PIN_KEY_SECRET_ID")
 
-    ogangi_base_url: str = Field(alias="OGANGI_BASE_URL")
+    ogangi_base_url: ClassVar[Given] = Given("OGANGI_BASE_URL")
+
+    # The Given values of this container (set by `from_environment`).
+    _given: dict[str, str] = PrivateAttr(default_factory=dict)
+
     ogangi_from: str = Field(default="", alias="OGANGI_FROM")
     contactatonce_base_url_na: str = Field(
         default="https://services.contactatonce.com", alias="CONTACTATONCE_BASE_URL_NA"
@@ -72,15 +109,24 @@ class Settings(BaseModel):
         connect = min(3.0, self.provider_timeout_seconds / 2)
         return connect, self.provider_timeout_seconds - connect
 
+    @classmethod
+    def from_environment(cls, environment: Mapping[str, str]) -> Settings:
+        try:
+            settings = cls.model_validate(dict(environment))
+        except ValidationError as exc:
+            names = ", ".join(str(error["loc"][0]) for error in exc.errors())
+            raise SettingsError(f"invalid or missing settings: {names}") from None
+        given = {variable: environment[variable] for variable in GIVEN if variable in environment}
+        empty = sorted(variable for variable, value in given.items() if not value.strip())
+        if empty:
+            raise SettingsError(f"invalid or missing settings: {', '.join(empty)} given empty")
+        settings._given = given
+        return settings
 
-class SettingsError(RuntimeError):
-    """The container's environment is incomplete or wrong: fail the cold start loudly."""
+
+GIVEN = frozenset(value.variable for value in vars(Settings).values() if isinstance(value, Given))
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    try:
-        return Settings.model_validate(dict(os.environ))
-    except ValidationError as exc:
-        names = ", ".join(str(error["loc"][0]) for error in exc.errors())
-        raise SettingsError(f"invalid or missing settings: {names}") from None
+    return Settings.from_environment(os.environ)

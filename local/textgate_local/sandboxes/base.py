@@ -16,11 +16,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from http.server import BaseHTTPRequestHandler
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from textgate_local.http_server import BusyHTTPServer, QuietHandler
+
+STOP_POLL_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,13 @@ class SandboxServer:
         self.latency_seconds = 0.0  # added to every answer: a provider's own processing time (benchmarks)
         self._lock = threading.Lock()
         self._server = BusyHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"sandbox-{app.name}", daemon=True)
+        # `stop` waits until the serving loop next looks at its stop flag: look often (a select every 10 ms costs
+        # nothing), not every half second, which every test that starts a sandbox would pay at its teardown.
+        self._thread = threading.Thread(
+            target=partial(self._server.serve_forever, poll_interval=STOP_POLL_SECONDS),
+            name=f"sandbox-{app.name}",
+            daemon=True,
+        )
 
     @property
     def url(self) -> str:

@@ -284,11 +284,14 @@ def expire_lease(operation_id: str, *, now: float, error: OperationError) -> Ope
 
 
 def mark_dead_lettered(operation_id: str, *, now: float) -> Operation | None:
-    """Note on the record that its message reached the dead-letter queue (listed by the dead_letters index)."""
+    """Note on the record that its message reached the dead-letter queue (listed by the dead_letters index).
+
+    Conditional: None when there is no such operation or it is marked already (not put back since), so a copy of
+    the message, or a batch received again, marks it once."""
     return _update(
         operation_id,
         sets={"dead_lettered_at": _n(now), "updated_at": _n(now), "dead_letter_queue": {"S": "pending"}},
-        condition="attribute_exists(id)",
+        condition="attribute_exists(id) AND attribute_not_exists(dead_letter_queue)",
         values={},
     )
 
