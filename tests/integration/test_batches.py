@@ -425,3 +425,18 @@ def test_a_resumed_all_or_nothing_batch_refuses_alone_what_changed_since(
     assert (retry["body"]["accepted"], retry["body"]["refused"]) == (29, 1)
     assert retry["body"]["items"][27]["problem"]["code"] == "recipient_opted_out"
     assert len(drain()) == 29
+
+
+def test_a_batch_of_a_thousand_refusals_is_replayed_under_its_key() -> None:
+    unknown = {f"unknown_field_{n}": "x" for n in range(60)}
+    body = {"operation": "ogangi.send_sms", "items": [{**sms("+1555"), **unknown} for _ in range(1000)]}
+    key = f"batch-{next(_numbers)}"
+
+    first, _ = run_with_key(key, body)
+    second, replayed = run_with_key(key, body)
+
+    assert first["body"]["refused"] == 1000
+    problem = first["body"]["items"][999]["problem"]
+    assert problem["code"] == "validation_error" and len(problem["errors"]) == batches.ITEM_ERRORS
+    assert replayed and second == first  # kept compressed: the answer is well over DynamoDB's 400 KB item
+    assert len(json.dumps(first).encode()) > 400 * 1024

@@ -32,7 +32,15 @@ from textgate import clock, log, metrics
 from textgate.dal import batches as batch_records
 from textgate.dal import events, limits, queue
 from textgate.dal import operations as records
-from textgate.errors import ApiError, BatchRefused, InternalError, NotFound, ServiceUnavailable, ValidationFailed
+from textgate.errors import (
+    ApiError,
+    BatchRefused,
+    InternalError,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+    clip,
+)
 from textgate.logic import idempotency, recipients
 from textgate.models import Operation, OperationError, Status, batch_operation_id, new_batch_id
 from textgate.payloads import Payload
@@ -48,6 +56,8 @@ LIMIT_WORKERS = 16  # concurrent limit writes (one per distinct number)
 GROUP_SIZE = 50  # items recorded (two BatchWriteItem calls) then queued (five SendMessageBatch calls) together
 GROUP_WORKERS = 8  # groups settled concurrently
 DETAILED_REFUSALS = 50  # an all-or-nothing refusal names each item's field and message up to this many
+ITEM_ERRORS = 5  # field errors shown in one item's problem
+ITEM_DETAIL = 300  # characters of one item's problem detail
 
 
 # ---------------------------------------------------------------- what a batch may hold
@@ -435,8 +445,17 @@ def _count(operation: str, accepted: list[_Item], refused: list[_Item]) -> None:
 
 def _answer(item: _Item) -> dict[str, Any]:
     if item.problem is not None:
-        return {"index": item.index, "problem": item.problem.problem()}
+        return {"index": item.index, "problem": _item_problem(item.problem)}
     return {"index": item.index, "operation_id": item.operation_id}
+
+
+def _item_problem(error: ApiError) -> dict[str, Any]:
+    """The problem its route would answer, shorter: a thousand of them must fit one answer (Lambda's 6 MB) and
+    the Idempotency-Key's record (DynamoDB's 400 KB, compressed). Its first fields still name what is wrong."""
+    document = error.problem()
+    document["detail"] = clip(document["detail"], ITEM_DETAIL)
+    document["errors"] = document["errors"][:ITEM_ERRORS]
+    return document
 
 
 # ---------------------------------------------------------------- reading
