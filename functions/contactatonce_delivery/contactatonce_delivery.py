@@ -6,16 +6,16 @@ from typing import TYPE_CHECKING, Any
 
 from textgate import log
 from textgate.delivery import DeliveryConfig, handle_batch
-from textgate.executors import contactatonce
-from textgate.invocation import lambda_handler
+from textgate.invocation import around_invocation
+from textgate.registry import Provider
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 log.setup()
-CONFIG = DeliveryConfig(provider="contactatonce", execute=contactatonce.execute)
+CONFIG = DeliveryConfig.of(Provider.CONTACTATONCE)
 
 
-@lambda_handler()
+@around_invocation()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle_batch(event, CONFIG)

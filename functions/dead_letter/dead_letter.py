@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from textgate import log
-from textgate.invocation import lambda_handler
+from textgate.invocation import around_invocation
 from textgate.logic.dead_letters import read_batch
 
 if TYPE_CHECKING:
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 log.setup()
 
 
-@lambda_handler()
+@around_invocation()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # A message whose operation is marked goes (the mark and the alarm now carry it); one that cannot be marked
     # stays on its dead-letter queue for a person, under its queue's alarm.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from textgate import log
-from textgate.invocation import lambda_handler
+from textgate.invocation import around_invocation
 from textgate.logic.triggers import handle
 
 if TYPE_CHECKING:
@@ -15,6 +15,6 @@ log.setup()
 
 
 # The event's own id follows the operation it starts through the logs.
-@lambda_handler(correlation_id=lambda event: event.get("id"))
+@around_invocation(correlation_id=lambda event: event.get("id"))
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(event)

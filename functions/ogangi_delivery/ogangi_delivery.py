@@ -6,18 +6,17 @@ from typing import TYPE_CHECKING, Any
 
 from textgate import log
 from textgate.delivery import DeliveryConfig, handle_batch
-from textgate.executors import ogangi
-from textgate.invocation import lambda_handler
-from textgate.logic.pins import protect
+from textgate.invocation import around_invocation
+from textgate.registry import Provider
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 log.setup()
-# Only send_pin returns private fields (the generated PIN): they are stored as a keyed hash.
-CONFIG = DeliveryConfig(provider="ogangi", execute=ogangi.execute, protect=protect)
+# Only send_pin returns private fields (the generated PIN): its row names how they are stored (a keyed hash).
+CONFIG = DeliveryConfig.of(Provider.OGANGI)
 
 
-@lambda_handler()
+@around_invocation()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle_batch(event, CONFIG)

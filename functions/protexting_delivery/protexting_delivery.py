@@ -6,17 +6,17 @@ from typing import TYPE_CHECKING, Any
 
 from textgate import log
 from textgate.delivery import DeliveryConfig, handle_batch
-from textgate.executors import protexting
-from textgate.invocation import lambda_handler
+from textgate.invocation import around_invocation
+from textgate.registry import Provider
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 log.setup()
 # ProTexting says when its allowance is spent: its whole queue pauses until the reset.
-CONFIG = DeliveryConfig(provider="protexting", execute=protexting.execute, pausable=True)
+CONFIG = DeliveryConfig.of(Provider.PROTEXTING, pausable=True)
 
 
-@lambda_handler()
+@around_invocation()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle_batch(event, CONFIG)

@@ -67,6 +67,7 @@ def batch_delivery(stack: Any, concurrency: int) -> float:
     from textgate import delivery
     from textgate.dal import operations as records
     from textgate.models import Operation
+    from textgate.registry import OperationName
     from textgate.settings import get_settings
 
     os.environ["DELIVERY_CONCURRENCY"] = str(concurrency)
@@ -77,8 +78,7 @@ def batch_delivery(stack: Any, concurrency: int) -> float:
         records_in = []
         for n in range(10):
             operation = Operation.new(
-                operation="ogangi.send_sms",
-                provider="ogangi",
+                operation=OperationName.OGANGI_SEND_SMS,
                 client="bench",
                 payload={"to": "+13056708084", "text": f"batch {n}", "from": "1", "carrier": None, "flags": None},
             )

@@ -428,7 +428,7 @@ def test_accepted_operation_is_executed_against_its_region(
     )
     assert (operation.operation, operation.provider) == ("contactatonce.initiate_conversation", "contactatonce")
     assert operation.sms is None
-    outcome = executor.execute(operation)
+    outcome = executor.initiate_conversation(operation)
     assert outcome.verdict is Verdict.SUCCEEDED, outcome
     assert read == ["contactatonce-secret"]
     assert children(server.requests[0].body) == [
@@ -477,10 +477,4 @@ def test_missing_credentials_mean_not_attempted(
     monkeypatch.setattr(secrets, "get_secret", get_secret)
     operation = accept(monkeypatch, {"merchant_id": 5, "consumer_phone": "+13056708084"})
     with pytest.raises(NotAttempted, match="credentials unavailable"):
-        executor.execute(operation)
-
-
-def test_an_unknown_operation_is_not_attempted() -> None:
-    operation = Operation.new(operation="contactatonce.other", provider="contactatonce", client="c", payload={})
-    with pytest.raises(NotAttempted):
-        executor.execute(operation)
+        executor.initiate_conversation(operation)

@@ -287,7 +287,7 @@ def operation(**payload: Any) -> Operation:
         "additional_params": None,
         **payload,
     }
-    return Operation.new(operation="interact.send_campaign_sms", provider="interact", client="c", payload=stored)
+    return Operation.new(operation="interact.send_campaign_sms", client="c", payload=stored)
 
 
 @pytest.mark.usefixtures("settings_for")
@@ -299,7 +299,7 @@ def test_executor_sends_the_stored_payload(monkeypatch: pytest.MonkeyPatch, serv
         return {"account_id": "12345678", "tenant_id": "tenant-7", "application_key": KEY, "environment_name": ""}
 
     monkeypatch.setattr(secrets, "get_secret", get_secret)
-    outcome = executor.execute(operation(**{"from": "+12125551234", "additional_params": {"var1": "value1"}}))
+    outcome = executor.send_campaign_sms(operation(**{"from": "+12125551234", "additional_params": {"var1": "value1"}}))
     assert outcome.verdict is Verdict.SUCCEEDED
     assert read == ["interact-secret"]
     [request] = server.requests
@@ -330,14 +330,8 @@ def test_executor_without_credentials_sends_nothing(
 
     monkeypatch.setattr(secrets, "get_secret", get_secret)
     with pytest.raises(NotAttempted):
-        executor.execute(operation())
+        executor.send_campaign_sms(operation())
     assert server.requests == []
-
-
-def test_executor_refuses_an_operation_it_does_not_know() -> None:
-    other = Operation.new(operation="interact.something_else", provider="interact", client="c", payload={})
-    with pytest.raises(NotAttempted):
-        executor.execute(other)
 
 
 @pytest.mark.parametrize("sender", ["+12121234567", "12345", "123", "12345678"])

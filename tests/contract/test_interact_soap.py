@@ -390,12 +390,14 @@ def settings_for(configure: Configure, monkeypatch: pytest.MonkeyPatch, server: 
 def operation(**payload: Any) -> Operation:
     stored = {"campaign_id": "campaign1", "caller_id": CALLER, "jp_token": "Aejhib7", "from": None,
               "additional_params": None, "send_from_master_account": False, **payload}  # fmt: skip
-    return Operation.new(operation="interact.send_campaign_sms", provider="interact", client="c", payload=stored)
+    return Operation.new(operation="interact.send_campaign_sms", client="c", payload=stored)
 
 
 def test_executor_over_soap_sends_the_envelope(settings_for: Configure, server: SandboxServer) -> None:
     settings_for(INTERACT_PROTOCOL="soap")
-    outcome = executor.execute(operation(**{"send_from_master_account": True, "additional_params": {"v": "1"}}))
+    outcome = executor.send_campaign_sms(
+        operation(**{"send_from_master_account": True, "additional_params": {"v": "1"}})
+    )
     assert outcome.verdict is Verdict.SUCCEEDED
     [request] = server.requests
     assert request.path == SOAP_PATH
@@ -407,7 +409,7 @@ def test_executor_over_soap_sends_the_envelope(settings_for: Configure, server: 
 
 def test_executor_over_rest_by_default(settings_for: Configure, server: SandboxServer) -> None:
     settings_for()
-    outcome = executor.execute(operation())
+    outcome = executor.send_campaign_sms(operation())
     assert outcome.verdict is Verdict.SUCCEEDED
     [request] = server.requests
     assert request.path.startswith("/interact/version/3/account/12345678/")
@@ -419,6 +421,6 @@ def test_executor_over_rest_never_sends_a_master_account_operation(
 ) -> None:
     # Accepted while the deployment spoke SOAP, delivered after it switched to REST: REST cannot say it.
     settings_for(INTERACT_PROTOCOL="rest")
-    outcome = executor.execute(operation(send_from_master_account=True))
+    outcome = executor.send_campaign_sms(operation(send_from_master_account=True))
     assert outcome.verdict is Verdict.REJECTED and outcome.code == "invalid_request"
     assert server.requests == []

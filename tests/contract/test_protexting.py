@@ -349,8 +349,8 @@ def settings(configure: Configure, server: SandboxServer) -> None:
 
 
 def accepted(monkeypatch: pytest.MonkeyPatch, body: dict[str, Any]) -> Operation:
-    def accept(*, client: str, operation: str, provider: str, payload: Payload) -> Operation:
-        return Operation.new(operation=operation, provider=provider, client=client, payload=payload.stored())
+    def accept(*, client: str, operation: str, payload: Payload) -> Operation:
+        return Operation.new(operation=operation, client=client, payload=payload.stored())
 
     monkeypatch.setattr(operations, "accept", accept)
     return logic.accept_opt_in("client-a", OptInRequest.model_validate(body))
@@ -378,7 +378,7 @@ def test_an_accepted_opt_in_is_executed_as_the_provider_expects(
         },
     )
     assert (operation.operation, operation.provider) == ("protexting.opt_in", "protexting")
-    outcome = executor.execute(operation)
+    outcome = executor.opt_in(operation)
     assert outcome.verdict is Verdict.SUCCEEDED
     assert asked == ["protexting-secret"]
     assert body_of(server.requests[0]) == {
@@ -402,5 +402,5 @@ def test_unreadable_credentials_mean_nothing_was_attempted(
     monkeypatch.setattr(secrets, "get_secret", get_secret)
     operation = accepted(monkeypatch, {"phone_number": "+13056708084", "group_ids": [1]})
     with pytest.raises(NotAttempted):
-        executor.execute(operation)
+        executor.opt_in(operation)
     assert server.requests == []

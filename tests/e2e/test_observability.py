@@ -15,20 +15,14 @@ import pytest
 
 from e2e.conftest import Stack, start_stack, stop_stack
 from textgate import errors
+from textgate.registry import OperationName, Provider
 
 PHONE = "+13056708084"
-OPERATIONS = {
-    "ogangi.send_sms",
-    "ogangi.send_pin",
-    "ogangi.fire_message",
-    "contactatonce.initiate_conversation",
-    "interact.send_campaign_sms",
-    "protexting.opt_in",
-}
+OPERATIONS = {operation.value for operation in OperationName}
 DIMENSION_VALUES = {
     "service": {"textgate"},
     "operation": OPERATIONS,
-    "provider": {"ogangi", "contactatonce", "interact", "protexting"},
+    "provider": {provider.value for provider in Provider},
     "kind": {"crm", "poll", "text4info", "mo", "dlr"},
     "source": {"api", "sumotext", "protexting"},
     "change": {"opted_out", "opted_in"},

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from textgate.registry import OperationName, Provider
 from textgate_local.template import ROOT, Tagged, Template, api_routes, queue_sources
 
 TEMPLATE = Template.read()
@@ -442,15 +443,8 @@ def test_every_checkov_skip_gives_its_reason() -> None:
 PROVIDERS = {"Ogangi": "ogangi", "ContactAtOnce": "contactatonce", "Interact": "interact", "Protexting": "protexting"}
 DIMENSION_VALUES = {
     "service": {"textgate"},
-    "provider": set(PROVIDERS.values()),
-    "operation": {
-        "ogangi.send_sms",
-        "ogangi.send_pin",
-        "ogangi.fire_message",
-        "contactatonce.initiate_conversation",
-        "interact.send_campaign_sms",
-        "protexting.opt_in",
-    },
+    "provider": {provider.value for provider in Provider},
+    "operation": {operation.value for operation in OperationName},
     "kind": {"crm", "poll", "text4info", "mo", "dlr"},
 }
 

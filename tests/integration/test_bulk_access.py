@@ -16,6 +16,7 @@ from textgate import aws, clock
 from textgate.dal import limits, queue, suppression
 from textgate.dal import operations as records
 from textgate.models import Operation, Status, batch_operation_id, new_batch_id
+from textgate.registry import OperationName, Provider
 from textgate.settings import get_settings
 
 _numbers = itertools.count(5000)
@@ -28,8 +29,7 @@ def new_phone() -> str:
 def new_operations(count: int, batch_id: str) -> list[Operation]:
     return [
         Operation.new(
-            operation="ogangi.send_sms",
-            provider="ogangi",
+            operation=OperationName.OGANGI_SEND_SMS,
             client="c",
             payload={"to": new_phone(), "text": f"hello {index}", "sender": "1"},
             operation_id=batch_operation_id(batch_id, index),
@@ -177,7 +177,7 @@ def test_messages_are_sent_ten_to_a_call(aws_env: dict[str, str], calls: list[st
     drain(url)
     ids = [f"op_{index:024x}" for index in range(23)]
 
-    assert queue.enqueue_many("ogangi", ids) == []
+    assert queue.enqueue_many(Provider.OGANGI, ids) == []
 
     assert calls.count("SendMessageBatch") == 3
     assert sorted(drain(url)) == sorted(ids)
@@ -189,7 +189,7 @@ def test_failed_entries_are_sent_again(hold_back: Any, calls: list[str]) -> None
     ids = [f"op_{index:024x}" for index in range(10)]
     hold_back(2)
 
-    assert queue.enqueue_many("ogangi", ids) == []
+    assert queue.enqueue_many(Provider.OGANGI, ids) == []
     assert calls.count("SendMessageBatch") == 3
     assert sorted(drain(url)) == sorted(ids)
 
@@ -200,7 +200,7 @@ def test_entries_refused_as_the_senders_fault_are_reported(hold_back: Any) -> No
     ids = [f"op_{index:024x}" for index in range(10)]
     hold_back(1, sender_fault=True)
 
-    failed = queue.enqueue_many("ogangi", ids)
+    failed = queue.enqueue_many(Provider.OGANGI, ids)
 
     assert sorted(failed) == ids[5:]
     assert sorted(drain(url)) == ids[:5]

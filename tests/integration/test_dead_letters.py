@@ -24,6 +24,7 @@ from textgate.logic.dead_letters import Reading
 from textgate.models import Operation, Status
 from textgate.payloads import OgangiSms
 from textgate.providers.outcome import ProviderOutcome
+from textgate.registry import OperationName, Provider
 from textgate_local.moto_endpoint import MotoEndpoint
 from textgate_local.pollers import QueuePoller
 from textgate_local.template import Template, queue_sources
@@ -65,7 +66,6 @@ def test_dead_lettered_operation_is_marked_redriven_once_and_delivered_once(aws_
     operation = operations.accept(
         client="c",
         operation="ogangi.send_sms",
-        provider="ogangi",
         payload=OgangiSms(to="+13056708084", text="hi", sender="1"),
     )
     body = poison(operation)
@@ -85,7 +85,7 @@ def test_dead_lettered_operation_is_marked_redriven_once_and_delivered_once(aws_
         calls.append(op.id)
         return ProviderOutcome.succeeded({"provider_message_id": "1"})
 
-    config = DeliveryConfig(provider="ogangi", execute=execute)
+    config = DeliveryConfig(Provider.OGANGI, {OperationName.OGANGI_SEND_SMS: execute})
     for queued in receive_all(os.environ["OGANGI_QUEUE_URL"], delete=True):
         deliver_message(queued, config)
     stored = records.get(operation.id)
@@ -101,7 +101,6 @@ def accepted() -> Operation:
     return operations.accept(
         client="c",
         operation="ogangi.send_sms",
-        provider="ogangi",
         payload=OgangiSms(to="+13056708084", text="x", sender="1"),
     )
 
@@ -217,7 +216,6 @@ def test_make_redrive_command_puts_operations_back(
     operation = operations.accept(
         client="c",
         operation="ogangi.send_sms",
-        provider="ogangi",
         payload=OgangiSms(to="+13056708084", text="cli", sender="1"),
     )
     assert dead_letters.mark(poison(operation)) is Reading.MARKED

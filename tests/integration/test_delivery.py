@@ -15,6 +15,7 @@ from textgate.logic import operations
 from textgate.models import Operation, Status
 from textgate.payloads import OgangiSms
 from textgate.providers.outcome import ProviderOutcome
+from textgate.registry import OperationName, Provider
 
 
 @pytest.fixture
@@ -27,7 +28,6 @@ def accept() -> Operation:
     return operations.accept(
         client="c",
         operation="ogangi.send_sms",
-        provider="ogangi",
         payload=OgangiSms(to="+13056708084", text="hi", sender="1"),
     )
 
@@ -52,7 +52,7 @@ def scripted(*outcomes: ProviderOutcome) -> tuple[DeliveryConfig, list[str]]:
         calls.append(operation.id)
         return remaining.pop(0)
 
-    return DeliveryConfig(provider="ogangi", execute=execute), calls
+    return DeliveryConfig(Provider.OGANGI, {OperationName.OGANGI_SEND_SMS: execute}), calls
 
 
 def body_of(operation: Operation) -> str:
@@ -130,7 +130,7 @@ def test_concurrent_copies_of_one_message_call_the_provider_once(fast_retries: N
         gate.wait(5)
         return ProviderOutcome.succeeded({"provider_message_id": "1"})
 
-    config = DeliveryConfig(provider="ogangi", execute=slow)
+    config = DeliveryConfig(Provider.OGANGI, {OperationName.OGANGI_SEND_SMS: slow})
     results: list[bool] = []
     threads = [
         threading.Thread(target=lambda: results.append(deliver_message(body_of(operation), config))) for _ in range(5)
@@ -211,11 +211,9 @@ def test_a_message_a_little_early_is_put_back_for_its_time_not_left_for_the_visi
 
 
 def test_a_payload_that_cannot_be_read_fails_at_once_and_sends_nothing(fast_retries: None) -> None:
-    from textgate.executors import ogangi as ogangi_executor
-
-    broken = Operation.new(operation="ogangi.send_sms", provider="ogangi", client="c", payload={"to": "+13056708084"})
+    broken = Operation.new(operation="ogangi.send_sms", client="c", payload={"to": "+13056708084"})
     records.create(broken)
-    config = DeliveryConfig(provider="ogangi", execute=ogangi_executor.execute)
+    config = DeliveryConfig.of(Provider.OGANGI)
     assert deliver_message(body_of(broken), config)
     stored = records.get(broken.id)
     assert stored is not None and stored.status is Status.FAILED and stored.attempts == 1

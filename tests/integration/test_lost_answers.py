@@ -18,12 +18,13 @@ from textgate.logic import idempotency, operations, triggers
 from textgate.models import Operation, Status
 from textgate.payloads import OgangiSms
 from textgate.providers.outcome import ProviderOutcome
+from textgate.registry import OperationName, Provider
 
 PAYLOAD = OgangiSms(to="+13056708084", text="hi", sender="1")
 
 
 def accept() -> Operation:
-    return operations.accept(client="c", operation="ogangi.send_sms", provider="ogangi", payload=PAYLOAD)
+    return operations.accept(client="c", operation="ogangi.send_sms", payload=PAYLOAD)
 
 
 def queued_bodies() -> list[str]:
@@ -89,7 +90,10 @@ def test_a_retry_schedule_whose_answer_was_lost_still_queues_the_next_attempt(
         real_schedule(*args, **kwargs)
 
     monkeypatch.setattr(records, "schedule_retry", applied_then_lost)
-    config = DeliveryConfig("ogangi", lambda op: ProviderOutcome.transient("provider_error", "HTTP 503"))
+    config = DeliveryConfig(
+        Provider.OGANGI,
+        {OperationName.OGANGI_SEND_SMS: lambda op: ProviderOutcome.transient("provider_error", "HTTP 503")},
+    )
     assert deliver_message(json.dumps({"operation_id": operation.id}), config)
     stored = records.get(operation.id)
     assert stored is not None and stored.status is Status.RETRYING

@@ -17,7 +17,6 @@ from textgate.models import Operation, Status
 def sent_pin(pin: str = "846547") -> Operation:
     operation = Operation.new(
         operation="ogangi.send_pin",
-        provider="ogangi",
         client="c",
         payload={"to": "+13056708084", "carrier": "M", "text": "t", "length": 6, "from": "1"},
     )
@@ -67,7 +66,7 @@ def test_concurrent_wrong_guesses_never_exceed_five(aws_env: dict[str, str]) -> 
 
 
 def test_pending_until_sent(aws_env: dict[str, str]) -> None:
-    operation = Operation.new(operation="ogangi.send_pin", provider="ogangi", client="c", payload={})
+    operation = Operation.new(operation="ogangi.send_pin", client="c", payload={})
     records.create(operation)
     with pytest.raises(VerificationPending):
         logic.check("c", operation.id, "1234")

@@ -10,9 +10,7 @@ from textgate.models import Operation, OperationError, Status
 
 
 def new_operation() -> Operation:
-    operation = Operation.new(
-        operation="ogangi.send_sms", provider="ogangi", client="c", payload={"to": "+13056708084", "text": "hi"}
-    )
+    operation = Operation.new(operation="ogangi.send_sms", client="c", payload={"to": "+13056708084", "text": "hi"})
     records.create(operation)
     return operation
 

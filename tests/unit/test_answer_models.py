@@ -9,7 +9,7 @@ from textgate.sms import describe
 
 
 def test_an_operation_is_shown_as_its_view() -> None:
-    operation = Operation.new(operation="ogangi.send_sms", provider="ogangi", client="c", payload={"to": "+1"})
+    operation = Operation.new(operation="ogangi.send_sms", client="c", payload={"to": "+1"})
     shown = operation.public()
     assert (
         OperationView.model_validate(shown).model_dump(mode="json", exclude={"dead_lettered_at", "batch_id"}) == shown

@@ -284,7 +284,6 @@ def test_the_payload_keeps_the_campaign_and_every_field(accepted: list[dict[str,
         {
             "client": "key-1",
             "operation": "interact.send_campaign_sms",
-            "provider": "interact",
             "payload": {
                 "campaign_id": "camp 1",
                 "caller_id": "+12125551234",

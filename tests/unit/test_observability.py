@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from textgate import delivery, invocation, log, metrics
+from textgate.registry import OperationName, Provider
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,14 +48,14 @@ def test_delivery_threads_keep_their_own_keys_and_share_the_invocations(
         logging.getLogger("textgate.delivery").info("working on %s", operation_id)
         time.sleep(0.01)
         logging.getLogger("textgate.delivery").info("done with %s", operation_id)
-        metrics.outcome("succeeded", "ogangi", "ogangi.send_sms")
+        metrics.outcome("succeeded", Provider.OGANGI, OperationName.OGANGI_SEND_SMS)
         return True
 
     monkeypatch.setattr(delivery, "_deliver", deliver)
     monkeypatch.setattr(delivery, "_pool", None)
-    config = delivery.DeliveryConfig(provider="ogangi", execute=lambda operation: None)  # type: ignore[arg-type, return-value]
+    config = delivery.DeliveryConfig(provider=Provider.OGANGI, executors={})
 
-    @invocation.lambda_handler()
+    @invocation.around_invocation()
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return delivery.handle_batch(event, config)
 
@@ -76,7 +77,7 @@ def test_delivery_threads_keep_their_own_keys_and_share_the_invocations(
 def test_cold_start_and_correlation_id_per_invocation(capsys: pytest.CaptureFixture[str]) -> None:
     log.configure("INFO")
 
-    @invocation.lambda_handler(correlation_id=lambda event: event["requestContext"]["requestId"])
+    @invocation.around_invocation(correlation_id=lambda event: event["requestContext"]["requestId"])
     def handler(event: dict[str, Any], context: Any) -> None:
         logging.getLogger("textgate.test").info("handled")
 
@@ -91,7 +92,7 @@ def test_cold_start_and_correlation_id_per_invocation(capsys: pytest.CaptureFixt
 
 def test_secret_fields_and_secret_values_are_never_written(capsys: pytest.CaptureFixture[str]) -> None:
     log.configure("INFO")
-    log.forget_secret_values(["s3cr3t-Private-Key", 'with"quote\\', "434"])
+    log.register_secret_values(["s3cr3t-Private-Key", 'with"quote\\', "434"])
     logging.getLogger("textgate.test").info(
         "signed with s3cr3t-Private-Key for +13056708084",
         extra={
@@ -119,7 +120,7 @@ def test_a_refusal_counts_with_its_reason_and_no_id(capsys: pytest.CaptureFixtur
     from textgate.http_api import ApiRequest, json_body, operation_handler
     from textgate.schemas.ogangi import SendSmsRequest
 
-    @operation_handler("ogangi.send_sms")
+    @operation_handler(OperationName.OGANGI_SEND_SMS)
     def send(request: ApiRequest) -> dict[str, Any]:
         json_body(request, SendSmsRequest)
         raise AssertionError("not reached")
@@ -143,7 +144,12 @@ def test_a_refusal_counts_with_its_reason_and_no_id(capsys: pytest.CaptureFixtur
 @pytest.mark.parametrize(
     ("emit", "dimensions"),
     [
-        (lambda: metrics.refused("ogangi.send_sms", "op_1f2e"), {"operation": "ogangi.send_sms", "reason": "other"}),
+        (
+            lambda: metrics.refused(OperationName.OGANGI_SEND_SMS, "op_1f2e"),
+            {"operation": "ogangi.send_sms", "reason": "other"},
+        ),
+        # No operation (an event naming none), or not one of the registry's (a string where mypy would object).
+        (lambda: metrics.refused(None, "validation_error"), {"operation": "other"}),
         (lambda: metrics.refused("+13056708084", "validation_error"), {"operation": "other"}),
         (lambda: metrics.callback_stored("campaign-42"), {"kind": "other"}),
         (lambda: metrics.opt_out_changed("client-7", True), {"source": "other", "change": "opted_out"}),
@@ -159,9 +165,9 @@ def test_dimension_values_are_the_documented_words_only(
 
 
 def test_outcomes_carry_both_dimension_sets(capsys: pytest.CaptureFixture[str]) -> None:
-    metrics.outcome("unknown", "interact", "interact.send_campaign_sms")
-    metrics.provider_latency("ogangi", None, 12.5)  # a synchronous read: no operation, one set
-    metrics.outcome("queued", "ogangi", "ogangi.send_sms")  # not an outcome: nothing
+    metrics.outcome("unknown", Provider.INTERACT, OperationName.INTERACT_SEND_CAMPAIGN_SMS)
+    metrics.provider_latency(Provider.OGANGI, None, 12.5)  # a synchronous read: no operation, one set
+    metrics.outcome("queued", Provider.OGANGI, OperationName.OGANGI_SEND_SMS)  # not an outcome: nothing
     unknown, latency = written(capsys.readouterr().out)[1]
     assert unknown["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [
         ["service", "provider"],
@@ -190,7 +196,7 @@ SAMPLED = """
     from textgate import invocation, log
     log.configure("WARNING")
 
-    @invocation.lambda_handler()
+    @invocation.around_invocation()
     def handler(event, context):
         logging.getLogger("textgate.test").debug("detail")
 
@@ -221,8 +227,9 @@ TRACED = """
     server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
-    from textgate import invocation, tracing
+    from textgate import operation_context, tracing
     from textgate.providers import transport
+    from textgate.registry import OperationName, Provider
     assert tracing.activate() and tracing.active()
 
     from aws_xray_sdk.core import patcher, xray_recorder
@@ -236,8 +243,8 @@ TRACED = """
 
     xray_recorder.emitter = Emitter()
     url = f"http://127.0.0.1:{server.server_port}/sendSMS/434/13056708084/Hello?signature=c2lnbmF0dXJl"
-    with invocation.operation("ogangi.send_sms"):
-        assert transport.call("ogangi", "POST", url, timeout=(2, 2), data=b"pin=846547").status == 200
+    with operation_context.working_on(OperationName.OGANGI_SEND_SMS):
+        assert transport.call(Provider.OGANGI, "POST", url, timeout=(2, 2), data=b"pin=846547").status == 200
     print(json.dumps({"sent": sent, "patched": sorted(patcher._PATCHED_MODULES)}))
 """
 
@@ -270,3 +277,24 @@ def test_tracing_waits_for_a_sampled_invocation() -> None:
         _X_AMZN_TRACE_ID="Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0",
     )
     assert out.split() == ["False", "False"]
+
+
+def test_unbind_puts_back_what_was_bound_and_a_copied_context_keeps_its_own() -> None:
+    outer = log.bind(operation_id="op_outer", route="POST /v1/ogangi/sms")
+    try:
+        inner = log.bind(operation_id="op_inner")
+        assert log.bound()["operation_id"] == "op_inner"
+
+        def in_a_worker() -> dict[str, Any]:
+            token = log.bind(attempt=2)
+            log.unbind(token)
+            log.bind(worker="w-1")  # left bound in the worker's own copy
+            return log.bound()
+
+        worker = invocation.run_in_copy(in_a_worker)
+        assert worker() == {"operation_id": "op_inner", "route": "POST /v1/ogangi/sms", "worker": "w-1"}
+        log.unbind(inner)
+        assert log.bound() == {"operation_id": "op_outer", "route": "POST /v1/ogangi/sms"}
+    finally:
+        log.unbind(outer)
+    assert "operation_id" not in log.bound()

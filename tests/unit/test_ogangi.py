@@ -320,8 +320,8 @@ def test_the_stored_payload_chooses_the_call(
     recording = RecordingClient()
     monkeypatch.setattr(executor, "client", lambda: recording)
     payload = {"to": "+13056708084", "text": "Hello", "from": "19893653744", **payload}
-    operation = Operation.new(operation="ogangi.send_sms", provider="ogangi", client="c", payload=payload)
-    executor.execute(operation)
+    operation = Operation.new(operation="ogangi.send_sms", client="c", payload=payload)
+    executor.send_sms(operation)
     [(made, arguments)] = recording.calls
     assert made == call
     assert arguments.get("carrier", arguments.get("carrier_id")) == carrier

@@ -51,21 +51,3 @@ def test_an_sms_accepted_before_carrier_id_existed_is_sent_as_it_was_accepted() 
 def test_a_payload_that_cannot_be_read_says_which_fields() -> None:
     with pytest.raises(Unreadable, match=r"OgangiPin payload cannot be read \(from, length\)"):
         read(OgangiPin, {"to": "+1", "carrier": "c", "text": "t", "length": "six"})
-
-
-def test_every_trigger_names_a_request_model_and_an_acceptor_that_exist() -> None:
-    from pydantic import BaseModel
-
-    from textgate.logic import triggers
-
-    for operation, (model, accept) in triggers.ACCEPTORS.items():
-        assert issubclass(triggers.load(model), BaseModel), operation
-        assert callable(triggers.load(accept)), operation
-    assert set(triggers.OPERATIONS) == {
-        "ogangi.send_sms",
-        "ogangi.send_pin",
-        "ogangi.fire_message",
-        "contactatonce.initiate_conversation",
-        "protexting.opt_in",
-        "interact.send_campaign_sms",
-    }

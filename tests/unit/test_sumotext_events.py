@@ -13,7 +13,8 @@ import pytest
 from textgate.dal import callbacks
 from textgate.errors import ApiError
 from textgate.logic import sumotext
-from textgate.schemas.sumotext import CallbackHit, EventsQuery
+from textgate.models import CallbackHit
+from textgate.schemas.sumotext import EventsQuery
 from textgate.validation import validate
 from textgate_local.template import ROOT
 

@@ -10,16 +10,19 @@ receive count (and with it the dead-letter queue) only ever counts crashes and p
 Calls within a batch run concurrently; a failed message is reported back alone (partial batch failure). Each
 call runs in its own copy of the invocation's context: it logs with the invocation's keys plus its own operation
 id (the correlation id of its lines), and its metrics join the invocation's batch.
+
+Each provider's function delivers its own queue with `DeliveryConfig.of(Provider.X)`: the executor (and, for a
+PIN, the protector) of each of the provider's operations, as their rows in `textgate.registry` name them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from textgate import clock, invocation, log, metrics, retry
+from textgate import clock, invocation, log, metrics, operation_context, registry, retry
 from textgate.dal import events, limits, queue
 from textgate.dal import operations as records
 from textgate.executors import NotAttempted
@@ -27,11 +30,13 @@ from textgate.logic.recipients import handset, opted_out_now
 from textgate.models import Operation, OperationError, Status
 from textgate.payloads import Unreadable
 from textgate.providers.outcome import ProviderOutcome, Verdict
+from textgate.registry import OperationName, Provider
 from textgate.settings import get_settings
 
 logger = log.get_logger(__name__)
 
 Executor = Callable[[Operation], ProviderOutcome]
+Protect = Callable[[Operation, dict[str, Any]], dict[str, str | float]]
 # Longer than a delivery function may run (its timeout): a live worker never loses its claim.
 LEASE_SECONDS = 120.0
 
@@ -40,12 +45,26 @@ _pool: ThreadPoolExecutor | None = None
 
 @dataclass(frozen=True)
 class DeliveryConfig:
-    provider: str
-    execute: Executor
-    # Turns private outcome fields into what may be stored (for example a PIN into its keyed hash).
-    protect: Callable[[Operation, dict[str, Any]], dict[str, str | float]] | None = None
+    """What one provider's delivery function sends: its operations' executors, from the registry."""
+
+    provider: Provider
+    executors: dict[OperationName, Executor]
+    # Per operation: turns private outcome fields into what may be stored (for example a PIN into its keyed hash).
+    protectors: dict[OperationName, Protect] = field(default_factory=dict)
     # Whether the provider announces a spent allowance (pause_for): only then is the pause worth a read.
     pausable: bool = False
+
+    @classmethod
+    def of(cls, provider: Provider, *, pausable: bool = False) -> DeliveryConfig:
+        """The provider's operations, as the registry names them, resolved now: at the function's import (its
+        init), as its executors were always imported, and never another provider's modules."""
+        rows = registry.of_provider(provider)
+        return cls(
+            provider=provider,
+            executors={row.name: registry.load(row.execute) for row in rows},
+            protectors={row.name: registry.load(row.protect) for row in rows if row.protect is not None},
+            pausable=pausable,
+        )
 
 
 def handle_batch(event: dict[str, Any], config: DeliveryConfig) -> dict[str, Any]:
@@ -143,7 +162,7 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
     return settled
 
 
-def _pause(provider: str, seconds: float) -> None:
+def _pause(provider: Provider, seconds: float) -> None:
     """Best effort: a missed pause costs at most a rate-limited answer, which delays without failing."""
     try:
         limits.pause(provider, until=clock.now() + seconds)
@@ -152,9 +171,13 @@ def _pause(provider: str, seconds: float) -> None:
 
 
 def _call(config: DeliveryConfig, operation: Operation) -> ProviderOutcome:
+    execute = config.executors.get(operation.operation)
+    if execute is None:
+        # On another provider's queue (a record this function cannot send): nothing was sent.
+        return ProviderOutcome.transient("not_attempted", f"no {config.provider} executor for {operation.operation}")
     try:
-        with invocation.operation(operation.operation):
-            return config.execute(operation)
+        with operation_context.working_on(operation.operation):
+            return execute(operation)
     except NotAttempted as exc:
         return ProviderOutcome.transient("not_attempted", str(exc))
     except Unreadable as exc:
@@ -181,7 +204,8 @@ def _settle(operation: Operation, outcome: ProviderOutcome, config: DeliveryConf
         },
     )
     if outcome.verdict is Verdict.SUCCEEDED:
-        private = config.protect(operation, outcome.private) if config.protect and outcome.private else {}
+        protect = config.protectors.get(operation.operation)
+        private = protect(operation, outcome.private) if protect is not None and outcome.private else {}
         ended = records.finish(
             operation.id,
             attempt=attempt,
@@ -261,7 +285,7 @@ def _retry_later(
     return _requeue(operation.id, config.provider, wait)
 
 
-def _requeue(operation_id: str, provider: str, delay: float) -> bool:
+def _requeue(operation_id: str, provider: Provider, delay: float) -> bool:
     try:
         queue.enqueue(provider, operation_id, delay_seconds=delay)
     except Exception:

@@ -2,7 +2,7 @@
 
 Handlers stay thin: `@api_handler` turns domain errors into problem+json, anything unexpected into a plain
 500 (the exception goes to the log, never to the caller). It runs the route inside `textgate.invocation`'s
-`lambda_handler`: the API Gateway request id is the correlation id of every line logged, and the invocation's
+`around_invocation`: the API Gateway request id is the correlation id of every line logged, and the invocation's
 metrics are written when it ends. `operation_handler` is `api_handler` for a route that starts an operation: each
 refusal counts as `OperationRefused` with its problem code as the reason.
 """
@@ -24,6 +24,8 @@ from textgate.validation import validate
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from textgate.registry import OperationName
 
 logger = log.get_logger(__name__)
 
@@ -141,20 +143,20 @@ def request_id(event: dict[str, Any]) -> str | None:
 
 
 def api_handler(
-    function: Route, *, fingerprint_key: Callable[[], bytes] | None = None, operation: str | None = None
+    function: Route, *, fingerprint_key: Callable[[], bytes] | None = None, operation: OperationName | None = None
 ) -> LambdaHandler:
     """Wrap a route's logic: parse the event, bind the request id to the logs, map errors to answers.
     `fingerprint_key` keys the idempotency fingerprint of bodies that hold a secret (a PIN to check);
     `operation` names the operation the route starts, for the refusal metric."""
 
     # Here, not at the top: a function that only uses `respond` (health) does not import Powertools.
-    from textgate.invocation import lambda_handler  # noqa: PLC0415
+    from textgate.invocation import around_invocation  # noqa: PLC0415
 
     def refuse(code: str) -> None:
         if operation is not None:
             metrics.refused(operation, code)
 
-    @lambda_handler(correlation_id=request_id)
+    @around_invocation(correlation_id=request_id)
     @functools.wraps(function)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         request = parse_event(event)
@@ -186,7 +188,7 @@ def keyed_api_handler(fingerprint_key: Callable[[], bytes]) -> Callable[[Route],
     return functools.partial(api_handler, fingerprint_key=fingerprint_key)
 
 
-def operation_handler(operation: str) -> Callable[[Route], LambdaHandler]:
+def operation_handler(operation: OperationName) -> Callable[[Route], LambdaHandler]:
     """`api_handler` for a route that starts `operation` (ogangi.send_sms, …)."""
     return functools.partial(api_handler, operation=operation)
 

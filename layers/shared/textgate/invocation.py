@@ -1,9 +1,10 @@
 """What every function does around its work: log context, metrics flush, tracing, per invocation.
 
-`lambda_handler` binds the keys of Powertools' `inject_lambda_context` (`cold_start`, `function_name`,
-`function_memory_size`, `function_arn`, `function_request_id`) and the correlation id to every line logged during
-the invocation, draws the log sampling again, gathers the invocation's metrics and writes them when it ends
-(also when it raises), and starts tracing when the invocation is sampled.
+`around_invocation(...)` makes the decorator of a function's handler (`@around_invocation()`). Around each
+invocation, it binds the keys of Powertools' `inject_lambda_context` (`cold_start`, `function_name`,
+`function_request_id`; not `function_arn` nor `function_memory_size`, which the REPORT line has once) and the
+correlation id to every line logged during the invocation, draws the log sampling again, gathers the invocation's
+metrics and writes them when it ends (also when it raises), and starts tracing when the invocation is sampled.
 
 Unlike `inject_lambda_context`, the keys are bound in a context variable (the Logger's thread-safe keys) rather
 than appended to the formatter's shared state, and cold start is per handler: the local stack runs every
@@ -15,8 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging.lambda_context import build_lambda_context_model
@@ -29,18 +29,13 @@ if TYPE_CHECKING:
 Event = dict[str, Any]
 Handler = Callable[[Event, "LambdaContext"], Any]
 
-# The operation a provider call is made for (delivery sets it): the dimension of ProviderLatency, the
-# annotation of the call's subsegment.
-_operation: contextvars.ContextVar[str | None] = contextvars.ContextVar("operation", default=None)
-
-
 _SAID_ONCE = frozenset({"function_arn", "function_memory_size"})
 
 
-def lambda_handler[H: Handler](
+def around_invocation[H: Handler](
     correlation_id: Callable[[Event], str | None] | None = None,
 ) -> Callable[[H], H]:
-    """Decorate a function's handler; `correlation_id` reads the invocation's correlation id from its event."""
+    """The decorator of a function's handler; `correlation_id` reads the invocation's correlation id from its event."""
 
     def decorate(function: H) -> H:
         cold = [True]
@@ -90,16 +85,3 @@ def run_in_copy[**P, R](function: Callable[P, R]) -> Callable[P, R]:
         return context.run(function, *args, **kwargs)
 
     return run
-
-
-@contextmanager
-def operation(name: str) -> Iterator[None]:
-    token = _operation.set(name)
-    try:
-        yield
-    finally:
-        _operation.reset(token)
-
-
-def current_operation() -> str | None:
-    return _operation.get()

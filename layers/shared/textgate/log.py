@@ -4,23 +4,24 @@
   layer's modules log through its children (`get_logger(__name__)` is `textgate.<module>`), so
   `logger.info(..., extra={...})` puts the extra keys in the line.
 - Keys bound for a request or an operation (`bind`, and the Lambda context keys of `textgate.invocation`) live in
-  the Logger's thread-safe keys: a context variable, so the calls that delivery runs in its thread pool, and the
-  functions that the local stack runs side by side in one process, never see each other's keys.
+  the Logger's thread-safe keys, set and read through Powertools' public `thread_safe_*` methods: a context
+  variable, so the calls that delivery runs in its thread pool, and the functions that the local stack runs side
+  by side in one process, never see each other's keys.
 - Every line passes through `redact`, so a number that slips into a message is masked all the same; a field whose
   name says it holds a secret is never written, and neither is any value read from Secrets Manager
-  (`forget_secret_values` registers them), whatever field it lands in.
+  (`register_secret_values` registers them), whatever field it lands in.
 - `POWERTOOLS_LOGGER_SAMPLE_RATE` logs that share of invocations at DEBUG (drawn again at each invocation).
 """
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import re
 import sys
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,14 @@ _SECRET_FIELD = re.compile(
 )
 REDACTED = "[redacted]"
 _MIN_SECRET_CHARS = 6  # shorter values (an empty environment name, "434") would mask ordinary text
+
+
+@dataclass(frozen=True)
+class Bound:
+    """What was bound before a `bind`: hand it to `unbind` to put it back."""
+
+    keys: Mapping[str, Any]
+
 
 _secret_values: set[str] = set()
 _secrets_lock = threading.Lock()
@@ -87,7 +96,7 @@ def redact(text: str) -> str:
     return _PHONE.sub(_mask_match, text)
 
 
-def forget_secret_values(values: Iterable[Any]) -> None:
+def register_secret_values(values: Iterable[Any]) -> None:
     """Values read from Secrets Manager: never written to a log, whatever field or message they end up in."""
     found = {str(value) for value in values if isinstance(value, str | int) and len(str(value)) >= _MIN_SECRET_CHARS}
     with _secrets_lock:
@@ -128,14 +137,6 @@ def _formatter_class() -> type[LambdaPowertoolsFormatter]:
             return redact(_hide_secret_values(super().serialize(_scrub(log))))
 
     return RedactingFormatter
-
-
-@cache
-def _thread_keys() -> contextvars.ContextVar[dict[str, Any]]:
-    """The Logger's thread-safe keys (what `Logger.thread_safe_append_keys` sets and its formatter reads)."""
-    from aws_lambda_powertools.logging.formatter import THREAD_LOCAL_KEYS  # noqa: PLC0415 - see above
-
-    return THREAD_LOCAL_KEYS
 
 
 def _formatter() -> LambdaPowertoolsFormatter:
@@ -203,20 +204,34 @@ def refresh_sampling() -> None:
         _configured.refresh_sample_rate_calculation()
 
 
-def bind(**fields: Any) -> contextvars.Token[dict[str, Any]]:
+@cache
+def _keys() -> LambdaPowertoolsFormatter:
+    """Where bound keys live: Powertools' thread-safe keys, through its public API (the `thread_safe_*` methods
+    that `Logger` forwards to its formatter). They are one context variable for every formatter, so this one
+    (not the Logger, which may not be configured yet) sees and sets what every line is written with."""
+    return _formatter()
+
+
+def bind(**fields: Any) -> Bound:
     """Add fields (operation_id, correlation_id, …) to every line logged in this context: the Logger's
     thread-safe keys, set for this thread (or copied context) only; `unbind` puts back what was there."""
-    keys = _thread_keys()
-    return keys.set({**keys.get(), **fields})
+    keys = _keys()
+    before = Bound(keys.thread_safe_get_current_keys())
+    keys.thread_safe_append_keys(**fields)  # a new mapping: a copied context keeps seeing its own
+    return before
 
 
-def unbind(token: contextvars.Token[dict[str, Any]]) -> None:
-    _thread_keys().reset(token)
+def unbind(before: Bound) -> None:
+    # Cleared and set again rather than `thread_safe_remove_keys`, which edits the mapping that other threads'
+    # copies of this context may share; `before` also restores a key that `bind` overwrote.
+    keys = _keys()
+    keys.thread_safe_clear_keys()
+    keys.thread_safe_append_keys(**before.keys)
 
 
 def bound() -> dict[str, Any]:
     """The keys bound in this context (what `thread_safe_get_current_keys` answers)."""
-    return dict(_thread_keys().get())
+    return dict(_keys().thread_safe_get_current_keys())
 
 
 def get_logger(name: str) -> logging.Logger:

@@ -7,8 +7,10 @@ one document). Namespace and service come from `POWERTOOLS_METRICS_NAMESPACE` an
 
 Within an invocation (`textgate.invocation`) metrics are gathered per dimension set and written when it ends, one
 EMF document per set; the batch is shared by the invocation's threads (delivery's pool) behind a lock. Outside an
-invocation (a script, a test) each metric is written at once. Dimension values are low-cardinality words: a value
-that is not one of the documented words, or does not look like one, is written as `other`, never as itself.
+invocation (a script, a test) each metric is written at once. Dimension values are low-cardinality words: the
+operation and the provider are `textgate.registry`'s enums (mypy refuses a typo; no operation at all is `other`);
+any other value that is not one of the documented words, or does not look like one, is written as `other`, never
+as itself.
 """
 
 from __future__ import annotations
@@ -22,25 +24,16 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from textgate.registry import OperationName, Provider
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
 DEFAULT_NAMESPACE = "textgate"
 DEFAULT_SERVICE = "textgate"
 
-OPERATIONS = frozenset(
-    {
-        "ogangi.send_sms",
-        "ogangi.send_pin",
-        "ogangi.fire_message",
-        "contactatonce.initiate_conversation",
-        "interact.send_campaign_sms",
-        "protexting.opt_in",
-    }
-)
-PROVIDERS = frozenset({"ogangi", "contactatonce", "interact", "protexting"})
 KINDS = frozenset({"crm", "poll", "text4info", "mo", "dlr"})
-SOURCES = frozenset({"api", "sumotext"}) | PROVIDERS
+SOURCES = frozenset({"api", "sumotext", *Provider})
 PIN_RESULTS = frozenset({"verified", "wrong_code", "pending", "expired", "used", "too_many_attempts"})
 OUTCOMES = {
     "succeeded": "OperationSucceeded",
@@ -156,44 +149,49 @@ def emit(name: str, unit: str, value: float, *dimension_sets: Mapping[str, str])
 # ---------------------------------------------------------------- the rows of docs/operating.md
 
 
-def accepted(operation: str, count: int = 1) -> None:
-    emit("OperationAccepted", "Count", count, {"operation": _clean(operation, OPERATIONS)})
+def _named(value: OperationName | Provider | None) -> str:
+    return value.value if isinstance(value, OperationName | Provider) else OTHER
 
 
-def refused(operation: str, reason: str, count: int = 1) -> None:
-    emit("OperationRefused", "Count", count, {"operation": _clean(operation, OPERATIONS), "reason": _clean(reason)})
+def accepted(operation: OperationName, count: int = 1) -> None:
+    emit("OperationAccepted", "Count", count, {"operation": _named(operation)})
 
 
-def batch_accepted(operation: str, items_accepted: int, items_refused: int) -> None:
+def refused(operation: OperationName | None, reason: str, count: int = 1) -> None:
+    """`operation` None: the request named no operation (an event with an unknown detail-type)."""
+    emit("OperationRefused", "Count", count, {"operation": _named(operation), "reason": _clean(reason)})
+
+
+def batch_accepted(operation: OperationName, items_accepted: int, items_refused: int) -> None:
     """A batch answered 202: one batch, and how many of its items became operations and how many were refused."""
-    dimensions = {"operation": _clean(operation, OPERATIONS)}
+    dimensions = {"operation": _named(operation)}
     emit("BatchAccepted", "Count", 1, dimensions)
     emit("BatchItemsAccepted", "Count", items_accepted, dimensions)
     emit("BatchItemsRefused", "Count", items_refused, dimensions)
 
 
-def _per_provider(provider: str, operation: str | None) -> tuple[dict[str, str], ...]:
-    by_provider = {"provider": _clean(provider, PROVIDERS)}
+def _per_provider(provider: Provider, operation: OperationName | None) -> tuple[dict[str, str], ...]:
+    by_provider = {"provider": _named(provider)}
     if operation is None:
         return (by_provider,)
-    return by_provider, {**by_provider, "operation": _clean(operation, OPERATIONS)}
+    return by_provider, {**by_provider, "operation": _named(operation)}
 
 
-def outcome(what: str, provider: str, operation: str) -> None:
+def outcome(what: str, provider: Provider, operation: OperationName) -> None:
     """`what` is succeeded, failed, unknown, retried or dead_lettered (anything else is not an outcome)."""
     name = OUTCOMES.get(what)
     if name is not None:
         emit(name, "Count", 1, *_per_provider(provider, operation))
 
 
-def provider_latency(provider: str, operation: str | None, milliseconds: float) -> None:
+def provider_latency(provider: Provider, operation: OperationName | None, milliseconds: float) -> None:
     """A provider call, from sending to its answer read (or the timeout). Without an operation (a synchronous
     read such as Ogangi's inbound messages) only the provider's set is emitted."""
     emit("ProviderLatency", "Milliseconds", milliseconds, *_per_provider(provider, operation))
 
 
-def provider_paused(provider: str) -> None:
-    emit("ProviderPaused", "Count", 1, {"provider": _clean(provider, PROVIDERS)})
+def provider_paused(provider: Provider) -> None:
+    emit("ProviderPaused", "Count", 1, {"provider": _named(provider)})
 
 
 def callback_stored(kind: str) -> None:

@@ -1,15 +1,17 @@
-"""The operation resource and the outcome of a provider call: the models that logic passes around."""
+"""The stored entities that logic passes around: the operation (with its resource view) and a Sumotext callback hit."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from textgate import clock
+from textgate.registry import OperationName, Provider, spec
 from textgate.sms import SmsInfo
 
 
@@ -44,8 +46,8 @@ class OperationView(BaseModel):
     """The operation resource, as GET /v1/operations/{id}, every 202 and every operation.* event show it."""
 
     id: str = Field(pattern=OPERATION_ID_PATTERN, examples=["op_3f9a1c0e5b7d2a4c6e8f0a1b"])
-    operation: str = Field(examples=["ogangi.send_sms"])
-    provider: str = Field(examples=["ogangi"])
+    operation: OperationName = Field(examples=["ogangi.send_sms"])
+    provider: Provider = Field(examples=["ogangi"])
     status: Status = Field(examples=["queued"], description="succeeded, failed and unknown are final")
     attempts: int = Field(ge=0)
     created_at: Timestamp
@@ -58,11 +60,12 @@ class OperationView(BaseModel):
 
 
 class Operation(BaseModel):
-    """One accepted request and everything that became of it."""
+    """One accepted request and everything that became of it. The record stores the operation and the provider
+    as strings; here they are the registry's enums (a record naming neither would not be read)."""
 
     id: str
-    operation: str
-    provider: str
+    operation: OperationName
+    provider: Provider
     client: str
     status: Status = Status.QUEUED
     attempts: int = 0
@@ -81,8 +84,7 @@ class Operation(BaseModel):
     def new(
         cls,
         *,
-        operation: str,
-        provider: str,
+        operation: OperationName,
         client: str,
         payload: dict[str, Any],
         sms: SmsInfo | None = None,
@@ -94,7 +96,7 @@ class Operation(BaseModel):
         return cls(
             id=operation_id or new_operation_id(),
             operation=operation,
-            provider=provider,
+            provider=spec(operation).provider,
             client=client,
             created_at=at,
             updated_at=at,
@@ -139,3 +141,32 @@ def batch_operation_id(batch_id: str, index: int) -> str:
     first attempt created (and a batch's operations can be listed from its id alone)."""
     digest = hashlib.sha256(f"{batch_id}#{index}".encode()).hexdigest()
     return "op_" + digest[:24]
+
+
+Kind = Literal["crm", "poll", "text4info", "mo", "dlr"]  # what a Sumotext callback reports
+FieldValue = str | list[str]
+
+
+class CallbackHit(BaseModel):
+    """One stored callback, as the `sumotext.callback` event carries it."""
+
+    id: str = Field(
+        examples=["mo_5f1c…"],
+        description="mo_<digest of mobile and smsid>, dlr_<digest of sumoid and mtcode> (a repeat keeps the same "
+        "id, so it is stored once), else cb_<random>",
+    )
+    kind: Kind
+    mobile: str | None = Field(examples=["+12125551212"], description="E.164 when it could be read, else as given")
+    mobile_valid: bool | None = Field(description="false when the number was stored as given; null without one")
+    received_at: str
+    source_ip: str
+    method: str
+    fields: dict[str, FieldValue] = Field(description="Every parameter but the token; a repeated one is a list")
+    params: dict[str, str] = Field(
+        description="The documented parameters under one spelling each (carrier for carrierId, …)"
+    )
+    poll_key: str | None = Field(default=None, description="poll only: poll#<KEY>")
+    raw_body: str | None = Field(default=None, description="A POST body that was not a form, as text (64 KiB at most)")
+    raw_body_truncated: bool = Field(default=False, description="true when the raw body was longer than 64 KiB")
+    # The sort key of the indexes: the receive time to the microsecond, then the id. Internal, never shown.
+    received_sk: SkipJsonSchema[str] = Field(exclude=True)

@@ -1,5 +1,6 @@
 """The OpenAPI 3 document, built from one route table and the same pydantic models that validate requests: bodies,
-query strings and path parameters alike, so their types, bounds, enums and patterns cannot drift."""
+query strings and path parameters alike, so their types, bounds, enums and patterns cannot drift. The route that
+starts an operation takes its request model and tag from the operation's row in `textgate.registry`."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from textgate import registry
 from textgate.errors import Problem
 from textgate.models import OperationView
-from textgate.schemas import batches, common, contactatonce, interact, ogangi, protexting, sumotext
+from textgate.registry import OperationName
+from textgate.schemas import batches, common, interact, ogangi, sumotext
 
 
 @dataclass(frozen=True)
@@ -35,23 +38,23 @@ class Route:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _operation_route(name: OperationName, path: str, summary: str, **options: Any) -> Route:
+    """The POST that starts an asynchronous operation: its request model and tag are its registry row's."""
+    row = registry.spec(name)
+    return Route("post", path, summary, name, row.provider, registry.load(row.request), **options)
+
+
 ROUTES: list[Route] = [
-    Route(
-        "post",
+    _operation_route(
+        OperationName.OGANGI_SEND_SMS,
         "/v1/ogangi/sms",
         "Send an SMS through Ogangi (sendSMS with a carrier name, else sendMT with an optional carrier_id and flags)",
-        "ogangi.send_sms",
-        "ogangi",
-        ogangi.SendSmsRequest,
         example={"to": "+13056708084", "text": "Hello", "carrier": "Movistar"},
     ),
-    Route(
-        "post",
+    _operation_route(
+        OperationName.OGANGI_SEND_PIN,
         "/v1/ogangi/pins",
         "Send a PIN SMS through Ogangi; the operation id is the verification id",
-        "ogangi.send_pin",
-        "ogangi",
-        ogangi.SendPinRequest,
         errors=(400, 403, 422, 429),
         links=("ogangi.check_pin",),
         example={"to": "+13056708084", "carrier": "Movistar", "text": "Your code", "length": 6},
@@ -69,13 +72,10 @@ ROUTES: list[Route] = [
         errors=(400, 403, 404, 409, 410, 422, 429),
         example={"code": "846547"},
     ),
-    Route(
-        "post",
+    _operation_route(
+        OperationName.OGANGI_FIRE_MESSAGE,
         "/v1/ogangi/mo",
         "Inject an inbound message (fireMessage)",
-        "ogangi.fire_message",
-        "ogangi",
-        ogangi.FireMessageRequest,
         example={"mobile": "+13056708084", "text": "JOIN"},
     ),
     Route(
@@ -89,13 +89,10 @@ ROUTES: list[Route] = [
         status=200,
         errors=(403, 422, 502, 504),
     ),
-    Route(
-        "post",
+    _operation_route(
+        OperationName.CONTACTATONCE_INITIATE_CONVERSATION,
         "/v1/contactatonce/conversations",
         "Start a ContactAtOnce Mobile Text Connect conversation (no SMS is sent)",
-        "contactatonce.initiate_conversation",
-        "contactatonce",
-        contactatonce.InitiateConversationRequest,
         example={
             "merchant_id": 123,
             "consumer_phone": "+13056708084",
@@ -103,13 +100,10 @@ ROUTES: list[Route] = [
             "region": "na",
         },
     ),
-    Route(
-        "post",
+    _operation_route(
+        OperationName.INTERACT_SEND_CAMPAIGN_SMS,
         "/v1/interact/campaigns/{campaign_id}/sms",
         "Send a campaign's SMS to a caller through Interact (Send SMS API v3)",
-        "interact.send_campaign_sms",
-        "interact",
-        interact.SendCampaignSmsRequest,
         path_model=interact.CampaignPath,
         example={
             "caller_id": "+972544696388",
@@ -118,13 +112,10 @@ ROUTES: list[Route] = [
             "additional_params": {"var1": "value1"},
         },
     ),
-    Route(
-        "post",
+    _operation_route(
+        OperationName.PROTEXTING_OPT_IN,
         "/v1/protexting/opt-ins",
         "Opt a contact in to ProTexting groups (Opt In Contact)",
-        "protexting.opt_in",
-        "protexting",
-        protexting.OptInRequest,
         example={
             "phone_number": "+13056708084",
             "group_ids": [1],
@@ -434,8 +425,9 @@ def document_for(protocol: str) -> dict[str, Any]:
             errors |= {400, 415, 422}
         if route.query is not None:
             errors.add(414)  # the query string can be longer than the URL API Gateway takes
-        # (a conversation texts no one; a batch refuses such items one by one, in its 202)
-        if starts_operation and route.tag != "contactatonce":
+        # (a batch refuses such items one by one, in its 202)
+        started = registry.parse(route.operation_id)
+        if started is not None and registry.spec(started).texts_handset:
             errors.add(429)  # a text to a recipient over RECIPIENT_DAILY_LIMIT
         if route.method == "post" and route.api_key:
             # Every keyed POST takes an Idempotency-Key (409 while its first request runs) and may be refused

@@ -34,7 +34,7 @@ def get_secret(secret_id: str) -> dict[str, Any]:
         raise SecretUnavailable(f"secret {secret_id} could not be read ({type(exc).__name__})") from None
     if not isinstance(value, dict):
         raise SecretUnavailable(f"secret {secret_id} is not a JSON object")
-    log.forget_secret_values(value.values())  # whatever field a value lands in, the logs never show it
+    log.register_secret_values(value.values())  # whatever field a value lands in, the logs never show it
     with _lock:
         _cache[secret_id] = (now + get_settings().secret_cache_seconds, value)
     return value

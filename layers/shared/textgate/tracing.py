@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from aws_lambda_powertools.tracing import Tracer
 
+    from textgate.registry import OperationName, Provider
+
 _tracer: Tracer | None = None
 _lock = threading.Lock()
 
@@ -73,7 +75,7 @@ def active() -> bool:
 
 
 @contextmanager
-def provider_call(provider: str, operation: str | None) -> Iterator[Span]:
+def provider_call(provider: Provider, operation: OperationName | None) -> Iterator[Span]:
     """A subsegment around one provider HTTP call: annotations only, never the URL, a header or a body."""
     tracer = _tracer
     if tracer is None or tracer.disabled:

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from textgate import aws
 from textgate.dal import conditional_failed
-from textgate.schemas.sumotext import CallbackHit
+from textgate.models import CallbackHit
 from textgate.settings import get_settings
 
 # index -> its partition key attribute; every index sorts on received_sk

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from textgate import aws, clock, log
 from textgate.dal import UNPROCESSED_ATTEMPTS, backoff
+from textgate.registry import Provider
 from textgate.settings import get_settings
 
 MAX_DELAY_SECONDS = 900  # SQS's ceiling for DelaySeconds
@@ -18,12 +19,12 @@ SEND_BATCH_SIZE = 10  # SendMessageBatch's most entries per call
 logger = log.get_logger(__name__)
 
 
-def queue_url(provider: str) -> str:
+def queue_url(provider: Provider) -> str:
     url: str = getattr(get_settings(), f"{provider}_queue_url")
     return url
 
 
-def enqueue(provider: str, operation_id: str, *, delay_seconds: float = 0) -> None:
+def enqueue(provider: Provider, operation_id: str, *, delay_seconds: float = 0) -> None:
     # Rounded up: a message must never arrive before the time it waits for.
     delay = max(0, min(MAX_DELAY_SECONDS, math.ceil(delay_seconds)))
     aws.sqs().send_message(
@@ -33,7 +34,7 @@ def enqueue(provider: str, operation_id: str, *, delay_seconds: float = 0) -> No
     )
 
 
-def enqueue_many(provider: str, operation_ids: Sequence[str]) -> list[str]:
+def enqueue_many(provider: Provider, operation_ids: Sequence[str]) -> list[str]:
     """Queue a message for each operation with SendMessageBatch, 10 to a call; the ids that could not be queued.
 
     Entries SQS failed on its side are sent again with backoff; entries it refused as the sender's fault, and

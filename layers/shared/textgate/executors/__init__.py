@@ -1,4 +1,5 @@
-"""Executors: turn a claimed operation into one provider call. One module per provider."""
+"""Executors: turn a claimed operation into one provider call. One module per provider, one function per
+operation: its row in `textgate.registry` names it (`execute`), and delivery calls it."""
 
 from __future__ import annotations
 

@@ -23,9 +23,7 @@ def client() -> ContactAtOnceClient:
         raise NotAttempted(f"ContactAtOnce settings unusable ({exc})") from None
 
 
-def execute(operation: Operation) -> ProviderOutcome:
-    if operation.operation != "contactatonce.initiate_conversation":
-        raise NotAttempted(f"no ContactAtOnce executor for {operation.operation}")
+def initiate_conversation(operation: Operation) -> ProviderOutcome:
     stored = payloads.read(ContactAtOnceConversation, operation.payload)
     # The stored payload is the conversation plus where to send it: one copy of the fields, not two.
     conversation = Conversation(**stored.model_dump(exclude={"region"}))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from textgate import executors, payloads
-from textgate.executors import NotAttempted
 from textgate.models import Operation
 from textgate.payloads import InteractCampaignSms
 from textgate.providers.interact import InteractClient, InteractCredentials
@@ -24,31 +23,29 @@ def soap_client() -> InteractSoapClient:
     return InteractSoapClient(settings.interact_base_url, credentials, settings.provider_timeouts)
 
 
-def execute(operation: Operation) -> ProviderOutcome:
-    if operation.operation == "interact.send_campaign_sms":
-        campaign = payloads.read(InteractCampaignSms, operation.payload)
-        master = campaign.send_from_master_account
-        # callerId goes out in E.164 as stored: Interact reads '+' numbers (its own samples have one).
-        if get_settings().interact_protocol == "soap":
-            return soap_client().send_campaign_sms(
-                campaign_id=campaign.campaign_id,
-                caller_id=campaign.caller_id,
-                jp_token=campaign.jp_token,
-                sender=campaign.sender,
-                additional_params=campaign.additional_params,
-                send_from_master_account=master,
-            )
-        if master:
-            # Accepted over SOAP, delivered after the deployment switched to REST: REST cannot say it, and
-            # sending from the tenant's number instead is not what the caller asked for.
-            return ProviderOutcome.rejected(
-                "invalid_request", "send_from_master_account needs Interact over SOAP (INTERACT_PROTOCOL=soap)"
-            )
-        return client().send_campaign_sms(
+def send_campaign_sms(operation: Operation) -> ProviderOutcome:
+    campaign = payloads.read(InteractCampaignSms, operation.payload)
+    master = campaign.send_from_master_account
+    # callerId goes out in E.164 as stored: Interact reads '+' numbers (its own samples have one).
+    if get_settings().interact_protocol == "soap":
+        return soap_client().send_campaign_sms(
             campaign_id=campaign.campaign_id,
             caller_id=campaign.caller_id,
             jp_token=campaign.jp_token,
             sender=campaign.sender,
             additional_params=campaign.additional_params,
+            send_from_master_account=master,
         )
-    raise NotAttempted(f"no Interact executor for {operation.operation}")
+    if master:
+        # Accepted over SOAP, delivered after the deployment switched to REST: REST cannot say it, and
+        # sending from the tenant's number instead is not what the caller asked for.
+        return ProviderOutcome.rejected(
+            "invalid_request", "send_from_master_account needs Interact over SOAP (INTERACT_PROTOCOL=soap)"
+        )
+    return client().send_campaign_sms(
+        campaign_id=campaign.campaign_id,
+        caller_id=campaign.caller_id,
+        jp_token=campaign.jp_token,
+        sender=campaign.sender,
+        additional_params=campaign.additional_params,
+    )

@@ -1,4 +1,4 @@
-"""Ogangi operations: from a stored payload to a signed call."""
+"""Ogangi operations: from a stored payload to a signed call. One function per operation (the registry names it)."""
 
 from __future__ import annotations
 
@@ -15,25 +15,25 @@ def client() -> OgangiClient:
     return accounts.ogangi()
 
 
-def execute(operation: Operation) -> ProviderOutcome:
-    if operation.operation == "ogangi.send_sms":
-        sms = payloads.read(OgangiSms, operation.payload)
-        mobile = phone.digits(sms.to)
-        if sms.carrier:
-            return client().send_sms(carrier=sms.carrier, sender=sms.sender, mobile=mobile, text=sms.text)
-        return client().send_mt(
-            sender=sms.sender, carrier_id=sms.carrier_id, mobile=mobile, text=sms.text, flags=sms.flags
-        )
-    if operation.operation == "ogangi.send_pin":
-        pin = payloads.read(OgangiPin, operation.payload)
-        _ensure_pin_key()
-        return client().send_pin(
-            carrier=pin.carrier, sender=pin.sender, mobile=phone.digits(pin.to), text=pin.text, length=pin.length
-        )
-    if operation.operation == "ogangi.fire_message":
-        fired = payloads.read(OgangiFireMessage, operation.payload)
-        return client().fire_message(mobile=phone.digits(fired.mobile), text=fired.text)
-    raise NotAttempted(f"no Ogangi executor for {operation.operation}")
+def send_sms(operation: Operation) -> ProviderOutcome:
+    sms = payloads.read(OgangiSms, operation.payload)
+    mobile = phone.digits(sms.to)
+    if sms.carrier:
+        return client().send_sms(carrier=sms.carrier, sender=sms.sender, mobile=mobile, text=sms.text)
+    return client().send_mt(sender=sms.sender, carrier_id=sms.carrier_id, mobile=mobile, text=sms.text, flags=sms.flags)
+
+
+def send_pin(operation: Operation) -> ProviderOutcome:
+    pin = payloads.read(OgangiPin, operation.payload)
+    _ensure_pin_key()
+    return client().send_pin(
+        carrier=pin.carrier, sender=pin.sender, mobile=phone.digits(pin.to), text=pin.text, length=pin.length
+    )
+
+
+def fire_message(operation: Operation) -> ProviderOutcome:
+    fired = payloads.read(OgangiFireMessage, operation.payload)
+    return client().fire_message(mobile=phone.digits(fired.mobile), text=fired.text)
 
 
 def _ensure_pin_key() -> None:

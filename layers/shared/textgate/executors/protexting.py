@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from textgate import executors, payloads, phone
-from textgate.executors import NotAttempted
 from textgate.models import Operation
 from textgate.payloads import ProTextingOptIn
 from textgate.providers.outcome import ProviderOutcome
@@ -17,14 +16,12 @@ def client() -> ProTextingClient:
     return ProTextingClient(settings.protexting_base_url, credentials, settings.provider_timeouts)
 
 
-def execute(operation: Operation) -> ProviderOutcome:
-    if operation.operation == "protexting.opt_in":
-        opt_in = payloads.read(ProTextingOptIn, operation.payload)
-        return client().opt_in(
-            phone_number=phone.digits(opt_in.phone_number),
-            group_ids=opt_in.group_ids,
-            cta_message=opt_in.cta_message,
-            confirm_message=opt_in.confirm_message,
-            send_cta_message=opt_in.send_cta_message,
-        )
-    raise NotAttempted(f"no ProTexting executor for {operation.operation}")
+def opt_in(operation: Operation) -> ProviderOutcome:
+    stored = payloads.read(ProTextingOptIn, operation.payload)
+    return client().opt_in(
+        phone_number=phone.digits(stored.phone_number),
+        group_ids=stored.group_ids,
+        cta_message=stored.cta_message,
+        confirm_message=stored.confirm_message,
+        send_cta_message=stored.send_cta_message,
+    )

@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from textgate import clock, log, metrics
+from textgate import clock, log, metrics, registry
 from textgate.dal import batches as batch_records
 from textgate.dal import events, limits, queue
 from textgate.dal import operations as records
@@ -44,6 +44,7 @@ from textgate.errors import (
 from textgate.logic import idempotency, recipients
 from textgate.models import Operation, OperationError, Status, batch_operation_id, new_batch_id
 from textgate.payloads import Payload
+from textgate.registry import OperationName, Provider
 from textgate.sms import SmsInfo
 from textgate.validation import validate
 
@@ -63,42 +64,35 @@ ITEM_DETAIL = 300  # characters of one item's problem detail
 # ---------------------------------------------------------------- what a batch may hold
 
 
-# The routes' logic and request models are imported by the batch that needs them: reading a batch needs neither.
+# How each batchable operation (the registry's `batchable` column) turns one item into what it stores: its route's
+# own step, after its row's request model. The routes' logic is imported by the batch that needs it.
 
 
-def _ogangi_sms(item: Any, _campaign_id: str | None) -> tuple[Payload, SmsInfo | None]:
+def _ogangi_sms(request: Any, _campaign_id: str | None) -> tuple[Payload, SmsInfo | None]:
     from textgate.logic import ogangi  # noqa: PLC0415
-    from textgate.schemas.ogangi import SendSmsRequest  # noqa: PLC0415
 
-    return ogangi.sms_payload(validate(SendSmsRequest, item))
+    return ogangi.sms_payload(request)
 
 
-def _interact_campaign_sms(item: Any, campaign_id: str | None) -> tuple[Payload, SmsInfo | None]:
+def _interact_campaign_sms(request: Any, campaign_id: str | None) -> tuple[Payload, SmsInfo | None]:
     from textgate.logic import interact  # noqa: PLC0415
-    from textgate.schemas.interact import SendCampaignSmsRequest  # noqa: PLC0415
 
-    return interact.campaign_sms_payload(campaign_id or "", validate(SendCampaignSmsRequest, item)), None
+    return interact.campaign_sms_payload(campaign_id or "", request), None
 
 
-def _protexting_opt_in(item: Any, _campaign_id: str | None) -> tuple[Payload, SmsInfo | None]:
+def _protexting_opt_in(request: Any, _campaign_id: str | None) -> tuple[Payload, SmsInfo | None]:
     from textgate.logic import protexting  # noqa: PLC0415
-    from textgate.schemas.protexting import OptInRequest  # noqa: PLC0415
 
-    return protexting.opt_in_payload(validate(OptInRequest, item)), None
-
-
-@dataclass(frozen=True)
-class _Batchable:
-    provider: str
-    # One item judged as its route judges a body: its payload and text description, or an ApiError.
-    prepare: Callable[[Any, str | None], tuple[Payload, SmsInfo | None]]
+    return protexting.opt_in_payload(request), None
 
 
-BATCHABLE: dict[str, _Batchable] = {
-    "ogangi.send_sms": _Batchable("ogangi", _ogangi_sms),
-    "interact.send_campaign_sms": _Batchable("interact", _interact_campaign_sms),
-    "protexting.opt_in": _Batchable("protexting", _protexting_opt_in),
+PAYLOADS: dict[OperationName, Callable[[Any, str | None], tuple[Payload, SmsInfo | None]]] = {
+    OperationName.OGANGI_SEND_SMS: _ogangi_sms,
+    OperationName.INTERACT_SEND_CAMPAIGN_SMS: _interact_campaign_sms,
+    OperationName.PROTEXTING_OPT_IN: _protexting_opt_in,
 }
+# Interact's campaign is its route's path parameter: a batch names it once, beside its items.
+CAMPAIGN_OPERATIONS = frozenset({OperationName.INTERACT_SEND_CAMPAIGN_SMS})
 
 
 # ---------------------------------------------------------------- accepting
@@ -130,7 +124,8 @@ def _give_back(items: list[_Item]) -> None:
 
 def accept(client: str, request: BatchRequest) -> dict[str, Any]:
     """Accept a batch: the answer's body (202), or raise for a batch refused as a whole."""
-    kind = BATCHABLE[request.operation]
+    operation = request.operation
+    provider = registry.spec(operation).provider
     campaign_id = _campaign_id(request)
     reserved = idempotency.reserved_operation_id()
     batch_id = "bat_" + reserved.removeprefix("op_") if reserved else new_batch_id()
@@ -140,13 +135,13 @@ def accept(client: str, request: BatchRequest) -> dict[str, Any]:
     ]
 
     if idempotency.resumed():
-        _find_written(items, client, request.operation)
+        _find_written(items, client, operation)
     pending = [item for item in items if item.stored is None]
     resumed = len(pending) < len(items)
     # The batch keeps the time of the attempt that created its first operations.
     created_at = min((item.stored.created_at for item in items if item.stored is not None), default=now)
     for item in pending:
-        _prepare(item, kind, request.items[item.index], campaign_id, request.operation)
+        _prepare(item, operation, request.items[item.index], campaign_id)
     try:
         _refuse_opted_out(pending)
         _take_daily_slots(pending, now)
@@ -177,8 +172,8 @@ def accept(client: str, request: BatchRequest) -> dict[str, Any]:
     _record_and_queue(
         items,
         client=client,
-        operation=request.operation,
-        provider=kind.provider,
+        operation=operation,
+        provider=provider,
         batch_id=batch_id,
         now=now,
     )
@@ -189,19 +184,19 @@ def accept(client: str, request: BatchRequest) -> dict[str, Any]:
     accepted = [item for item in items if item.problem is None]
     if not accepted and any(item.problem.status >= 500 for item in refused if item.problem is not None):
         raise ServiceUnavailable("the batch could not be recorded or queued; nothing was sent, try again")
-    _count(request.operation, accepted, refused)
+    _count(operation, accepted, refused)
     logger.info(
         "batch accepted",
         extra={
             "batch_id": batch_id,
-            "operation": request.operation,
+            "operation": operation.value,
             "accepted": len(accepted),
             "refused": len(refused),
         },
     )
     return {
         "id": batch_id,
-        "operation": request.operation,
+        "operation": operation.value,
         "accepted": len(accepted),
         "refused": len(refused),
         "items": [_answer(item) for item in items],
@@ -210,7 +205,7 @@ def accept(client: str, request: BatchRequest) -> dict[str, Any]:
 
 
 def _campaign_id(request: BatchRequest) -> str | None:
-    if request.operation != "interact.send_campaign_sms":
+    if request.operation not in CAMPAIGN_OPERATIONS:
         if request.campaign_id is not None:
             raise ValidationFailed(
                 "invalid campaign_id",
@@ -227,7 +222,7 @@ def _campaign_id(request: BatchRequest) -> str | None:
     return validate(CampaignPath, {"campaign_id": request.campaign_id}).campaign_id
 
 
-def _find_written(items: list[_Item], client: str, operation: str) -> None:
+def _find_written(items: list[_Item], client: str, operation: OperationName) -> None:
     """A retry of a batch that died half way: the operations its first attempt already recorded."""
     found = records.get_many([item.operation_id for item in items])
     for item in items:
@@ -238,9 +233,11 @@ def _find_written(items: list[_Item], client: str, operation: str) -> None:
             item.stored = stored
 
 
-def _prepare(item: _Item, kind: _Batchable, body: Any, campaign_id: str | None, operation: str) -> None:
+def _prepare(item: _Item, operation: OperationName, body: Any, campaign_id: str | None) -> None:
+    """Judge one item as its route judges a body: its row's request model, then the route's own payload step."""
     try:
-        payload, item.sms = kind.prepare(body, campaign_id)
+        request = validate(registry.load(registry.spec(operation).request), body)
+        payload, item.sms = PAYLOADS[operation](request, campaign_id)
     except ApiError as error:
         item.problem = error
         return
@@ -316,8 +313,8 @@ def _record_and_queue(
     items: list[_Item],
     *,
     client: str,
-    operation: str,
-    provider: str,
+    operation: OperationName,
+    provider: Provider,
     batch_id: str,
     now: float,
 ) -> None:
@@ -330,7 +327,6 @@ def _record_and_queue(
             pending,
             client=client,
             operation=operation,
-            provider=provider,
             batch_id=batch_id,
             now=now,
         )
@@ -347,15 +343,13 @@ def _write_records(
     items: list[_Item],
     *,
     client: str,
-    operation: str,
-    provider: str,
+    operation: OperationName,
     batch_id: str,
     now: float,
 ) -> None:
     new = {
         item.operation_id: Operation.new(
             operation=operation,
-            provider=provider,
             client=client,
             payload=item.payload or {},
             sms=item.sms,
@@ -386,7 +380,7 @@ def _write_records(
     _give_back(lost)
 
 
-def _queue(items: list[_Item], provider: str) -> None:
+def _queue(items: list[_Item], provider: Provider) -> None:
     """A message for every operation still queued (new ones, and on a retry those an earlier attempt left);
     one that cannot be queued ends `failed`, so no operation waits `queued` for a message that never comes."""
     waiting = {
@@ -435,7 +429,7 @@ def _note_refused(record: batch_records.BatchRecord, refused: list[_Item]) -> No
         logger.exception("could not update the batch record")
 
 
-def _count(operation: str, accepted: list[_Item], refused: list[_Item]) -> None:
+def _count(operation: OperationName, accepted: list[_Item], refused: list[_Item]) -> None:
     metrics.batch_accepted(operation, len(accepted), len(refused))
     if accepted:
         metrics.accepted(operation, len(accepted))

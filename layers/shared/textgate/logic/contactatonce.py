@@ -5,13 +5,13 @@ from __future__ import annotations
 from textgate.logic import operations
 from textgate.models import Operation
 from textgate.payloads import ContactAtOnceConversation
+from textgate.registry import OperationName
 from textgate.schemas.contactatonce import InitiateConversationRequest
-
-PROVIDER = "contactatonce"
-INITIATE_CONVERSATION = "contactatonce.initiate_conversation"
 
 
 def accept_conversation(client: str, request: InitiateConversationRequest) -> Operation:
     # No suppression check: ContactAtOnce sends no SMS; it opens a conversation the consumer asked for.
     payload = ContactAtOnceConversation.model_validate(request.model_dump(exclude={"country"}))
-    return operations.accept(client=client, operation=INITIATE_CONVERSATION, provider=PROVIDER, payload=payload)
+    return operations.accept(
+        client=client, operation=OperationName.CONTACTATONCE_INITIATE_CONVERSATION, payload=payload
+    )

@@ -8,17 +8,16 @@ from textgate.errors import ValidationFailed
 from textgate.logic import operations
 from textgate.models import Operation
 from textgate.payloads import InteractCampaignSms
+from textgate.registry import OperationName
 from textgate.schemas.interact import CampaignPath, SendCampaignSmsRequest
 from textgate.settings import get_settings
 from textgate.validation import validate
-
-PROVIDER = "interact"
 
 
 def accept_campaign_sms(client: str, campaign_id: str, request: SendCampaignSmsRequest) -> Operation:
     payload = campaign_sms_payload(campaign_id, request)
     # No `sms` description: the text is the campaign's, held by Interact.
-    return operations.accept(client=client, operation="interact.send_campaign_sms", provider=PROVIDER, payload=payload)
+    return operations.accept(client=client, operation=OperationName.INTERACT_SEND_CAMPAIGN_SMS, payload=payload)
 
 
 def campaign_sms_payload(campaign_id: str, request: SendCampaignSmsRequest) -> InteractCampaignSms:
@@ -37,6 +36,13 @@ def campaign_sms_payload(campaign_id: str, request: SendCampaignSmsRequest) -> I
         additional_params=request.additional_params,
         send_from_master_account=request.send_from_master_account,
     )
+
+
+def accept_campaign_document(client: str, document: dict[str, Any]) -> Operation:
+    """An event's detail: the body plus the `campaign_id` that HTTP takes from the path."""
+    body = dict(document)
+    campaign_id, request = parse_request(str(body.pop("campaign_id", "")), body)
+    return accept_campaign_sms(client, campaign_id, request)
 
 
 def parse_request(campaign_id: str, body: Any) -> tuple[str, SendCampaignSmsRequest]:

@@ -9,12 +9,11 @@ from textgate.errors import ValidationFailed
 from textgate.logic import operations
 from textgate.models import Operation
 from textgate.payloads import OgangiFireMessage, OgangiSms
+from textgate.registry import OperationName
 from textgate.settings import get_settings
 
 if TYPE_CHECKING:  # the handlers validate with them; delivery, which imports this module, never does
     from textgate.schemas.ogangi import FireMessageRequest, SendSmsRequest
-
-PROVIDER = "ogangi"
 
 
 def sender(requested: str | None) -> str:
@@ -42,9 +41,7 @@ def sms_payload(request: SendSmsRequest) -> tuple[OgangiSms, sms.SmsInfo]:
 
 def accept_sms(client: str, request: SendSmsRequest) -> Operation:
     payload, described = sms_payload(request)
-    return operations.accept(
-        client=client, operation="ogangi.send_sms", provider=PROVIDER, payload=payload, sms=described
-    )
+    return operations.accept(client=client, operation=OperationName.OGANGI_SEND_SMS, payload=payload, sms=described)
 
 
 def accept_fire_message(client: str, request: FireMessageRequest) -> Operation:
@@ -52,8 +49,7 @@ def accept_fire_message(client: str, request: FireMessageRequest) -> Operation:
     payload = OgangiFireMessage(mobile=request.mobile, text=request.text)
     return operations.accept(
         client=client,
-        operation="ogangi.fire_message",
-        provider=PROVIDER,
+        operation=OperationName.OGANGI_FIRE_MESSAGE,
         payload=payload,
         sms=sms.describe(request.text),
     )

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from textgate import clock, log, metrics
+from textgate import clock, log, metrics, registry
 from textgate.dal import events, limits, queue
 from textgate.dal import operations as records
 from textgate.errors import InternalError, NotFound, ServiceUnavailable
 from textgate.logic import idempotency, recipients
 from textgate.models import Operation, OperationError, Status
 from textgate.payloads import Payload
+from textgate.registry import OperationName
 from textgate.sms import SmsInfo
 
 logger = log.get_logger(__name__)
@@ -20,8 +21,7 @@ logger = log.get_logger(__name__)
 def accept(
     *,
     client: str,
-    operation: str,
-    provider: str,
+    operation: OperationName,
     payload: Payload,
     sms: SmsInfo | None = None,
     take_limits: Callable[[str], list[limits.Slot]] | None = None,
@@ -45,7 +45,7 @@ def accept(
             slots.extend(take_limits(handset.number))
         if handset is not None:
             slots.append(recipients.take_daily_slot(handset.number, clock.now()))
-        accepted, created = _record_and_queue(client, operation, provider, stored, sms)
+        accepted, created = _record_and_queue(client, operation, stored, sms)
     except Exception:
         _release(slots)
         raise
@@ -58,12 +58,11 @@ def accept(
 
 
 def _record_and_queue(
-    client: str, operation: str, provider: str, payload: dict[str, Any], sms: SmsInfo | None
+    client: str, operation: OperationName, payload: dict[str, Any], sms: SmsInfo | None
 ) -> tuple[Operation, bool]:
     """(the operation, whether this call created it)."""
     proposed = Operation.new(
         operation=operation,
-        provider=provider,
         client=client,
         payload=payload,
         sms=sms,
@@ -76,7 +75,7 @@ def _record_and_queue(
     try:
         if accepted is proposed or accepted.status is Status.QUEUED:
             # A second message for an operation already queued is harmless: delivery acts on it once.
-            _enqueue_or_fail(accepted, provider)
+            _enqueue_or_fail(accepted)
     finally:
         log.unbind(token)
     return accepted, accepted is proposed
@@ -90,9 +89,9 @@ def _release(slots: list[limits.Slot]) -> None:
             logger.exception("could not give back a limit slot")
 
 
-def _enqueue_or_fail(operation: Operation, provider: str) -> None:
+def _enqueue_or_fail(operation: Operation) -> None:
     try:
-        queue.enqueue(provider, operation.id)
+        queue.enqueue(operation.provider, operation.id)
         return
     except Exception:
         logger.exception("could not queue the operation")
@@ -108,6 +107,20 @@ def _enqueue_or_fail(operation: Operation, provider: str) -> None:
     metrics.outcome("failed", failed.provider, failed.operation)
     events.publish("operation.failed", failed.public())
     raise ServiceUnavailable("the operation could not be queued; nothing was sent, try again")
+
+
+def accept_document(client: str, operation: OperationName, document: dict[str, Any]) -> Operation:
+    """Start `operation` from a JSON document (an EventBridge trigger's detail, one request of a batch), exactly as
+    its HTTP route would: its row's `accept_document`, else its request model validates the document and its
+    acceptor takes it. Only this operation's models and logic are imported, the first time it is started."""
+    from textgate.validation import validate  # noqa: PLC0415 - not for delivery, which imports this module
+
+    row = registry.spec(operation)
+    if row.accept_document is not None:
+        from_document: Operation = registry.load(row.accept_document)(client, document)
+        return from_document
+    accepted: Operation = registry.load(row.accept)(client, validate(registry.load(row.request), document))
+    return accepted
 
 
 def get_for_client(client: str, operation_id: str) -> Operation:

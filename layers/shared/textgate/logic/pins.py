@@ -21,15 +21,15 @@ from textgate.errors import (
     VerificationUsed,
 )
 from textgate.logic import operations
-from textgate.logic.ogangi import PROVIDER, sender
+from textgate.logic.ogangi import sender
 from textgate.models import Operation, Status
 from textgate.payloads import OgangiPin
+from textgate.registry import OperationName
 from textgate.settings import get_settings
 
 if TYPE_CHECKING:  # the handlers use them; delivery, which imports this module for `protect`, never does
     from textgate.schemas.ogangi import PinCheckResult, SendPinRequest
 
-OPERATION = "ogangi.send_pin"
 PIN_TTL_SECONDS = 600
 MAX_WRONG_CHECKS = 5
 MAX_PINS_PER_HOUR = 5
@@ -49,8 +49,7 @@ def accept_pin(client: str, request: SendPinRequest) -> Operation:
     payload = OgangiPin(to=request.to, carrier=request.carrier, text=request.text, length=request.length, sender=from_)
     return operations.accept(
         client=client,
-        operation=OPERATION,
-        provider=PROVIDER,
+        operation=OperationName.OGANGI_SEND_PIN,
         payload=payload,
         sms=sms.describe(request.text),
         take_limits=lambda number: [take_pin_slot(client, number)],
@@ -105,7 +104,7 @@ def _judge(client: str, verification_id: str, code: str) -> PinCheckResult:
     from textgate.schemas.ogangi import PinCheckResult  # noqa: PLC0415 - see TYPE_CHECKING above
 
     operation = operations.get_for_client(client, verification_id)
-    if operation.operation != OPERATION:
+    if operation.operation is not OperationName.OGANGI_SEND_PIN:
         raise NotFound(f"no verification {verification_id}")
     if not operation.status.final:
         raise VerificationPending("the PIN has not been sent yet; check again shortly")

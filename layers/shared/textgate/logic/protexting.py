@@ -5,17 +5,14 @@ from __future__ import annotations
 from textgate.logic import operations
 from textgate.models import Operation
 from textgate.payloads import ProTextingOptIn
+from textgate.registry import OperationName
 from textgate.schemas.protexting import OptInRequest
-
-PROVIDER = "protexting"
 
 
 def accept_opt_in(client: str, request: OptInRequest) -> Operation:
     # An opt-in that texts the number (a call to action or a confirmation) is refused for an opted-out number
     # like any send (see recipients.handset); one that texts nothing is the contact's own business with ProTexting.
-    return operations.accept(
-        client=client, operation="protexting.opt_in", provider=PROVIDER, payload=opt_in_payload(request)
-    )
+    return operations.accept(client=client, operation=OperationName.PROTEXTING_OPT_IN, payload=opt_in_payload(request))
 
 
 def opt_in_payload(request: OptInRequest) -> ProTextingOptIn:

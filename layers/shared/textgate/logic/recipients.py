@@ -1,7 +1,8 @@
 """Who an operation texts, and what protects that person: the suppression list and the daily limit.
 
-One function (`handset`) knows which operations text a handset and where its number is; accepting and
-delivering both ask it, so a new operation cannot be added to one path and forgotten on the other.
+One function (`handset`) answers which handset an operation is about and whether it texts it, from the operation's
+row in `textgate.registry`; accepting and delivering both ask it, so a new operation cannot be added to one path
+and forgotten on the other.
 """
 
 from __future__ import annotations
@@ -11,20 +12,10 @@ from dataclasses import dataclass
 
 from textgate.dal import limits, suppression
 from textgate.errors import ApiError, RecipientLimitReached, RecipientOptedOut
+from textgate.registry import OperationName, spec
 from textgate.settings import get_settings
 
 DAY_SECONDS = 86_400.0
-
-# Operations about a handset, and the payload field (the request field of the same name) that holds its number.
-HANDSET_FIELDS = {
-    "ogangi.send_sms": "to",
-    "ogangi.send_pin": "to",
-    # fireMessage injects an inbound message: the campaign it triggers answers the handset.
-    "ogangi.fire_message": "mobile",
-    "interact.send_campaign_sms": "caller_id",
-    "protexting.opt_in": "phone_number",
-    # Not contactatonce.initiate_conversation: the consumer starts it from a web site and no SMS is sent.
-}
 
 
 @dataclass(frozen=True)
@@ -34,21 +25,20 @@ class Handset:
     texted: bool  # whether the operation sends this handset a text
 
 
-def handset(operation: str, payload: Mapping[str, object]) -> Handset | None:
+def handset(operation: OperationName, payload: Mapping[str, object]) -> Handset | None:
     """The handset an operation is about, and whether it texts it; None for operations about no handset."""
-    field = HANDSET_FIELDS.get(operation)
+    row = spec(operation)
+    field = row.handset_field
     number = payload.get(field) if field else None
     if field is None or not isinstance(number, str):
         return None
-    if operation == "protexting.opt_in":
-        # An opt-in texts the number when it carries a call to action or a confirmation (or forces the CTA).
-        texted = any(payload.get(name) for name in ("cta_message", "confirm_message", "send_cta_message"))
-    else:
-        texted = True
+    texted = row.texts_handset and (
+        not row.texts_handset_if_any or any(payload.get(name) for name in row.texts_handset_if_any)
+    )
     return Handset(number=number, field=field, texted=texted)
 
 
-def texted_handset(operation: str, payload: Mapping[str, object]) -> Handset | None:
+def texted_handset(operation: OperationName, payload: Mapping[str, object]) -> Handset | None:
     found = handset(operation, payload)
     return found if found is not None and found.texted else None
 
@@ -72,7 +62,7 @@ def opted_out_among(numbers: Iterable[str]) -> set[str]:
     return suppression.opted_out_among(numbers)
 
 
-def opted_out_now(operation: str, payload: Mapping[str, object]) -> Handset | None:
+def opted_out_now(operation: OperationName, payload: Mapping[str, object]) -> Handset | None:
     """At delivery: the texted handset if it is on the list now (it may have opted out after queuing)."""
     found = texted_handset(operation, payload)
     return found if found is not None and suppression.is_opted_out(found.number) else None

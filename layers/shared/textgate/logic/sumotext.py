@@ -27,15 +27,14 @@ from textgate.errors import (
     ValidationFailed,
 )
 from textgate.logic import opt_outs
+from textgate.models import CallbackHit, FieldValue
 from textgate.phone import InvalidPhoneNumber, normalise
 from textgate.schemas.sumotext import (
     KINDS,
     CallbackEventsPage,
     CallbackEventView,
-    CallbackHit,
     CallbackRequest,
     EventsQuery,
-    FieldValue,
     Pair,
 )
 from textgate.secrets import SecretUnavailable, get_secret

@@ -26,9 +26,6 @@ from textgate.providers.transport import HttpAnswer
 
 MAX_WORDS = 500  # the provider's words kept in an error message
 
-# The answers that say the request was not taken; any other 5xx may come after the provider acted.
-NOT_TAKEN = frozenset({429, 503})
-
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _HTML_START = re.compile(r"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S)
 

@@ -17,9 +17,10 @@ from xml.sax.saxutils import escape, quoteattr
 from textgate import phone, xmlparse
 from textgate.providers import answers, transport
 from textgate.providers.outcome import ProviderOutcome
+from textgate.registry import Provider
 from textgate.settings import Settings
 
-PROVIDER = "contactatonce"
+PROVIDER = Provider.CONTACTATONCE
 PATH = "/MobileTextConnectRestService.svc/InitiateMobileTextConversation"
 CONTENT_TYPE = "application/xml; charset=utf-8"
 DEFAULT_ROOT = "InitiateMobileTextConversation"

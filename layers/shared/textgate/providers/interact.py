@@ -17,8 +17,9 @@ from urllib.parse import quote, urlencode
 from textgate import clock
 from textgate.providers import answers, transport
 from textgate.providers.outcome import ProviderOutcome
+from textgate.registry import Provider
 
-PROVIDER = "interact"
+PROVIDER = Provider.INTERACT
 
 # The sid follows "messageSid:"; a bare search for "SM…" would take the "SMS" of "in SMS queue".
 _MESSAGE_SID = re.compile(r"messageSid:\s*(SM[0-9A-Za-z]+)")

@@ -20,8 +20,9 @@ from defusedxml import ElementTree
 from textgate.providers import answers, interact, transport
 from textgate.providers.interact import InteractCredentials
 from textgate.providers.outcome import ProviderOutcome
+from textgate.registry import Provider
 
-PROVIDER = "interact"
+PROVIDER = Provider.INTERACT
 SOAP_PATH = "/interact/version/2/agent/soap"
 ENVELOPE_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 AGENT_NS = "http://com/jacada/interact/agent/soap"

@@ -20,8 +20,9 @@ from xml.etree.ElementTree import Element
 from textgate import xmlparse
 from textgate.providers import answers, transport
 from textgate.providers.outcome import ProviderOutcome
+from textgate.registry import Provider
 
-PROVIDER = "ogangi"
+PROVIDER = Provider.OGANGI
 NULL = "null"  # the literal segment Ogangi reads as an absent optional value
 
 logger = logging.getLogger(__name__)

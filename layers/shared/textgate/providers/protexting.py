@@ -13,8 +13,9 @@ from typing import Any
 
 from textgate.providers import answers, transport
 from textgate.providers.outcome import ProviderOutcome
+from textgate.registry import Provider
 
-PROVIDER = "protexting"
+PROVIDER = Provider.PROTEXTING
 OPT_IN_PATH = "/v1/contacts-opt-in/create"
 HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 DEFAULT_RESET_SECONDS = 60.0  # the seed's allowance is per minute

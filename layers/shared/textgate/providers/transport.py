@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from textgate import invocation, metrics, tracing
+from textgate import metrics, operation_context, tracing
+from textgate.registry import Provider
 
 if TYPE_CHECKING:
     from textgate.providers.outcome import ProviderOutcome
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 MAX_ANSWER_BYTES = 256 * 1024
 USER_AGENT = "textgate/1.0"
 
-_sessions: dict[str, requests.Session] = {}
+_sessions: dict[Provider, requests.Session] = {}
 _lock = threading.Lock()
 
 
@@ -61,7 +62,7 @@ class NoAnswer(TransportError):
         self.timed_out = timed_out  # no answer in time, as opposed to a connection lost or an answer refused
 
 
-def session(provider: str) -> requests.Session:
+def session(provider: Provider) -> requests.Session:
     with _lock:
         existing = _sessions.get(provider)
         if existing is not None:
@@ -84,7 +85,7 @@ def reset_sessions() -> None:
 
 
 def call(
-    provider: str,
+    provider: Provider,
     method: str,
     url: str,
     *,
@@ -92,7 +93,7 @@ def call(
     max_bytes: int = MAX_ANSWER_BYTES,
     **kwargs: Any,
 ) -> HttpAnswer:
-    operation = invocation.current_operation()
+    operation = operation_context.current()
     started = time.perf_counter()
     with tracing.provider_call(provider, operation) as span:
         try:
@@ -107,7 +108,7 @@ def call(
 
 
 def _call(
-    provider: str,
+    provider: Provider,
     method: str,
     url: str,
     *,

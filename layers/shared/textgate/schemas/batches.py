@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
 
 from textgate.errors import Problem
 from textgate.models import BATCH_ID_PATTERN, OPERATION_ID_PATTERN, OperationView, Status, Timestamp
+from textgate.registry import BATCHABLE, OperationName
 from textgate.schemas.common import RequestModel, Text
 
 MAX_ITEMS = 1000
-BATCHABLE = ("ogangi.send_sms", "interact.send_campaign_sms", "protexting.opt_in")
+
+
+def _batchable(value: OperationName) -> OperationName:
+    if value not in BATCHABLE:
+        raise ValueError("must be one of " + ", ".join(sorted(BATCHABLE)))
+    return value
+
+
+# The operations the registry marks `batchable`, and only those, in the document too.
+BatchableOperation = Annotated[
+    OperationName,
+    AfterValidator(_batchable),
+    WithJsonSchema({"type": "string", "enum": sorted(BATCHABLE)}),
+]
 
 
 class BatchRequest(RequestModel):
-    operation: Literal["ogangi.send_sms", "interact.send_campaign_sms", "protexting.opt_in"] = Field(
-        examples=["ogangi.send_sms"], description="what every item does"
-    )
+    operation: BatchableOperation = Field(examples=["ogangi.send_sms"], description="what every item does")
     campaign_id: str | None = Field(
         default=None, examples=["campaign1"], description="Interact's campaign (interact.send_campaign_sms only)"
     )

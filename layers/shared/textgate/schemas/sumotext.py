@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from pydantic.json_schema import SkipJsonSchema
 
 from textgate import clock
+from textgate.models import FieldValue, Kind
 from textgate.schemas.common import CountryCode, Phone, RequestModel, Text, normalise_phone, sendable
 
-Kind = Literal["crm", "poll", "text4info", "mo", "dlr"]
 KINDS: frozenset[str] = frozenset(("crm", "poll", "text4info", "mo", "dlr"))
-FieldValue = str | list[str]
 Pair = tuple[str, str]
 
 
@@ -64,31 +62,6 @@ class CallbackQuery(BaseModel):
     sumoid: CallbackValue | None = Field(default=None, max_length=256, description="dlr: required, the message id")
     mtcode: CallbackValue | None = Field(default=None, max_length=256, description="dlr: 4 delivered, 5 failed")
     mtdescription: CallbackValue | None = Field(default=None, description="dlr: the status in words")
-
-
-class CallbackHit(BaseModel):
-    """One stored callback, as the `sumotext.callback` event carries it."""
-
-    id: str = Field(
-        examples=["mo_5f1c…"],
-        description="mo_<digest of mobile and smsid>, dlr_<digest of sumoid and mtcode> (a repeat keeps the same "
-        "id, so it is stored once), else cb_<random>",
-    )
-    kind: Kind
-    mobile: str | None = Field(examples=["+12125551212"], description="E.164 when it could be read, else as given")
-    mobile_valid: bool | None = Field(description="false when the number was stored as given; null without one")
-    received_at: str
-    source_ip: str
-    method: str
-    fields: dict[str, FieldValue] = Field(description="Every parameter but the token; a repeated one is a list")
-    params: dict[str, str] = Field(
-        description="The documented parameters under one spelling each (carrier for carrierId, …)"
-    )
-    poll_key: str | None = Field(default=None, description="poll only: poll#<KEY>")
-    raw_body: str | None = Field(default=None, description="A POST body that was not a form, as text (64 KiB at most)")
-    raw_body_truncated: bool = Field(default=False, description="true when the raw body was longer than 64 KiB")
-    # The sort key of the indexes: the receive time to the microsecond, then the id. Internal, never shown.
-    received_sk: SkipJsonSchema[str] = Field(exclude=True)
 
 
 class CallbackEventView(BaseModel):
