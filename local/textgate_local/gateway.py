@@ -7,8 +7,11 @@ to the handler as requestContext.identity.apiKeyId.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -25,6 +28,12 @@ Invoke = Callable[[str, dict[str, Any]], Any]
 STAGE = "api"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 BODY_WAIT_SECONDS = 5.0  # how long a body that is shorter than its Content-Length is waited for
+# How long a connection may take to deliver a whole request (line, headers and body), idle keep-alive included:
+# a client that sends a byte now and then must not hold a thread and a socket forever.
+REQUEST_WAIT_SECONDS = 5.0
+# The sandboxes' admin door (what they received, faults, PINs): no web page may reach it, even one that does not
+# need to read the answer, so a request that carries an Origin (every cross-origin fetch or form does) is refused.
+ADMIN_PREFIX = "/_sandbox"
 BAD_REQUEST = {"message": "Bad Request"}
 NOT_FOUND = json.dumps(
     {
@@ -40,6 +49,53 @@ NOT_FOUND = json.dumps(
 
 class BodyTooLong(Exception):
     """Over API Gateway's payload limit: answered 413 without reading it."""
+
+
+class RequestDeadlines:
+    """Closes the reading side of connections whose request has not arrived in full in time.
+
+    One watcher thread for the whole gateway: each connection is armed when it starts waiting for a request and
+    disarmed once the request is read; a socket still armed past its deadline is shut for reading, so the
+    handler's blocked read returns and the connection is answered 400 (or closed, if nothing came) and let go."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._deadlines: dict[socket.socket, float] = {}
+        self._expired: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="gateway-request-deadlines", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def arm(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._deadlines[connection] = time.monotonic() + self.seconds
+            self._expired.discard(connection)
+
+    def disarm(self, connection: socket.socket) -> bool:
+        """Stop watching the connection: True when its deadline had already passed (the request is incomplete)."""
+        with self._lock:
+            self._deadlines.pop(connection, None)
+            expired = connection in self._expired
+            self._expired.discard(connection)
+            return expired
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(min(0.5, self.seconds / 4)):
+            now = time.monotonic()
+            with self._lock:
+                late = [connection for connection, deadline in self._deadlines.items() if deadline <= now]
+                for connection in late:
+                    del self._deadlines[connection]
+                    self._expired.add(connection)
+            for connection in late:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RD)
 
 
 @dataclass(frozen=True)
@@ -74,6 +130,7 @@ class Gateway:
         self.invoke = invoke
         self.clients_by_key = {key: name for name, key in api_keys.items()}
         self.extra = extra
+        self.deadlines = RequestDeadlines(REQUEST_WAIT_SECONDS)
         self.server = BusyHTTPServer(("127.0.0.1", port), self._handler_class())
 
     @property
@@ -86,9 +143,11 @@ class Gateway:
         return f"http://{host!s}:{port}"
 
     def serve_forever(self) -> None:
+        self.deadlines.start()
         self.server.serve_forever(poll_interval=0.2)
 
     def shutdown(self) -> None:
+        self.deadlines.stop()
         self.server.shutdown()
         self.server.server_close()
 
@@ -178,6 +237,14 @@ class Gateway:
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 return
 
+            def handle_one_request(self) -> None:
+                # The whole request (its line, headers and body) must arrive within REQUEST_WAIT_SECONDS.
+                gateway.deadlines.arm(self.connection)
+                try:
+                    super().handle_one_request()
+                finally:
+                    gateway.deadlines.disarm(self.connection)
+
             def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
                 self.send_response(status)
                 for name, value in headers.items():
@@ -221,6 +288,10 @@ class Gateway:
                     body = None  # a size that is not a number, or a body shorter than announced
                 finally:
                     self.connection.settimeout(None)
+                if gateway.deadlines.disarm(self.connection):
+                    # Cut off while it was still arriving: what was read (even the headers) may be a fragment, so it
+                    # is answered as a body shorter than announced is, and never served.
+                    body = None
                 if body is None:
                     self._refuse(400, BAD_REQUEST)
                 return body
@@ -267,6 +338,9 @@ class Gateway:
                 if body is None:
                     return
                 parts = urlsplit(self.path)
+                if _is_admin(parts.path) and self.headers.get("Origin") is not None:
+                    self._refuse(403, {"message": "Forbidden"})
+                    return
                 if gateway.extra is not None:
                     served = gateway.extra(self.command, parts.path, body)
                     if served is not None:
@@ -307,6 +381,10 @@ class Gateway:
                 self._send(status, headers, content)
 
         return Handler
+
+
+def _is_admin(path: str) -> bool:
+    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
 
 
 def _proxy_answer(answer: Any) -> tuple[int, dict[str, str], bytes]:

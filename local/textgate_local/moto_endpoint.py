@@ -22,7 +22,14 @@ class MotoEndpoint:
             raise RuntimeError(f"port {self.port} is taken: set TEXTGATE_AWS_PORT to a free port")
         local = str(Path(__file__).resolve().parents[1])
         path = os.pathsep.join(filter(None, [local, os.environ.get("PYTHONPATH", "")]))
-        env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true", "PYTHONPATH": path, "MOTO_PORT": str(self.port)}
+        env = {
+            **os.environ,
+            "MOTO_ALLOW_NONEXISTENT_REGION": "true",
+            # No Access-Control-Allow-Origin for any page: the endpoint holds every secret (see moto_server.py).
+            "MOTO_DISABLE_GLOBAL_CORS": "true",
+            "PYTHONPATH": path,
+            "MOTO_PORT": str(self.port),
+        }
         self._process = subprocess.Popen(
             [sys.executable, "-m", "textgate_local.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,

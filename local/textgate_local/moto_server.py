@@ -1,8 +1,13 @@
-"""moto's server mode with one change: DynamoDB requests are served one at a time.
+"""moto's server mode with two changes: DynamoDB requests are served one at a time, and no web page is served.
 
 moto checks a ConditionExpression and then writes, without a lock, so two concurrent conditional writes can both
 succeed; DynamoDB makes them atomic. The state machine depends on that, so the local endpoint serialises its
 DynamoDB requests (SQS long polls and the rest stay concurrent).
+
+The endpoint holds every credential, the callback token and the PIN key (/moto-api/data.json shows them) and
+takes writes without a signature check, so a browser must never reach it: moto's global CORS is off
+(MOTO_DISABLE_GLOBAL_CORS, set by moto_endpoint.py) and any request that carries an Origin header (every
+cross-origin fetch, preflight or form post does; boto3 never sends one) is refused, as is another Host.
 """
 
 from __future__ import annotations
@@ -33,14 +38,15 @@ class SerialDynamoDB:
 
 
 class LoopbackOnly:
-    """Refuse requests not addressed to the loopback port (DNS rebinding): the endpoint holds the secrets."""
+    """Refuse requests not addressed to the loopback port (DNS rebinding) and requests from a web page (an Origin
+    header): the endpoint holds the secrets."""
 
     def __init__(self, app: WsgiApp, port: int) -> None:
         self.app = app
         self.hosts = loopback_hosts(port)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("HTTP_HOST", "").strip().lower() not in self.hosts:
+        if environ.get("HTTP_HOST", "").strip().lower() not in self.hosts or "HTTP_ORIGIN" in environ:
             start_response("403 Forbidden", [("Content-Type", "text/plain")])
             return [b"Forbidden"]
         return self.app(environ, start_response)

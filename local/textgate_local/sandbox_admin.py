@@ -1,5 +1,6 @@
 """A small admin door to the sandboxes, only on the local stack: what each provider received, faults to
-inject on purpose, and the PIN the Ogangi sandbox generated (a real PIN only ever reaches the handset).
+inject on purpose, and the PIN the Ogangi sandbox generated (a real PIN only ever reaches the handset). The
+gateway serves it to no web page: a request that carries an Origin header never gets here (gateway.ADMIN_PREFIX).
 
   GET    /_sandbox/{provider}              counts, acted requests and faults injected
   POST   /_sandbox/{provider}/faults       {"rate": 0.3, "seed": 7, "kinds": ["http_500", ...]}

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 
 import requests
 
-from e2e.conftest import CALLBACK_TOKEN, Stack
+from e2e.conftest import CALLBACK_TOKEN, OTHER_KEY, Stack
 from textgate.logic.sumotext import hit_id
 
 BURST = 1000
@@ -81,7 +81,8 @@ def test_the_callback_needs_its_token_not_an_api_key(stack: Stack) -> None:
     with_key = stack.call("GET", "/v1/sumotext/callbacks/crm", params={"mobile": mobile})
     assert with_key.status_code == 403
     assert callback(stack, "vote", [("mobile", mobile)]).status_code == 404
-    assert callback(stack, "crm", [("Name", "no mobile")]).status_code == 400
+    # With the right token nothing is refused for what it lacks: kept, flagged, with no number to act on.
+    assert callback(stack, "crm", [("Name", "no mobile")]).text == "OK"
     assert listed(stack, mobile=f"+1{mobile}") == []
     for path in ("/v1/sumotext/events?kind=mo", f"/v1/opt-outs/%2B1{mobile}"):
         refused = stack.call("GET", path, key=None)
@@ -179,3 +180,85 @@ def test_the_opt_out_routes(stack: Stack) -> None:
     assert deleted.status_code == 200 and deleted.json()["opted_out"] is False
     bad = stack.call("GET", "/v1/opt-outs/12345")
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "phone"
+
+
+def opted_out(stack: Stack, mobile: str) -> bool:
+    answer: bool = stack.call("GET", f"/v1/opt-outs/%2B1{mobile}").json()["opted_out"]
+    return answer
+
+
+def test_a_stop_that_reuses_the_smsid_of_the_numbers_earlier_message_still_stops(stack: Stack) -> None:
+    mobile = fresh_mobile("347")
+    smsid = f"f1-{uuid.uuid4().hex[:8]}"
+    assert callback(stack, "mo", [("mobile", mobile), ("smsid", smsid), ("msg", "hello")]).text == "OK"
+    assert callback(stack, "mo", [("mobile", mobile), ("smsid", smsid), ("msg", "STOP")]).text == "OK"
+    assert callback(stack, "mo", [("mobile", mobile), ("smsid", smsid), ("msg", "STOP")]).text == "OK"  # a retry
+    assert opted_out(stack, mobile)
+    assert sorted(item["fields"]["msg"] for item in listed(stack, mobile=f"+1{mobile}")) == ["STOP", "hello"]
+
+
+def test_a_post_that_is_not_a_form_still_carries_its_stop(stack: Stack) -> None:
+    path = "/v1/sumotext/callbacks/mo"
+    token = {"token": CALLBACK_TOKEN}
+    plain, json_body, split = fresh_mobile("312"), fresh_mobile("313"), fresh_mobile("314")
+    sent = [
+        stack.call(
+            "POST",
+            path,
+            key=None,
+            params=token,
+            data=f"mobile={plain}&msg=STOP",
+            headers={"Content-Type": "text/plain"},
+        ),
+        stack.call("POST", path, key=None, params=token, json={"mobile": json_body, "msg": "STOP"}),
+        stack.call("POST", path, key=None, params={**token, "mobile": split}, json={"msg": "STOP"}),
+    ]
+    assert [(answer.status_code, answer.text) for answer in sent] == [(200, "OK")] * 3
+    for mobile in (plain, json_body, split):
+        assert opted_out(stack, mobile), mobile
+        [item] = listed(stack, mobile=f"+1{mobile}")
+        assert item["fields"]["msg"] == "STOP" and item["raw_body"] is None and item["problem"] is None
+
+    # Nothing to read at all: kept raw and flagged, never refused, while the wrong token still is.
+    marker = uuid.uuid4().hex
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5))
+    raw = stack.call("POST", path, key=None, params=token, data=f"<mo>{marker}</mo>", headers={"Content-Type": "x/y"})
+    assert (raw.status_code, raw.text) == (200, "OK")
+    [kept] = [item for item in listed(stack, kind="mo", since=since) if item["raw_body"] == f"<mo>{marker}</mo>"]
+    assert kept["mobile"] is None and kept["problem"].startswith("mobile is required")
+    wrong = stack.call("POST", path, key=None, params={"token": "wrong"}, json={"mobile": plain, "msg": "STOP"})
+    assert wrong.status_code == 403
+
+
+def test_parameters_behind_stray_question_marks_in_the_url_still_count(stack: Stack) -> None:
+    mobiles = [fresh_mobile("415"), fresh_mobile("416"), fresh_mobile("417")]
+    shapes = [
+        "token={t}??mobile={m}&msg=STOP",
+        "token={t}&?mobile={m}&msg=STOP",
+        "token={t}?mobile={m}?msg=STOP",
+    ]
+    for shape, mobile in zip(shapes, mobiles, strict=True):
+        url = f"{stack.url}/v1/sumotext/callbacks/text4info?" + shape.format(t=CALLBACK_TOKEN, m=mobile)
+        answer = stack.session.get(url, timeout=30)
+        assert (answer.status_code, answer.text) == (200, "OK"), shape
+        assert opted_out(stack, mobile), shape
+        [item] = listed(stack, mobile=f"+1{mobile}")
+        assert item["fields"] == {"mobile": mobile, "msg": "STOP"}, shape
+
+
+def test_the_token_in_a_raw_body_is_never_shown_to_any_client(stack: Stack) -> None:
+    mobile = fresh_mobile("718")
+    body = f"<callback token='{CALLBACK_TOKEN}'><msg>hi</msg></callback>"
+    answer = stack.call(
+        "POST",
+        "/v1/sumotext/callbacks/crm",
+        key=None,
+        params={"token": CALLBACK_TOKEN, "mobile": mobile},
+        data=body,
+        headers={"Content-Type": "application/xml"},
+    )
+    assert answer.status_code == 200
+    other = stack.call("GET", "/v1/sumotext/events", key=OTHER_KEY, params={"mobile": f"+1{mobile}"})
+    assert other.status_code == 200 and CALLBACK_TOKEN not in other.text
+    [item] = other.json()["items"]
+    assert item["raw_body"] == "<callback token='[token]'><msg>hi</msg></callback>"

@@ -90,8 +90,8 @@ def stored_for(mobile_e164: str) -> list[dict[str, Any]]:
     ]
 
 
-def mo_id(mobile: str, smsid: str) -> str:
-    return hit_id("mo", {"smsid": smsid}, mobile)
+def mo_id(mobile: str, smsid: str, msg: str = "") -> str:
+    return hit_id("mo", {"smsid": smsid, "msg": msg}, mobile)
 
 
 def dlr_id(sumoid: str, mtcode: str) -> str:
@@ -161,7 +161,7 @@ def test_every_kind_from_the_seed_is_stored_with_every_field_but_the_token(
     assert hit["method"] == ("POST" if form else "GET")
     assert {name: value for name, value in hit["params"].items() if name in DOCUMENTED[kind]} == DOCUMENTED[kind]
     assert abs(clock.parse_rfc3339(hit["received_at"]) - before) < 5
-    assert hit["id"] == mo_id("+1" + mobile, f"9{mobile}") if kind == "mo" else hit["id"].startswith("cb_")
+    assert hit["id"] == mo_id("+1" + mobile, f"9{mobile}", "hello") if kind == "mo" else hit["id"].startswith("cb_")
     item = raw_item(hit["id"])
     assert item is not None and "token" not in json.dumps(item)
     retention = 400 * 86_400
@@ -221,10 +221,18 @@ def test_a_wrong_or_missing_token_is_403_and_stores_and_publishes_nothing(
     assert suppression.get("+1" + mobile) is None
 
 
-def test_unknown_kind_is_404_and_missing_mobile_or_sumoid_is_400(aws_env: dict[str, str]) -> None:
+def test_unknown_kind_is_404_and_a_missing_mobile_or_sumoid_is_kept_flagged(aws_env: dict[str, str]) -> None:
     assert call(callback("vote", [("mobile", new_mobile())]))["statusCode"] == 404
-    assert call(callback("poll", [("key", "FB1"), ("reply", "A")]))["statusCode"] == 400
-    assert call(callback("dlr", [("mtcode", "4")]))["statusCode"] == 400
+    since = clock.rfc3339(clock.now() - 1)
+    reply = f"A-{new_mobile()}"
+    assert call(callback("poll", [("key", "FB1"), ("reply", reply)]))["statusCode"] == 200
+    assert call(callback("dlr", [("mtcode", reply)]))["statusCode"] == 200
+    [poll] = [item for item in list_events(kind="poll", since=since)["items"] if item["fields"].get("reply") == reply]
+    assert poll["mobile"] is None and poll["problem"] == "mobile is required"
+    [dlr] = [item for item in list_events(kind="dlr", since=since)["items"] if item["fields"].get("mtcode") == reply]
+    assert dlr["problem"] == "sumoid is required"
+    item = raw_item(dlr["id"])
+    assert item is not None and item["problem"] == {"S": "sumoid is required"} and "mobile" not in item
 
 
 def test_a_repeated_mo_is_stored_once_and_answered_ok_each_time(aws_env: dict[str, str], published: list[Any]) -> None:
@@ -279,13 +287,20 @@ def test_odd_input_is_stored_as_it_came_or_refused_clearly(aws_env: dict[str, st
     item = raw_item(flagged["id"])
     assert item is not None and item["mobile_valid"] == {"BOOL": False}
 
-    refused = [
+    # Beyond what a hit may hold: kept flagged rather than refused (Sumotext does not call again).
+    unread = [
         callback("crm", [("mobile", mobile), ("note", "x" * 5000)]),
         callback("crm", [("mobile", mobile)] + [(f"f{n}", "1") for n in range(600)], form=True),
         callback("mo", [("mobile", "9" * 100), ("smsid", "1")]),
     ]
-    assert [call(event)["statusCode"] for event in refused] == [413, 413, 400]
-    assert len(stored_for("+1" + mobile)) == 2
+    assert [call(event)["statusCode"] for event in unread] == [200, 200, 200]
+    flagged = [hit for hit in stored_for("+1" + mobile) if hit["problem"] is not None]
+    assert sorted(hit["problem"] for hit in flagged) == [
+        "more than 500 parameters",
+        "the value of 'note' is longer than 4096 characters",
+    ]
+    assert all(hit["raw_body"].startswith(f"mobile={mobile}&") and hit["fields"] == {} for hit in flagged)
+    assert all(hit["mobile_valid"] is True for hit in flagged)
 
 
 def test_events_are_listed_newest_first_page_by_page(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -313,7 +328,7 @@ def test_events_are_listed_newest_first_page_by_page(aws_env: dict[str, str], mo
     first = list_events(mobile=e164, limit="5")
     assert numbers(first) == ["4", "3", "2", "1", "0"] and first["next_cursor"] is None
     assert first["items"][0]["received_at"] == "2065-01-24T05:20:40Z"
-    assert set(first["items"][0]) == {"id", "kind", "mobile", "received_at", "fields", "raw_body"}
+    assert set(first["items"][0]) == {"id", "kind", "mobile", "received_at", "fields", "raw_body", "problem"}
 
     assert numbers(list_events(mobile=e164, kind="poll")) == ["4", "1"]
     assert numbers(list_events(mobile=mobile, country="US", since=clock.rfc3339(3_000_000_020))) == ["4", "3", "2"]

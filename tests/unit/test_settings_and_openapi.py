@@ -120,7 +120,7 @@ def test_a_missing_key_is_documented_as_api_gateway_answers_it() -> None:
     assert forbidden["content"] == {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayMessage"}}}
     assert spec["components"]["schemas"]["GatewayMessage"]["required"] == ["message"]
     callback = spec["paths"]["/v1/sumotext/callbacks/{kind}"]["get"]["responses"]
-    assert "token" in callback["403"]["description"] and "mobile" in callback["400"]["description"]
+    assert "token" in callback["403"]["description"] and "400" not in callback
     assert "application/problem+json" in callback["403"]["content"]
 
 

@@ -6,6 +6,7 @@ import base64
 import importlib
 import json
 import sys
+import unicodedata
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -86,16 +87,23 @@ def test_text4info_from_the_seed_with_its_empty_pair() -> None:
     assert stored.mobile == "+12125551212"
 
 
-def test_mo_and_dlr_ids_are_deterministic_others_random() -> None:
+def test_message_and_dlr_ids_are_deterministic_others_random() -> None:
     mo = hit("mo", "mobile=2125551212&smsid=88422110&msg=hi").id
-    assert mo.startswith("mo_") and mo == hit("mo", "mobile=%2B12125551212&smsid=88422110&msg=other").id
+    assert mo.startswith("mo_") and mo == hit("mo", "mobile=%2B12125551212&smsid=88422110&msg=hi").id
+    assert mo == hit("mo", "mobile=2125551212&smsid=88422110&msg=%20hi%20&carrier=ATT").id  # the text as read
+    text4info = hit("text4info", "lead=k&mobile=2125551212&smsid=88422110&msg=hi").id
+    assert text4info.startswith("text4info_") and text4info != mo
+    assert text4info == hit("text4info", "lead=k&mobile=2125551212&smsid=88422110&msg=hi").id
     delivered = hit("dlr", "sumoid=5512093&mtcode=4&mtdescription=Delivered").id
     assert delivered.startswith("dlr_") and delivered == hit("dlr", "sumoid=5512093&mtcode=4").id
     assert hit("dlr", "sumoid=5512093&mtcode=5").id != delivered
-    without_smsid = {hit("mo", "mobile=2125551212&msg=hi").id for _ in range(3)}
-    assert len(without_smsid) == 3 and all(identifier.startswith("cb_") for identifier in without_smsid)
-    assert not sumotext.is_deterministic(next(iter(without_smsid)))
+    for query in ("mobile=2125551212&msg=hi", "lead=k&mobile=2125551212&msg=hi"):
+        for kind in ("mo", "text4info"):
+            without_smsid = {hit(kind, query).id for _ in range(3)}
+            assert len(without_smsid) == 3 and all(identifier.startswith("cb_") for identifier in without_smsid)
+            assert not sumotext.is_deterministic(next(iter(without_smsid)))
     assert sumotext.is_deterministic(mo) and sumotext.is_deterministic(delivered)
+    assert sumotext.is_deterministic(text4info)
 
 
 @pytest.mark.parametrize(
@@ -103,6 +111,13 @@ def test_mo_and_dlr_ids_are_deterministic_others_random() -> None:
     [
         # The same smsid from two numbers: two messages (a STOP must not be taken for a repeat of another's).
         (("mo", "mobile=2125551212&smsid=77"), ("mo", "mobile=2125551213&smsid=77")),
+        # The same smsid of one number with another text: another message (a STOP after a "hello").
+        (("mo", "mobile=2125551212&smsid=f1&msg=hello"), ("mo", "mobile=2125551212&smsid=f1&msg=STOP")),
+        (("mo", "mobile=2125551212&smsid=f1"), ("mo", "mobile=2125551212&smsid=f1&msg=STOP")),
+        (("text4info", "mobile=2125551212&smsid=f1&msg=hi"), ("text4info", "mobile=2125551212&smsid=f1&msg=STOP")),
+        (("mo", "mobile=2125551212&smsid=f1&msg=hi"), ("text4info", "mobile=2125551212&smsid=f1&msg=hi")),
+        # Parts cannot run into each other.
+        (("mo", "mobile=2125551212&smsid=a&msg=bc"), ("mo", "mobile=2125551212&smsid=ab&msg=c")),
         # '#' (or any separator) inside a value cannot merge two different hits.
         (("dlr", "sumoid=a%23b&mtcode=c"), ("dlr", "sumoid=a&mtcode=b%23c")),
         (("dlr", "sumoid=1&mtcode=4"), ("dlr", "sumoid=1&mtcode=5")),
@@ -247,11 +262,36 @@ def test_what_is_stored_stays_far_below_the_item_limit_even_with_escapes() -> No
         ("mo", "\uff53\uff54\uff41\uff52\uff54", False),  # fullwidth start
         ("mo", "\u00a0STOP\u3000", True),
         ("text4info", "\u24c8\u24c9\u24c4\u24c5", True),  # circled letters fold to STOP
+        # Default-ignorable characters that are not format characters (Cf) hide nothing either.
+        ("mo", "ST\u034fOP", True),  # combining grapheme joiner
+        ("mo", "STOP\ufe0f", True),  # variation selector 16
+        ("mo", "\u115fSTOP", True),  # Hangul choseong filler
+        ("mo", "STOP\u3164", True),  # Hangul filler
+        ("mo", "S\u1160TOP\uffa0", True),  # Hangul jungseong filler, halfwidth filler
+        ("mo", "\u00adSTART\u17b4", False),  # soft hyphen, Khmer inherent vowel
+        ("mo", "QU\U000e0100IT\U000e0041", True),  # variation selector supplement, tag letter
+        ("mo", "E\u180bN\u180eD", True),  # Mongolian free variation selector, vowel separator
+        ("mo", "ST\U0001d173OP", True),  # musical beam
+        ("mo", "\u2064CANCEL\u206f", True),  # invisible plus, nominal digit shapes
+        ("mo", "STO\u0301P", None),  # a visible accent is a different word
     ],
 )
 def test_stop_and_start_words(kind: str, msg: str, expected: bool | None) -> None:
     query = urlencode({"mobile": "2125551212", "msg": msg, "sumoid": "1"})
     assert sumotext.opt_change(hit(kind, query)) is expected
+
+
+def test_the_invisible_characters_are_every_default_ignorable_code_point_and_every_format_character() -> None:
+    """Checked against an independent source, the regex module's Unicode tables, over every code point."""
+    regex = pytest.importorskip("regex")
+    every = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF)
+    theirs = {ord(found) for found in regex.findall(r"[\p{Default_Ignorable_Code_Point}\p{Cf}]", every)}
+    table = {code for low, high in sumotext.DEFAULT_IGNORABLE_RANGES for code in range(low, high + 1)}
+    format_characters = {ord(char) for char in every if unicodedata.category(char) == "Cf"}
+    assert table | format_characters == theirs
+    neighbours = {code + step for code in theirs for step in (-1, 1)} - theirs
+    assert all(sumotext.is_invisible(chr(code)) for code in theirs)
+    assert not any(sumotext.is_invisible(chr(code)) for code in neighbours if not 0xD800 <= code <= 0xDFFF)
 
 
 # ---------------------------------------------------------------- the handler, with a fake store
@@ -389,13 +429,102 @@ def test_a_base64_form_body_is_read(handler: Any, store: dict[str, Any]) -> None
     "content_type", ["application/json", "text/plain", "application/xml", "multipart/form-data; boundary=x", "x/y"]
 )
 def test_a_post_is_never_refused_for_its_content_type(handler: Any, store: dict[str, Any], content_type: str) -> None:
-    body = '{"mobile": "2125551212", "msg": "hi"}'
+    body = "<sms><mobile>2125551212</mobile><msg>hi</msg></sms>"
     query = "token=current-token&mobile=2125551212"
     answer = handler(event("crm", query, method="POST", body=body, content_type=content_type), None)
     assert answer["statusCode"] == 200, content_type
     [stored] = store["hits"].values()
     assert stored.raw_body == body and stored.raw_body_truncated is False
+    assert stored.problem == "the body is not a form or a JSON object that can be read: kept raw"
     assert stored.fields == {"mobile": "2125551212"} and stored.mobile == "+12125551212"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/plain", "mobile=2125551212&msg=STOP"),
+        ("text/plain; charset=utf-8", "mobile=%2B12125551212&msg=STOP\n"),
+        (None, "mobile=2125551212&msg=STOP"),
+        ("application/octet-stream", "&mobile=2125551212&&msg=STOP&"),
+        ("application/json", '{"mobile": "2125551212", "msg": "STOP"}'),
+        ("text/plain", '{"mobile": 2125551212, "msg": "STOP", "smsid": null, "tags": ["a", 1], "x": {"y": true}}'),
+        ("application/vnd.sumotext+json", ' {"mobile": "+12125551212", "msg": "STOP"}'),
+    ],
+)
+def test_a_body_of_parameters_counts_whatever_its_content_type(
+    handler: Any, store: dict[str, Any], content_type: str | None, body: str
+) -> None:
+    answer = handler(event("mo", "token=current-token", method="POST", body=body, content_type=content_type), None)
+    assert answer["statusCode"] == 200
+    [stored] = store["hits"].values()
+    assert stored.raw_body is None and stored.problem is None
+    assert stored.mobile == "+12125551212" and stored.params["msg"] == "STOP"
+    assert store["opt"] == [("+12125551212", True, "sumotext")]
+
+
+def test_json_members_are_parameters_beside_the_query(handler: Any, store: dict[str, Any]) -> None:
+    body = '{"msg": "STOP", "smsid": 7, "tags": ["a", 1], "x": {"y": true}, "none": null, "token": "x"}'
+    query = "token=current-token&mobile=2125551212"
+    request = event("mo", query, method="POST", body=body, content_type="application/json")
+    assert handler(request, None)["statusCode"] == 200
+    [stored] = store["hits"].values()
+    assert stored.fields == {
+        "mobile": "2125551212",
+        "msg": "STOP",
+        "smsid": "7",
+        "tags": ["a", "1"],
+        "x": '{"y": true}',
+        "none": "",
+    }
+    assert store["opt"] == [("+12125551212", True, "sumotext")]
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "content_type", "raw"),
+    [
+        ("mo", "STOP", "text/plain", True),
+        ("mo", "[1, 2]", "application/json", True),
+        ("mo", '{"mobile": ', "application/json", True),
+        ("mo", '{"msg": "STOP"}', "application/json", False),
+        ("text4info", "msg=STOP", "text/plain", False),
+        ("dlr", '{"mtcode": 4}', "application/json", False),
+        ("dlr", "<dlr/>", "application/xml", True),
+    ],
+)
+def test_a_hit_with_the_right_token_is_never_refused_for_what_it_lacks(  # noqa: PLR0917 - the parameters
+    handler: Any, store: dict[str, Any], kind: str, body: str, content_type: str, raw: bool
+) -> None:
+    """No mobile (or sumoid) anywhere: kept, flagged, and acted on by nothing (no number to opt out)."""
+    request = event(kind, "token=current-token", method="POST", body=body, content_type=content_type)
+    assert handler(request, None) == {
+        "statusCode": 200,
+        "headers": {"Content-Type": "text/plain; charset=utf-8"},
+        "body": "OK",
+    }
+    [stored] = store["hits"].values()
+    assert stored.id.startswith("cb_") and stored.mobile is None and store["opt"] == []
+    assert stored.problem is not None and stored.problem.startswith(("mobile is required", "sumoid is required"))
+    assert (stored.raw_body == body) is raw and bool(stored.fields) is not raw
+    [(_, published)] = store["events"]
+    assert published["problem"] == stored.problem
+    assert (
+        handler(event(kind, "token=wrong", method="POST", body=body, content_type=content_type), None)["statusCode"]
+        == 403
+    )
+
+
+def test_values_too_long_to_be_keys_are_kept_unread_not_refused(handler: Any, store: dict[str, Any]) -> None:
+    long_mobile = "mobile=" + "1" * (sumotext.MAX_MOBILE_CHARS + 1) + "&msg=STOP"
+    assert handler(event("mo", "token=current-token&" + long_mobile), None)["statusCode"] == 200
+    [unread] = store["hits"].values()
+    assert unread.mobile is None and unread.problem == f"mobile is longer than {sumotext.MAX_MOBILE_CHARS} characters"
+    assert store["opt"] == []
+    # The number can still be read beside an smsid too long to be a key: its STOP counts.
+    long_smsid = "mobile=2125551212&smsid=" + "9" * (sumotext.MAX_ID_CHARS + 1) + "&msg=STOP"
+    assert handler(event("mo", "token=current-token&" + long_smsid), None)["statusCode"] == 200
+    stored = list(store["hits"].values())[-1]
+    assert stored.id.startswith("cb_") and stored.mobile == "+12125551212" and stored.problem is not None
+    assert store["opt"] == [("+12125551212", True, "sumotext")]
 
 
 def test_a_multipart_form_is_read_as_a_form(handler: Any, store: dict[str, Any]) -> None:
@@ -420,12 +549,32 @@ def test_a_big_raw_body_is_kept_cut_to_64_kib(handler: Any, store: dict[str, Any
     assert stored.raw_body_truncated is True and stored.raw_body == "é" * (MAX_BODY_BYTES // 2)
 
 
-def test_a_big_form_is_413(handler: Any, store: dict[str, Any]) -> None:
-    body = "mobile=2125551212&note=" + "x" * MAX_BODY_BYTES
-    answer = handler(event("crm", "token=current-token", method="POST", body=body), None)
-    assert answer["statusCode"] == 413 and json.loads(answer["body"])["code"] == "payload_too_large"
-    many = "&".join(f"f{n}=1" for n in range(MAX_PARAMETERS + 5))
-    assert handler(event("crm", "token=current-token", method="POST", body=many), None)["statusCode"] == 413
+def test_a_big_form_or_too_many_parameters_is_kept_raw_flagged_and_its_stop_still_counts(
+    handler: Any, store: dict[str, Any]
+) -> None:
+    body = "mobile=2125551212&msg=STOP&note=" + "x" * MAX_BODY_BYTES
+    answer = handler(event("mo", "token=current-token", method="POST", body=body), None)
+    assert answer["statusCode"] == 200
+    many = "msg=STOP&" + "&".join(f"f{n}=1" for n in range(MAX_PARAMETERS + 5))
+    answer = handler(event("mo", "token=current-token&mobile=2125551213", method="POST", body=many), None)
+    assert answer["statusCode"] == 200
+    big, crowded = store["hits"].values()
+    assert big.raw_body == body[:MAX_BODY_BYTES] and big.raw_body_truncated is True and big.fields == {}
+    assert big.problem == f"the value of 'note' is longer than {sumotext.MAX_VALUE_CHARS} characters"
+    assert crowded.raw_body == "mobile=2125551213&" + many and crowded.fields == {}
+    assert crowded.problem == f"more than {MAX_PARAMETERS} parameters"
+    assert [hit.params for hit in (big, crowded)] == [
+        {"mobile": "2125551212", "msg": "STOP"},
+        {"mobile": "2125551213", "msg": "STOP"},
+    ]
+    assert store["opt"] == [("+12125551212", True, "sumotext"), ("+12125551213", True, "sumotext")]
+    # Beyond what is worth reading at all: the body is kept raw, unread.
+    huge = "&".join(f"f{n}=1" for n in range(20 * MAX_PARAMETERS + 1))
+    answer = handler(event("crm", "token=current-token&mobile=2125551214", method="POST", body=huge), None)
+    assert answer["statusCode"] == 200
+    unread = list(store["hits"].values())[-1]
+    assert unread.raw_body == huge[:MAX_BODY_BYTES] and unread.fields == {"mobile": "2125551214"}
+    assert unread.problem == "the body is not a form or a JSON object that can be read: kept raw"
 
 
 def test_parameters_appended_after_the_token_with_a_second_question_mark_count(
@@ -438,6 +587,32 @@ def test_parameters_appended_after_the_token_with_a_second_question_mark_count(
     assert stored.fields == {"mobile": "2125551212", "smsid": "5", "msg": "STOP"}
     assert store["opt"] == [("+12125551212", True, "sumotext")]
     assert handler(event("mo", "token=wrong?mobile=2125551212&msg=STOP"), None)["statusCode"] == 403
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "token=current-token??mobile=2125551212&smsid=5&msg=STOP",
+        "token=current-token&?mobile=2125551212&smsid=5&msg=STOP",
+        "token=current-token?mobile=2125551212?smsid=5?msg=STOP",
+        "token=current-token?mobile=2125551212&smsid=5?msg=STOP",
+        "?token=current-token&mobile=2125551212?smsid=5&?msg=STOP",
+    ],
+)
+def test_parameters_behind_stray_question_marks_keep_their_names(
+    handler: Any, store: dict[str, Any], query: str
+) -> None:
+    assert handler(event("mo", query), None)["statusCode"] == 200
+    [stored] = store["hits"].values()
+    assert stored.fields == {"mobile": "2125551212", "smsid": "5", "msg": "STOP"}
+    assert store["opt"] == [("+12125551212", True, "sumotext")]
+
+
+def test_a_question_mark_inside_a_text_stays_in_it(handler: Any, store: dict[str, Any]) -> None:
+    query = urlencode({"token": "current-token", "mobile": "2125551212", "msg": "why?x=1 and?msgs=2"})
+    assert handler(event("mo", query), None)["statusCode"] == 200
+    [stored] = store["hits"].values()
+    assert stored.fields["msg"] == "why?x=1 and?msgs=2"
 
 
 def test_an_unencoded_plus_in_the_mobile_is_still_e164(handler: Any, store: dict[str, Any]) -> None:
@@ -481,6 +656,53 @@ def test_a_repeated_mo_is_ok_stored_once_and_does_not_replay_its_stop(handler: A
     assert handler(stop, None)["body"] == "OK"
     assert [out for _, out, _ in store["opt"]] == [True, False]
     assert len(store["events"]) == 2 and len(store["hits"]) == 2
+
+
+def test_a_stop_that_reuses_the_smsid_of_an_earlier_message_is_stored_and_stops(
+    handler: Any, store: dict[str, Any]
+) -> None:
+    hello = event("mo", "token=current-token&mobile=2125551212&smsid=f1&msg=hello")
+    stop = event("mo", "token=current-token&mobile=2125551212&smsid=f1&msg=STOP")
+    for request in (hello, stop, hello, stop):  # each a true retry the second time
+        assert handler(request, None)["body"] == "OK"
+    assert sorted(hit.params["msg"] for hit in store["hits"].values()) == ["STOP", "hello"]
+    assert store["opt"] == [("+12125551212", True, "sumotext")] and len(store["events"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("<sms token='current-token'>STOP</sms>", "application/xml"),
+        ("previous-token", "text/plain"),
+        ('["current-token", "x"]', "application/json"),
+        ("garbage current-token%20previous-token current-token", "text/plain"),
+    ],
+)
+def test_the_callback_tokens_never_reach_a_stored_raw_body(
+    handler: Any, store: dict[str, Any], body: str, content_type: str
+) -> None:
+    request = event("crm", "token=current-token&mobile=2125551212", method="POST", body=body, content_type=content_type)
+    assert handler(request, None)["statusCode"] == 200
+    [stored] = store["hits"].values()
+    assert stored.raw_body is not None and sumotext.TOKEN_REDACTED in stored.raw_body
+    for secret in ("current-token", "previous-token"):
+        assert secret not in stored.model_dump_json() and secret not in json.dumps(store["events"])
+
+
+def test_the_tokens_are_scrubbed_in_every_spelling_a_sender_may_echo() -> None:
+    tokens = ["tok/en+1 2", "plaintoken"]
+    text = 'tok/en+1 2 | tok%2Fen%2B1%202 | tok%2Fen%2B1+2 | "plaintoken" | x=plaintoken&y=1'
+    scrubbed = sumotext.scrub_tokens(text, tokens)
+    assert scrubbed == '[token] | [token] | [token] | "[token]" | x=[token]&y=1'
+    assert sumotext.scrub_tokens("nothing here", []) == "nothing here"
+    assert sumotext.scrub_tokens("mobile=2125551212", ["1"]) == "mobile=2125551212"  # too short to be a secret
+
+
+def test_a_token_echoed_into_a_parameter_is_not_stored_either(handler: Any, store: dict[str, Any]) -> None:
+    query = "token=current-token&mobile=2125551212&callback=https://x.example/?token=previous-token"
+    assert handler(event("crm", query), None)["statusCode"] == 200
+    [stored] = store["hits"].values()
+    assert stored.fields["callback"] == "https://x.example/?token=[token]"
 
 
 def test_a_secret_that_cannot_be_read_is_a_503(unit_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:

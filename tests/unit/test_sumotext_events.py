@@ -166,6 +166,7 @@ def test_the_handler_answers_a_page_and_a_cursor_that_continues_it(
         "received_at": "2026-11-22T10:00:00Z",
         "fields": {"reply": "A"},
         "raw_body": None,
+        "problem": None,
     }
     assert calls[0] == {
         "index": "by_poll_keyword",

@@ -152,8 +152,8 @@ class CallbackHit(BaseModel):
 
     id: str = Field(
         examples=["mo_5f1c…"],
-        description="mo_<digest of mobile and smsid>, dlr_<digest of sumoid and mtcode> (a repeat keeps the same "
-        "id, so it is stored once), else cb_<random>",
+        description="mo_ or text4info_<digest of mobile, smsid and msg>, dlr_<digest of sumoid and mtcode> (a "
+        "repeat keeps the same id, so it is stored once), else cb_<random>",
     )
     kind: Kind
     mobile: str | None = Field(examples=["+12125551212"], description="E.164 when it could be read, else as given")
@@ -166,7 +166,16 @@ class CallbackHit(BaseModel):
         description="The documented parameters under one spelling each (carrier for carrierId, …)"
     )
     poll_key: str | None = Field(default=None, description="poll only: poll#<KEY>")
-    raw_body: str | None = Field(default=None, description="A POST body that was not a form, as text (64 KiB at most)")
+    raw_body: str | None = Field(
+        default=None,
+        description="A POST body that was not a form or a JSON object, or parameters too big to keep as fields, as "
+        "text (64 KiB at most)",
+    )
     raw_body_truncated: bool = Field(default=False, description="true when the raw body was longer than 64 KiB")
+    problem: str | None = Field(
+        default=None,
+        description="Why part of the hit was kept unread (a body that is not parameters, no mobile, …); a hit "
+        "without a readable mobile changes no opt-out",
+    )
     # The sort key of the indexes: the receive time to the microsecond, then the id. Internal, never shown.
     received_sk: SkipJsonSchema[str] = Field(exclude=True)

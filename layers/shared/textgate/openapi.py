@@ -126,7 +126,8 @@ ROUTES: list[Route] = [
     Route(
         "get",
         "/v1/sumotext/callbacks/{kind}",
-        "Sumotext calls this with a hit (crm, poll, text4info, mo, dlr); the token is the shared secret",
+        "Sumotext calls this with a hit (crm, poll, text4info, mo, dlr); the token is the shared secret. A hit "
+        "with the right token is never refused for what it holds: what cannot be read is kept and flagged",
         "sumotext.callback",
         "sumotext",
         query=sumotext.CallbackQuery,
@@ -134,13 +135,14 @@ ROUTES: list[Route] = [
         response=None,
         status=200,
         api_key=False,
-        errors=(400, 403, 404, 413),
+        errors=(403, 404, 413),
         text_response=True,
     ),
     Route(
         "post",
         "/v1/sumotext/callbacks/{kind}",
-        "Sumotext calls this with a hit as a form; the query string may carry parameters too",
+        "Sumotext calls this with a hit in the body; the query string may carry parameters too. A form, a JSON "
+        "object or urlencoded text (any content type) is read as parameters; any other body is kept as raw text",
         "sumotext.callback_form",
         "sumotext",
         query=sumotext.CallbackQuery,
@@ -148,7 +150,7 @@ ROUTES: list[Route] = [
         response=None,
         status=200,
         api_key=False,
-        errors=(400, 403, 404, 413),
+        errors=(403, 404, 413),
         text_response=True,
         extra={
             "requestBody": {
@@ -156,7 +158,9 @@ ROUTES: list[Route] = [
                 "content": {
                     "application/x-www-form-urlencoded": {
                         "schema": {"type": "object", "additionalProperties": {"type": "string"}}
-                    }
+                    },
+                    "application/json": {"schema": {"type": "object"}},
+                    "text/plain": {"schema": {"type": "string"}},
                 },
             }
         },
@@ -280,10 +284,9 @@ _ERROR_TEXT = {
 }
 # The Sumotext callback has no API key: its refusals are its own, and say so.
 _CALLBACK_ERROR_TEXT = {
-    400: "A required parameter is missing: mobile (sumoid for dlr); nothing stored",
     403: "Wrong or missing token: nothing stored",
     404: "Unknown kind",
-    413: "Too many parameters, or a value too long",
+    413: "The request is larger than API Gateway's payload limit (10 MB)",
 }
 
 

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from textgate_local.http_server import BusyHTTPServer, QuietHandler
+from textgate_local.http_server import BusyHTTPServer, QuietHandler, host_allowed
 
 STOP_POLL_SECONDS = 0.01
 
@@ -115,6 +115,10 @@ class SandboxServer:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
     def start(self) -> SandboxServer:
         self._thread.start()
         return self
@@ -150,6 +154,13 @@ class SandboxServer:
                 return
 
             def _serve(self) -> None:
+                if not host_allowed(self, sandbox.port):
+                    # Not addressed to the sandbox's loopback port (a rebound DNS name): refused, like the gateway.
+                    self.close_connection = True
+                    self.send_response(403)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)

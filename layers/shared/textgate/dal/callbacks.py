@@ -98,6 +98,8 @@ def to_item(hit: CallbackHit, *, expires_at: int) -> dict[str, Any]:
     if hit.raw_body is not None:
         item["raw_body"] = {"S": hit.raw_body}
         item["raw_body_truncated"] = {"BOOL": hit.raw_body_truncated}
+    if hit.problem is not None:
+        item["problem"] = {"S": hit.problem}
     # Index keys cannot be empty strings: a hit without a mobile (or a poll key) is left out of that index.
     if hit.mobile:
         item["mobile"] = {"S": hit.mobile}
@@ -123,6 +125,7 @@ def from_item(item: dict[str, Any]) -> CallbackHit:
         poll_key=item["poll_key"]["S"] if "poll_key" in item else None,
         raw_body=item["raw_body"]["S"] if "raw_body" in item else None,
         raw_body_truncated=item["raw_body_truncated"]["BOOL"] if "raw_body_truncated" in item else False,
+        problem=item["problem"]["S"] if "problem" in item else None,
     )
 
 

@@ -12,8 +12,10 @@ import json
 import secrets
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, quote_plus, urlencode
 
 from textgate import clock, log, metrics
 from textgate.dal import callbacks, events
@@ -50,6 +52,7 @@ MAX_VALUE_CHARS = 4096
 MAX_STORED_BYTES = 128 * 1024
 MAX_MOBILE_CHARS = 64
 MAX_ID_CHARS = 256  # smsid, sumoid, mtcode and a poll's key are kept in keys
+MAX_RAW_BODY_BYTES = 64 * 1024  # what is kept of a body (or of parameters) that could not be read
 
 OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
@@ -75,6 +78,33 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
 DEFAULT_COUNTRY = "US"
 # Not ISO, but what people (and some senders) write for the United Kingdom.
 _COUNTRY_ALIASES = {"UK": "GB"}
+# What stands for the callback token wherever a sender echoed it into what is stored.
+TOKEN_REDACTED = "[token]"  # noqa: S105 - a placeholder, not a secret
+MIN_SCRUBBED_TOKEN_CHARS = 8  # the deployed token has 40
+
+# Unicode's Default_Ignorable_Code_Point, written out from DerivedCoreProperties.txt: the characters a renderer
+# shows as nothing. Python's unicodedata does not expose the derived property, and the `regex` module that does
+# would cost about 17 ms of cold start and 3.5 MB of layer for this one lookup; tests/unit checks the table against
+# regex's \p{Default_Ignorable_Code_Point} over every code point.
+DEFAULT_IGNORABLE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x00AD, 0x00AD),  # soft hyphen
+    (0x034F, 0x034F),  # combining grapheme joiner
+    (0x061C, 0x061C),  # Arabic letter mark
+    (0x115F, 0x1160),  # Hangul choseong and jungseong fillers
+    (0x17B4, 0x17B5),  # Khmer inherent vowels
+    (0x180B, 0x180F),  # Mongolian free variation selectors and vowel separator
+    (0x200B, 0x200F),  # zero-width space, joiners, direction marks
+    (0x202A, 0x202E),  # bidirectional embeddings and overrides
+    (0x2060, 0x206F),  # word joiner, invisible operators, isolates, deprecated format characters
+    (0x3164, 0x3164),  # Hangul filler
+    (0xFE00, 0xFE0F),  # variation selectors
+    (0xFEFF, 0xFEFF),  # zero-width no-break space (BOM)
+    (0xFFA0, 0xFFA0),  # halfwidth Hangul filler
+    (0xFFF0, 0xFFF8),  # unassigned, reserved as ignorable
+    (0x1BCA0, 0x1BCA3),  # shorthand format controls
+    (0x1D173, 0x1D17A),  # musical symbol beams and phrases
+    (0xE0000, 0xE0FFF),  # tags, variation selectors supplement and their reserved block
+)
 
 
 # ---------------------------------------------------------------- reading a callback (pure)
@@ -179,10 +209,11 @@ def _digest(*parts: str) -> str:
 
 
 def hit_id(kind: str, params: Mapping[str, str], mobile: str | None) -> str:
-    """A repeat of an mo (same mobile and smsid) or a dlr (same sumoid and mtcode) gets the same id, so it is
-    kept once; no two different hits share one."""
-    if kind == "mo" and "smsid" in params and mobile is not None:
-        return "mo_" + _digest(mobile, params["smsid"])
+    """A repeat of a message (an mo, or a text4info that carries an smsid: the same number, smsid and text) or of
+    a dlr (same sumoid and mtcode) gets the same id, so it is kept once; no two different hits share one. The text
+    is part of a message's identity: a STOP that reuses the smsid of an earlier "hello" is another message."""
+    if kind in _OPT_KINDS and "smsid" in params and mobile is not None:
+        return f"{kind}_" + _digest(mobile, params["smsid"], params.get("msg", ""))
     if kind == "dlr":
         return "dlr_" + _digest(params["sumoid"], params.get("mtcode", ""))
     return "cb_" + secrets.token_hex(12)
@@ -201,7 +232,9 @@ def build_hit(
     method: str,
     raw_body: str | None = None,
     raw_body_truncated: bool = False,
+    problem: str | None = None,
 ) -> CallbackHit:
+    """The hit as stored; a 400 or 413 when its parameters cannot be read as documented (see unread_hit)."""
     check_sizes(pairs)
     fields = group(pairs)
     params = documented(fields)
@@ -212,8 +245,7 @@ def build_hit(
     for name in ("mobile", "smsid", "sumoid", "mtcode", "key"):
         if name in params:
             _short(name, params[name], MAX_MOBILE_CHARS if name == "mobile" else MAX_ID_CHARS)
-    stored = len(json.dumps(fields, ensure_ascii=False).encode()) + len(json.dumps(params, ensure_ascii=False).encode())
-    if stored > MAX_STORED_BYTES:
+    if _stored_bytes(fields, params) > MAX_STORED_BYTES:
         raise PayloadTooLarge(f"the parameters take more than {MAX_STORED_BYTES // 1024} KiB")
     mobile: str | None = None
     valid: bool | None = None
@@ -234,7 +266,12 @@ def build_hit(
         poll_key=poll_key(params["key"]) if kind == "poll" and "key" in params else None,
         raw_body=_clean(raw_body) if raw_body is not None else None,
         raw_body_truncated=raw_body_truncated,
+        problem=problem,
     )
+
+
+def _stored_bytes(fields: Mapping[str, FieldValue], params: Mapping[str, str]) -> int:
+    return len(json.dumps(fields, ensure_ascii=False).encode()) + len(json.dumps(params, ensure_ascii=False).encode())
 
 
 def _first_raw(fields: Mapping[str, FieldValue], canonical: str) -> str:
@@ -252,11 +289,23 @@ def poll_key(keyword: str) -> str:
     return "poll#" + keyword.strip().upper()
 
 
+def is_invisible(char: str) -> bool:
+    """A Default_Ignorable_Code_Point or any other format character (Cf): nothing a reader sees."""
+    code = ord(char)
+    if any(low <= code <= high for low, high in DEFAULT_IGNORABLE_RANGES):
+        return True
+    return unicodedata.category(char) == "Cf"
+
+
+def _visible(text: str) -> str:
+    return "".join(char for char in text if char.isascii() or not is_invisible(char))
+
+
 def command_word(text: str) -> str:
     """The word a handset texted, as compared with STOP and START: fullwidth and other compatibility forms
-    folded (NFKC), invisible format characters (zero-width spaces, joiners, marks) dropped, case ignored."""
-    folded = unicodedata.normalize("NFKC", text)
-    return "".join(char for char in folded if unicodedata.category(char) != "Cf").strip().upper()
+    folded (NFKC), invisible characters (zero-width spaces, joiners, variation selectors, fillers) dropped
+    before and after folding, case ignored."""
+    return _visible(unicodedata.normalize("NFKC", _visible(text))).strip().upper()
 
 
 def opt_change(hit: CallbackHit) -> bool | None:
@@ -274,7 +323,8 @@ def opt_change(hit: CallbackHit) -> bool | None:
 # ---------------------------------------------------------------- receiving a callback
 
 
-def _authenticate(tokens: list[str]) -> None:
+def _authenticate(tokens: list[str]) -> list[str]:
+    """The tokens of the secret (current and previous) when the one given matches one of them."""
     refused = Forbidden("missing or wrong callback token; nothing was stored")
     # Exactly one token: a URL carrying two is not one Sumotext was given.
     if len(tokens) != 1 or not tokens[0]:
@@ -286,25 +336,95 @@ def _authenticate(tokens: list[str]) -> None:
         raise ServiceUnavailable("the callback cannot be checked now; nothing was stored") from None
     if not token_matches(tokens[0], secret):
         raise refused
+    return [value for value in (secret.get("token"), secret.get("previous_token")) if isinstance(value, str) and value]
+
+
+def scrub_tokens(text: str, tokens: list[str]) -> str:
+    """The text with every spelling a sender may have echoed of the callback tokens (as they are, URL-encoded,
+    JSON-escaped) replaced: a stored hit is read by every client, the token by none."""
+    for token in tokens:
+        if len(token) < MIN_SCRUBBED_TOKEN_CHARS:
+            continue  # a toy token of a local stack: replacing it everywhere would garble numbers and texts
+        for spelling in {token, quote(token, safe=""), quote_plus(token), json.dumps(token)[1:-1]}:
+            text = text.replace(spelling, TOKEN_REDACTED)
+    return text
+
+
+def _scrubbed(callback: CallbackRequest, tokens: list[str]) -> CallbackRequest:
+    pairs = [(scrub_tokens(name, tokens), scrub_tokens(value, tokens)) for name, value in callback.pairs]
+    raw_body = scrub_tokens(callback.raw_body, tokens) if callback.raw_body is not None else None
+    return replace(callback, pairs=pairs, raw_body=raw_body)
+
+
+def unread_hit(callback: CallbackRequest, problem: str, *, now: float) -> CallbackHit:
+    """A hit whose parameters cannot be read as documented (no mobile, an id too long to be a key, too big to
+    store as fields): kept as it came under a random id and flagged. Its number and text are still read when they
+    can be, so a STOP beside an over-long smsid or a huge custom field still counts.
+
+    Sumotext does not call again, so a hit with the right token is never refused for its content."""
+    fields = group(callback.pairs)
+    params = documented(fields)
+    mobile: str | None = None
+    valid: bool | None = None
+    if len(params.get("mobile", "")) in range(1, MAX_MOBILE_CHARS + 1):
+        mobile, valid = read_mobile(_first_raw(fields, "mobile"), params.get("country"))
+    raw_body = callback.raw_body
+    try:
+        check_sizes(callback.pairs)
+        if _stored_bytes(fields, params) > MAX_STORED_BYTES:
+            raise PayloadTooLarge("too big")
+    except PayloadTooLarge:
+        # Too big to keep as fields: the parameters as a query string, in front of any raw body, cut to 64 KiB;
+        # the documented ones still as params (so a STOP beside them counts) when they are not the big ones.
+        fields = {}
+        raw_body = urlencode(callback.pairs) + ("\n\n" + raw_body if raw_body is not None else "")
+        if _stored_bytes({}, params) > MAX_STORED_BYTES // 2:
+            params = {}
+    encoded = raw_body.encode("utf-8", "replace") if raw_body is not None else b""
+    truncated = callback.raw_body_truncated or len(encoded) > MAX_RAW_BODY_BYTES
+    identifier = "cb_" + secrets.token_hex(12)
+    return CallbackHit(
+        id=identifier,
+        kind=callback.kind,
+        mobile=mobile,
+        mobile_valid=valid,
+        received_at=clock.rfc3339(now),
+        received_sk=f"{sort_time(now)}#{identifier}",
+        source_ip=callback.source_ip,
+        method=callback.method,
+        fields=fields,
+        params=params,
+        raw_body=encoded[:MAX_RAW_BODY_BYTES].decode("utf-8", "ignore") if raw_body is not None else None,
+        raw_body_truncated=truncated,
+        problem=problem,
+    )
 
 
 def receive(callback: CallbackRequest) -> CallbackHit | None:
     """Check, store once, apply STOP or START, publish. The stored hit, or None when it was a repeat."""
-    _authenticate(callback.tokens)
+    tokens = _authenticate(callback.tokens)
     if callback.kind not in KINDS:
         raise NotFound("unknown callback kind; use crm, poll, text4info, mo or dlr")
+    callback = _scrubbed(callback, tokens)
     now = clock.now()
-    hit = build_hit(
-        callback.kind,
-        callback.pairs,
-        now=now,
-        source_ip=callback.source_ip,
-        method=callback.method,
-        raw_body=callback.raw_body,
-        raw_body_truncated=callback.raw_body_truncated,
-    )
+    try:
+        hit = build_hit(
+            callback.kind,
+            callback.pairs,
+            now=now,
+            source_ip=callback.source_ip,
+            method=callback.method,
+            raw_body=callback.raw_body,
+            raw_body_truncated=callback.raw_body_truncated,
+            problem=callback.body_problem,
+        )
+    except (BadRequest, PayloadTooLarge) as unreadable:
+        problem = "; ".join(filter(None, [unreadable.detail, callback.body_problem]))
+        hit = unread_hit(callback, problem, now=now)
     bound = log.bind(callback_id=hit.id, kind=hit.kind)
     try:
+        if hit.problem is not None:
+            logger.warning("sumotext callback kept unread", extra={"problem": hit.problem})
         opt = opt_change(hit)
         if opt is not None and not hit.mobile_valid:
             logger.warning("opt-out word from a number that cannot be read; the list is unchanged")
@@ -357,6 +477,7 @@ def view(hit: CallbackHit) -> CallbackEventView:
         received_at=hit.received_at,
         fields=hit.fields,
         raw_body=hit.raw_body,
+        problem=hit.problem,
     )
 
 

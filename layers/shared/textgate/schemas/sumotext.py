@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -22,15 +21,16 @@ class CallbackRequest:
     kind: str
     tokens: list[str]  # every `token` parameter given (exactly one is accepted)
     pairs: list[Pair]  # every other parameter, query first, then the form
-    raw_body: str | None  # a POST body that is not a form, kept as text
+    raw_body: str | None  # a POST body that was not read as parameters, kept as text
     raw_body_truncated: bool
     source_ip: str
     method: str
+    body_problem: str | None = None  # why the body was kept raw rather than read
 
 
-# A callback parameter's value: longer ones are refused with a 413 (logic/sumotext.py MAX_VALUE_CHARS); the
-# mobile and the ids that become keys have tighter limits (400).
-CallbackValue = Annotated[str, Field(max_length=4096)]
+# A callback parameter's value. Nothing is refused for its length: a value longer than 4,096 characters (the
+# mobile: 64; the ids that become keys: 256) leaves the hit stored unread, with a `problem` (logic/sumotext.py).
+CallbackValue = str
 
 
 class CallbackQuery(BaseModel):
@@ -41,14 +41,12 @@ class CallbackQuery(BaseModel):
     token: CallbackValue = Field(description="The shared secret of the callback URL; never stored")
     mobile: CallbackValue | None = Field(
         default=None,
-        max_length=64,
-        description="Required except for dlr: national digits (read with `country`) or E.164",
+        description="Expected except for dlr: national digits (read with `country`) or E.164, up to 64 characters. "
+        "A hit without one is still stored, with a `problem`, and changes no opt-out",
     )
     country: CallbackValue | None = Field(default=None, description="USA, US, CAN, CA, …; US when absent")
     shortcode: CallbackValue | None = Field(default=None, description="Also accepted as `short code`")
-    key: CallbackValue | None = Field(
-        default=None, max_length=256, description="Keyword; a poll's replies are listed by it"
-    )
+    key: CallbackValue | None = Field(default=None, description="Keyword; a poll's replies are listed by it")
     carrier: CallbackValue | None = Field(default=None, description="Also accepted as `carrierId`")
     reply: CallbackValue | None = Field(default=None, description="poll: the user's answer")
     label: CallbackValue | None = Field(default=None, description="poll: the answer's label")
@@ -57,10 +55,10 @@ class CallbackQuery(BaseModel):
         default=None, description="text4info, mo: the text; STOP, START, … change the opt-out list"
     )
     smsid: CallbackValue | None = Field(
-        default=None, max_length=256, description="mo: the message id; a repeat is stored once"
+        default=None, description="mo: the message id; a repeat (same number, smsid and msg) is stored once"
     )
-    sumoid: CallbackValue | None = Field(default=None, max_length=256, description="dlr: required, the message id")
-    mtcode: CallbackValue | None = Field(default=None, max_length=256, description="dlr: 4 delivered, 5 failed")
+    sumoid: CallbackValue | None = Field(default=None, description="dlr: expected, the message id")
+    mtcode: CallbackValue | None = Field(default=None, description="dlr: 4 delivered, 5 failed")
     mtdescription: CallbackValue | None = Field(default=None, description="dlr: the status in words")
 
 
@@ -70,7 +68,10 @@ class CallbackEventView(BaseModel):
     mobile: str | None
     received_at: str
     fields: dict[str, FieldValue]
-    raw_body: str | None = Field(default=None, description="A POST body that was not a form, as text")
+    raw_body: str | None = Field(
+        default=None, description="A POST body that was not a form or a JSON object, as text; the token never"
+    )
+    problem: str | None = Field(default=None, description="Why part of the hit was kept unread; null when it was read")
 
 
 class CallbackEventsPage(BaseModel):
