@@ -8,7 +8,7 @@ from textgate_local.bench_cold import ColdStart
 from textgate_local.bench_cost import Counts
 
 COLD_START_GOAL = 1.15
-COST_GOAL = 8.00
+COST_GOAL = 9.25  # the single send's goal (issue 17)
 
 
 def draw(cold: list[ColdStart], cost: Counts, path: Path) -> Path:

@@ -35,12 +35,15 @@ PRICES: dict[str, float] = {
     "sqs_request": 0.40 / 1e6,  # standard queue, per 64 KB chunk of a request
     "eventbridge_event": 1.00 / 1e6,  # custom event, per 64 KB chunk of an entry
     "secrets_manager_call": 0.05 / 1e4,
+    "kms_request": 0.03 / 1e4,  # symmetric key requests (Encrypt, Decrypt, GenerateDataKey)
     "logs_ingested_gb": 0.50,  # CloudWatch Logs (Lambda logs), first 10 TB a month
     "xray_trace_recorded": 5.00 / 1e6,
 }
 # X-Ray's default sampling rule: the first request each second, then 5% of the rest. At the volumes where
-# delivery batches fill up, that is about 5% of traces; a trickle of requests is traced almost entirely.
-XRAY_SAMPLED_SHARE = 0.05
+# delivery batches fill up, that is about 5% of traces; a trickle of requests is traced almost entirely. It is what
+# the API gets without a sampling rule of the template's, and what Lambda applies, unconfigurably, to the
+# invocations no traced request starts (the queue-triggered ones).
+XRAY_DEFAULT_SHARE = 0.05
 # What API Gateway's access log holds for one request, as typical values of the $context variables.
 ACCESS_LOG_VALUES = {
     "requestId": "3f9d5c1e-6a2b-4c8d-9e0f-1a2b3c4d5e6f",
@@ -67,6 +70,16 @@ PLATFORM_LOG_LINES = (
     "Memory Size: 256 MB\tMax Memory Used: 92 MB\t\n"
 )
 CHUNK = 64 * 1024
+
+
+def api_sampled_share(template: Template) -> float:
+    """The share of the API's requests X-Ray traces: the FixedRate of the template's sampling rule for API Gateway
+    stages when it keeps no per-second reservoir (then the share is the same at every volume), else the default's."""
+    for spec in template.of_type("AWS::XRay::SamplingRule").values():
+        rule = spec.get("Properties", {}).get("SamplingRule", {})
+        if rule.get("ServiceType") == "AWS::ApiGateway::Stage" and int(template.resolve(rule["ReservoirSize"])) == 0:
+            return float(template.resolve(rule["FixedRate"]))
+    return XRAY_DEFAULT_SHARE
 
 
 def access_log_line(template_format: str) -> str:
@@ -117,8 +130,11 @@ class Counts:
     sqs: Counter[str] = field(default_factory=Counter)
     events: int = 0
     secret_calls: int = 0
+    kms_requests: int = 0
     log_bytes: int = 0
-    traces: int = 0  # traces X-Ray would record if every request were sampled
+    api_traces: int = 0  # traces the API's requests start, if every one were sampled
+    invocation_traces: int = 0  # traces queue-triggered invocations start, likewise
+    api_sampled_share: float = XRAY_DEFAULT_SHARE  # the template's sampling rule for the API stage
 
     def costs(self) -> dict[str, float]:
         """USD per send, by service."""
@@ -132,9 +148,13 @@ class Counts:
             "SQS": self.sqs_requests * PRICES["sqs_request"] * per,
             "EventBridge": self.events * PRICES["eventbridge_event"] * per,
             "Secrets Manager": self.secret_calls * PRICES["secrets_manager_call"] * per,
+            "KMS": self.kms_requests * PRICES["kms_request"] * per,
             "CloudWatch Logs": self.log_bytes / 1e9 * PRICES["logs_ingested_gb"] * per,
-            "X-Ray": self.traces * XRAY_SAMPLED_SHARE * PRICES["xray_trace_recorded"] * per,
+            "X-Ray": self.sampled_traces() * PRICES["xray_trace_recorded"] * per,
         }
+
+    def sampled_traces(self) -> float:
+        return self.api_traces * self.api_sampled_share + self.invocation_traces * XRAY_DEFAULT_SHARE
 
     def per_million(self) -> float:
         return sum(self.costs().values()) * 1e6
@@ -154,8 +174,10 @@ class Counts:
                 "sqs_calls": {name: count * per for name, count in self.sqs.items()},
                 "eventbridge_events": self.events * per,
                 "secrets_manager_calls": self.secret_calls * per,
+                "kms_requests": self.kms_requests * per,
                 "log_bytes": self.log_bytes * per,
-                "xray_traces_if_all_sampled": self.traces * per,
+                "xray_traces_if_all_sampled": (self.api_traces + self.invocation_traces) * per,
+                "xray_traces_sampled": self.sampled_traces() * per,
             },
             "usd_per_million_sends": {name: cost * 1e6 for name, cost in self.costs().items()},
             "total_usd_per_million_sends": self.per_million(),
@@ -192,6 +214,7 @@ class Meter:
             for name, spec in template.of_type("AWS::Serverless::Function").items()
         }
         self._functions_traced = template.function_defaults().get("Tracing") == "Active"
+        self.counts.api_sampled_share = api_sampled_share(template)
         access_log = api.get("AccessLogSetting", {}).get("Format")
         self.access_log_bytes = len(access_log_line(access_log).encode()) + 1 if access_log else 0
         # physical table name -> (logical name, key attributes)
@@ -237,7 +260,7 @@ class Meter:
             self.counts.api_requests += count
             self.counts.log_bytes += count * self.access_log_bytes
             if self._api_traced:
-                self.counts.traces += count
+                self.counts.api_traces += count
 
     def _invoked(self, function: str, seconds: float) -> None:
         billed_ms = math.ceil(seconds * 1000)
@@ -245,7 +268,7 @@ class Meter:
             self.counts.invocations[function] += 1
             # An invocation from the API is part of the request's trace; one from a queue starts its own.
             if self._functions_traced and not self._api_routed.get(function, False):
-                self.counts.traces += 1
+                self.counts.invocation_traces += 1
             self.counts.gb_seconds += self._memory_mb.get(function, 128) / 1024 * billed_ms / 1000
             self.counts.log_bytes += len(PLATFORM_LOG_LINES.encode())
 
@@ -268,6 +291,8 @@ class Meter:
                     self.counts.events += max(1, math.ceil(len(json.dumps(entry)) / CHUNK))
             elif service == "secretsmanager":
                 self.counts.secret_calls += 1
+            elif service == "kms":
+                self.counts.kms_requests += 1
 
     def _dynamodb(self, operation: str, params: dict[str, Any], parsed: dict[str, Any]) -> None:
         if operation in ("BatchWriteItem", "BatchGetItem"):
@@ -353,8 +378,10 @@ def report(counts: Counts, label: str = "cost per million sends") -> list[str]:
         "SQS": f"{per['sqs_requests']:.2f} requests",
         "EventBridge": f"{per['eventbridge_events']:.2f} events",
         "Secrets Manager": f"{per['secrets_manager_calls']:.2f} calls",
+        "KMS": f"{per['kms_requests']:.2f} requests",
         "CloudWatch Logs": f"{per['log_bytes']:.0f} bytes",
-        "X-Ray": f"{per['xray_traces_if_all_sampled']:.2f} traces, {XRAY_SAMPLED_SHARE:.0%} sampled",
+        "X-Ray": f"{per['xray_traces_if_all_sampled']:.2f} traces, {per['xray_traces_sampled']:.3f} recorded "
+        f"(API {counts.api_sampled_share:.0%}, queue-triggered {XRAY_DEFAULT_SHARE:.0%})",
     }
     for name, cost in sorted(counts.costs().items(), key=lambda pair: -pair[1]):
         lines.append(f"  {name:<17} ${cost * 1e6:6.2f}  {detail[name]} per send")

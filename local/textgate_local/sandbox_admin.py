@@ -50,6 +50,7 @@ def sandbox_admin(sandboxes: dict[str, SandboxServer], method: str, path: str, b
                 "requests": len(server.requests),
                 "acted": list(server.acted),
                 "faults_injected": dict(server.faults_injected),
+                "faults_on": server.fault_plan is not None,
             },
         )
     if action == ["faults"] and method == "POST":

@@ -25,6 +25,7 @@ SANDBOX_SENDER = "19893653744"  # the seed's long code, used as the default send
 PARAMETERS = {
     "OGANGI_BASE_URL": "OgangiBaseUrl",
     "OGANGI_FROM": "OgangiFrom",
+    "OGANGI_TIME_ZONE": "OgangiTimeZone",
     "CONTACTATONCE_BASE_URL_NA": "ContactAtOnceBaseUrlNa",
     "CONTACTATONCE_BASE_URL_AU": "ContactAtOnceBaseUrlAu",
     "CONTACTATONCE_BASE_URL_EU": "ContactAtOnceBaseUrlEu",
@@ -245,6 +246,8 @@ class LocalStack:
                 continue
             module = importlib.import_module(f"textgate_local.sandboxes.{spec.module}")
             options: dict[str, Any] = {"slow_seconds": self.config.sandbox_slow_seconds}
+            if spec.provider == "ogangi" and "OGANGI_TIME_ZONE" in env:
+                options["time_zone"] = env["OGANGI_TIME_ZONE"]
             if spec.provider == "protexting":
                 limit = self.config.protexting_rate_limit
                 options |= (
@@ -259,6 +262,9 @@ class LocalStack:
                 self.template.parameters[PARAMETERS[var]] = server.url
             if spec.provider == "ogangi" and "OGANGI_FROM" not in env:
                 self.template.parameters["OgangiFrom"] = SANDBOX_SENDER
+            if spec.provider == "ogangi" and "OGANGI_TIME_ZONE" not in env:
+                # The sandbox's instance writes inbound dates in its own zone, as a real account does in its own.
+                self.template.parameters["OgangiTimeZone"] = app.time_zone
         return values
 
     def _extra_pages(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes] | None:

@@ -160,25 +160,40 @@ def test_503_and_429_are_retried_and_nothing_was_done(
     assert server.acted == []
 
 
-def test_ogangi_error_status_is_retried_also_when_it_comes_with_a_500() -> None:
+# -- a provider's own "internal error": it does not show that nothing was sent, so `unknown`, never retried -----
+
+
+@pytest.mark.parametrize("status", [200, 400, 500])
+def test_ogangi_error_status_is_unknown_whatever_the_http_status(status: int) -> None:
     body = b"<input>sendMT</input> <status>ERROR</status> <description>Internal error, try again</description>"
-    with canned(SandboxAnswer(500, body, {"Content-Type": "application/xml"})) as running:
+    with canned(SandboxAnswer(status, body, {"Content-Type": "application/xml"})) as running:
         outcome = _ogangi(running.url)
+        assert len(running.requests) == 1
     assert (outcome.verdict, outcome.code, outcome.message) == (
-        Verdict.TRANSIENT,
-        "provider_error",
-        "Internal error, try again",
+        Verdict.UNKNOWN,
+        "provider_internal_error",
+        "Ogangi answered ERROR: Internal error, try again",
     )
+
+
+def test_ogangis_error_comes_after_the_message_went_out_in_the_sandbox(serving: Serve) -> None:
+    """The sandbox's reserved ERROR number acts first, as a real internal error after sending may have."""
+    server = serving(ogangi.OgangiSandbox(public_key=OGANGI_PUBLIC, private_key=OGANGI_PRIVATE))
+    outcome = _ogangi(server.url, mobile=ogangi.ERROR_NUMBER)
+    assert (outcome.verdict, outcome.code) == (Verdict.UNKNOWN, "provider_internal_error")
+    assert len(server.requests) == 1 and len(server.acted) == 1
 
 
 @pytest.mark.parametrize(
     "body",
     [b"exception", b"exception\n", b'<?xml version="1.0"?><error>exception</error>', b"<error>exception</error>"],
 )
-def test_interacts_documented_500_exception_is_retried_as_text_or_xml(body: bytes) -> None:
+def test_interacts_documented_500_exception_is_unknown_as_text_or_xml(body: bytes) -> None:
     with canned(SandboxAnswer(500, body, {"Content-Type": "text/plain"})) as running:
         outcome = _interact(running.url)
-    assert (outcome.verdict, outcome.code, outcome.http_status) == (Verdict.TRANSIENT, "provider_error", 500)
+        assert len(running.requests) == 1
+    assert (outcome.verdict, outcome.code, outcome.http_status) == (Verdict.UNKNOWN, "provider_internal_error", 500)
+    assert outcome.message is not None and outcome.message.startswith("Interact answered HTTP 500: ")
 
 
 @pytest.mark.parametrize("body", [b"<html><body>exception</body></html>", b"exception in thread main", b""])

@@ -303,6 +303,25 @@ def test_authentication_failure_is_final_and_never_shows_the_password(server: Sa
     assert server.acted == []
 
 
+@pytest.mark.parametrize(
+    ("number", "status", "words"),
+    [(sandbox.FAILURE_500_NUMBER, 500, "Service error"), (sandbox.FAILURE_400_NUMBER, 400, "Bad request")],
+)
+def test_failure_is_final_whatever_the_http_status(
+    client: ContactAtOnceClient, server: SandboxServer, number: str, status: int, words: str
+) -> None:
+    # Failure means "could not be completed" with any status: not `unknown` on a 500, and its Description (not the
+    # raw XML) on a 400.
+    outcome = client.initiate_conversation(conversation("+1" + number))
+    assert (outcome.verdict, outcome.code, outcome.message, outcome.http_status) == (
+        Verdict.REJECTED,
+        "provider_rejected",
+        words,
+        status,
+    )
+    assert len(server.requests) == 1 and server.acted == []
+
+
 @pytest.mark.parametrize("number", [sandbox.NIL_DESCRIPTION_NUMBER, sandbox.EMPTY_DESCRIPTION_NUMBER])
 def test_failure_without_a_description_still_says_what_happened(client: ContactAtOnceClient, number: str) -> None:
     outcome = client.initiate_conversation(conversation("+1" + number))

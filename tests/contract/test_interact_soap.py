@@ -222,7 +222,7 @@ def test_a_json_body_is_not_soap(server: SandboxServer) -> None:
         (seed_error("Campaign camp1 was not found"), Verdict.REJECTED, "campaign_not_found", None),
         (seed_error(sandbox.TELEPHONY_NOT_DEFINED), Verdict.REJECTED, "telephony_not_configured", None),
         (seed_error("Token expired"), Verdict.REJECTED, "token_expired", None),
-        (seed_error("exception"), Verdict.TRANSIENT, "provider_error", "Interact answered: exception"),
+        (seed_error("exception"), Verdict.UNKNOWN, "provider_internal_error", "Interact answered: exception"),
         (seed_error("Something else went wrong"), Verdict.REJECTED, "provider_rejected", None),
         (SEED_UNAUTHORIZED, Verdict.REJECTED, "unauthorized", "Request is unauthorized, missing or wrong credentials"),
     ],
@@ -322,10 +322,6 @@ def test_missing_environment_name_is_unauthorized(client: InteractSoapClient, se
             (Verdict.REJECTED, "invalid_parameter", "Missing or invalid parameter callerId"),
         ),
         ({"sender": "x"}, (Verdict.REJECTED, "invalid_parameter", "Missing or invalid parameter from")),
-        (
-            {"campaign_id": sandbox.FLAKY_CAMPAIGN},
-            (Verdict.TRANSIENT, "provider_error", "Interact answered: exception"),
-        ),
     ],
 )
 def test_documented_failures(
@@ -334,6 +330,28 @@ def test_documented_failures(
     outcome = send(client, **arguments)
     assert (outcome.verdict, outcome.code, outcome.message) == expected
     assert server.acted == []
+
+
+def test_the_general_exception_fault_is_unknown_after_one_call(
+    client: InteractSoapClient, server: SandboxServer
+) -> None:
+    # The seed's "internal error from the X-Platform Server": the sandbox places the campaign, then faults.
+    outcome = send(client, campaign_id=sandbox.FLAKY_CAMPAIGN)
+    assert (outcome.verdict, outcome.code, outcome.message) == (
+        Verdict.UNKNOWN,
+        "provider_internal_error",
+        "Interact answered: exception",
+    )
+    assert len(server.requests) == 1 and len(server.acted) == 1
+
+
+def test_jp_token_is_optional_over_soap(client: InteractSoapClient, server: SandboxServer) -> None:
+    # The seed's SOAP sample marks jpToken `<!--Optional:-->`: without one, the element is left out.
+    outcome = client.send_campaign_sms(campaign_id="campaign1", caller_id=CALLER)
+    assert outcome.verdict is Verdict.SUCCEEDED
+    [request] = server.requests
+    assert b"jpToken" not in request.body
+    assert server.acted == [f"sms:campaign1:{CALLER}:"]
 
 
 def test_slow_answer_is_unknown(client: InteractSoapClient, server: SandboxServer) -> None:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import base64
+import re
+import time
+from datetime import datetime
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from contract.conftest import Serve
+from textgate.logic.inbound import sent_at
 from textgate.providers.ogangi import OgangiClient, OgangiCredentials, sign
 from textgate.providers.outcome import Verdict
 from textgate_local.sandboxes import ogangi as sandbox
@@ -47,6 +52,30 @@ def test_send_sms_puts_carrier_before_from_and_base64_encodes_number_and_text(
     assert base64.urlsafe_b64decode(mobile).decode() == "13056708084"
     assert base64.urlsafe_b64decode(text).decode("utf-8") == "Olá 👋"  # byte-exact unicode
     assert signature == sign("A1B2T3J4N5", [instance, carrier, sender, mobile, text])
+
+
+def test_a_carrier_with_a_space_and_an_ampersand_is_signed_as_it_travels(
+    client: OgangiClient, server: SandboxServer
+) -> None:
+    # An assumption the seed does not settle: the signature covers the values percent-encoded, exactly as they
+    # appear in the URL (as the Base64 ones do). The sandbox checks it that way; see docs/providers.md for how a
+    # real account would show the other reading.
+    outcome = client.send_sms(carrier="AT&T Mobile", sender="19893653744", mobile="13056708084", text="hi")
+    assert outcome.verdict is Verdict.SUCCEEDED
+    [request] = server.requests
+    instance, carrier, sender, mobile, text, _, signature = request.path.split("/")[5:]
+    assert carrier == "AT%26T%20Mobile"
+    assert signature == sign("A1B2T3J4N5", [instance, carrier, sender, mobile, text])
+    assert signature != sign("A1B2T3J4N5", [instance, "AT&T Mobile", sender, mobile, text])
+    assert server.app.messages["13056708084"][-1]["carrier"] == "AT&T Mobile"  # type: ignore[attr-defined]
+    assert outcome.result is not None and outcome.result["carrier"] == "AT&T Mobile"
+
+
+def test_the_messages_carrier_is_read_from_carrier_or_carrier_name(client: OgangiClient) -> None:
+    # The seed's sample writes <carrier>, its field table message.carrierName: the sandbox answers the latter here.
+    outcome = client.send_sms(carrier="Movistar", sender="1989", mobile=sandbox.CARRIER_NAME_NUMBER, text="hi")
+    assert outcome.verdict is Verdict.SUCCEEDED and outcome.result is not None
+    assert outcome.result["carrier"] == "Movistar"
 
 
 def test_large_negative_message_id_survives_as_text(client: OgangiClient) -> None:
@@ -101,9 +130,17 @@ def test_bad_signature_is_a_final_rejection_with_providers_words(server: Sandbox
     assert outcome.message == "Invalid signature, access denied"
 
 
-def test_error_status_is_transient(client: OgangiClient) -> None:
-    outcome = client.send_sms(carrier="M", sender="1989", mobile=sandbox.ERROR_NUMBER, text="hi")
-    assert outcome.verdict is Verdict.TRANSIENT and outcome.code == "provider_error"
+@pytest.mark.parametrize("method", ["sendSMS", "sendMT"])
+def test_error_status_is_unknown_after_one_call(client: OgangiClient, server: SandboxServer, method: str) -> None:
+    # ERROR is an internal error at Ogangi: it does not show that nothing was sent (the sandbox sends first).
+    if method == "sendSMS":
+        outcome = client.send_sms(carrier="M", sender="1989", mobile=sandbox.ERROR_NUMBER, text="hi")
+    else:
+        outcome = client.send_mt(sender="1989", carrier_id=None, mobile=sandbox.ERROR_NUMBER, text="hi")
+    assert (outcome.verdict, outcome.code) == (Verdict.UNKNOWN, "provider_internal_error")
+    assert outcome.message == "Ogangi answered ERROR: Internal error"
+    assert len(server.requests) == 1 and len(server.acted) == 1
+    assert [message["text"] for message in server.app.messages[sandbox.ERROR_NUMBER]] == ["hi"]  # type: ignore[attr-defined]
 
 
 def test_http_503_is_transient(client: OgangiClient) -> None:
@@ -199,9 +236,14 @@ def test_one_unreadable_message_does_not_hide_the_others(client: OgangiClient) -
     assert outcome.result["unreadable"] == 2
 
 
-def test_inbound_messages_carry_the_time_zone_ogangi_gives(client: OgangiClient) -> None:
+def test_inbound_messages_are_in_the_seeds_shape_and_read_in_the_accounts_zone(client: OgangiClient) -> None:
     client.fire_message(mobile="13056708084", text="ZONE here")
     outcome = client.get_mo_messages(page=1, per_page=50, filter_text="ZONE")
     assert outcome.result is not None
     [item] = outcome.result["items"]
-    assert item["timezone"] == sandbox.MO_TIMEZONE and item["sent_at"]
+    # As the seed's sample: a local sendDate with no offset, and no <timezone> beside it.
+    assert item["timezone"] is None
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}", item["sent_at"])
+    read = sent_at(item["sent_at"], None, ZoneInfo(sandbox.MO_TIME_ZONE))
+    assert read is not None
+    assert abs(datetime.fromisoformat(read).timestamp() - time.time()) < 60

@@ -124,13 +124,46 @@ def test_created_with_a_message(client: ProTextingClient) -> None:
     }
 
 
+# -- what reaches the handset (seed 003) ---------------------------------------------------------------------
+
+
+def test_a_bare_opt_in_texts_a_contact_not_yet_opted_in(client: ProTextingClient, server: SandboxServer) -> None:
+    # SendCTAMessage absent: "the CTA will be triggered ONLY if the contact is NOT opt-in OR is with opt-out status".
+    assert client.opt_in(phone_number=NUMBER, group_ids=[1]).verdict is Verdict.SUCCEEDED
+    assert server.app.messages[NUMBER] == [{"kind": "cta", "text": sandbox.DEFAULT_CTA}]  # type: ignore[attr-defined]
+
+
+def test_send_cta_message_zero_still_texts_a_new_contact_but_not_an_opted_in_one(
+    client: ProTextingClient, server: SandboxServer
+) -> None:
+    texts: dict[str, list[dict[str, Any]]] = server.app.messages  # type: ignore[attr-defined]
+    assert client.opt_in(phone_number=NUMBER, group_ids=[1], cta_message="Join?", send_cta_message=False).verdict is (
+        Verdict.SUCCEEDED
+    )
+    assert texts[NUMBER] == [{"kind": "cta", "text": "Join?"}]
+    # Now opted in: 0 sends nothing more, 1 sends the CTA again ("ALWAYS send the CTA").
+    client.opt_in(phone_number=NUMBER, group_ids=[2], cta_message="Again?", send_cta_message=False)
+    assert len(texts[NUMBER]) == 1
+    client.opt_in(phone_number=NUMBER, group_ids=[2], cta_message="Forced", send_cta_message=True)
+    assert texts[NUMBER][-1] == {"kind": "cta", "text": "Forced"}
+
+
+def test_a_contact_with_opt_out_status_is_texted_not_refused(client: ProTextingClient, server: SandboxServer) -> None:
+    # The seed's own words: the CTA goes to a contact "with opt-out status"; nothing in it answers "opted out".
+    number = sandbox.OPTED_OUT_CONTACT_NUMBER
+    for _ in range(2):
+        outcome = client.opt_in(phone_number=number, group_ids=[1], send_cta_message=False)
+        assert outcome.verdict is Verdict.SUCCEEDED and outcome.result is not None
+        assert outcome.result["contact"]["OptedOut"] == 1
+    assert [text["kind"] for text in server.app.messages[number]] == ["cta", "cta"]  # type: ignore[attr-defined]
+
+
 # -- 422 ------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("number", "code"),
     [
-        (sandbox.OPTED_OUT_NUMBER, "recipient_opted_out"),
         (sandbox.FORBIDDEN_WORDS_NUMBER, "forbidden_words"),
         (sandbox.NO_CREDIT_NUMBER, "insufficient_credit"),
         (sandbox.APP_NOT_ACTIVATED_NUMBER, "app_not_activated"),

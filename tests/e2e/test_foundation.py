@@ -76,10 +76,27 @@ def test_provider_rejection_ends_failed_with_its_words(stack: Stack) -> None:
 
 
 def test_transient_errors_retry_until_exhausted(stack: Stack) -> None:
-    operation = stack.call("POST", "/v1/ogangi/sms", json={"to": "+15005550002", "text": "x"}).json()
+    operation = stack.call("POST", "/v1/ogangi/sms", json={"to": "+15005550003", "text": "x"}).json()  # HTTP 503
     done = stack.wait_for(operation["id"])
     assert done["status"] == "failed" and done["attempts"] == 3
     assert done["error"]["code"] == "retries_exhausted"
+
+
+def test_ogangis_internal_error_is_unknown_after_one_call(stack: Stack) -> None:
+    # ERROR does not show that nothing was sent (the sandbox sends, then answers ERROR): never sent again.
+    marker = f"err-{uuid.uuid4().hex[:8]}"
+    before = stack.sandbox("ogangi")["requests"]
+    operation = stack.call("POST", "/v1/ogangi/sms", json={"to": "+15005550002", "text": marker}).json()
+    done = stack.wait_for(operation["id"])
+    assert done["status"] == "unknown" and done["attempts"] == 1, done
+    assert done["error"] == {
+        "code": "provider_internal_error",
+        "message": "Ogangi answered ERROR: Internal error",
+        "retryable": False,
+    }
+    assert stack.sandbox("ogangi")["requests"] == before + 1
+    sent = stack.session.get(f"{stack.url}/_sandbox/ogangi/messages/15005550002", timeout=5).json()["messages"]
+    assert [message["text"] for message in sent].count(marker) == 1
 
 
 def test_a_slow_provider_is_unknown_and_not_retried(stack: Stack) -> None:

@@ -370,6 +370,20 @@ def test_every_function_and_the_api_are_traced() -> None:
         assert spec["Properties"]["TracingEnabled"] is True, name
 
 
+def test_the_api_is_traced_at_a_fixed_share_with_no_reservoir_a_trickle_could_fill() -> None:
+    """docs/decisions.md: X-Ray's default rule traces the first request of every second, so nearly all of a
+    trickle; the template's rule samples a fixed share of the API's requests at any volume."""
+    [rule] = [spec["Properties"]["SamplingRule"] for spec in TEMPLATE.of_type("AWS::XRay::SamplingRule").values()]
+    assert rule["ReservoirSize"] == 0
+    assert rule["FixedRate"] == Tagged("Ref", "TraceSampleRate")
+    rate = TEMPLATE.document["Parameters"]["TraceSampleRate"]
+    assert 0 < rate["Default"] <= 0.05 and rate["MinValue"] == 0 and rate["MaxValue"] == 1
+    assert rule["ServiceType"] == "AWS::ApiGateway::Stage"
+    # API Gateway names its segments "<API name>/<stage>"; SAM names the REST API after the stack.
+    assert rule["ServiceName"] == Tagged("Sub", f"${{AWS::StackName}}/{TEMPLATE.properties('Api')['StageName']}")
+    assert {rule[key] for key in ("Host", "HTTPMethod", "URLPath", "ResourceARN")} == {"*"}
+
+
 def test_every_function_names_the_powertools_service_and_namespace() -> None:
     """docs/operating.md: every metric in namespace textgate with the dimension service=textgate."""
     variables = TEMPLATE.function_defaults()["Environment"]["Variables"]
@@ -477,6 +491,7 @@ def test_the_metric_catalogue_has_what_the_issue_asks_for() -> None:
         "OperationDeadLettered",
         "ProviderLatency",
         "ProviderPaused",
+        "OperationLatency",
         "CallbackStored",
         "OptOutChanged",
         "PinChecked",
@@ -516,8 +531,12 @@ def _dashboard() -> dict[str, Any]:
     body = TEMPLATE.properties("Dashboard")["DashboardBody"]
     assert isinstance(body, Tagged) and body.tag == "Sub"
 
+    parameters = TEMPLATE.document["Parameters"]
+
     def reference(match: re.Match[str]) -> str:
         name = match.group(1)
+        if name in parameters:  # a threshold drawn beside its metric: the parameter's default stands in
+            return str(parameters[name]["Default"])
         assert name.startswith("AWS::") or name.split(".")[0] in TEMPLATE.resources, name
         return f"ref:{name}"
 
@@ -575,6 +594,7 @@ def test_the_dashboard_shows_what_on_call_needs() -> None:
         "throttles",
         "lambda errors",
         "lambda concurrency",
+        "accepted to final p50 / p99",
     ):
         assert topic in titles, topic
 
@@ -589,6 +609,7 @@ def test_the_dashboard_shows_what_on_call_needs() -> None:
         assert f"{provider}DeadLetterQueue.QueueName" in drawn("dead letters")
         assert f"Outcomes: {provider}".lower() in titles
         assert value in drawn("provider latency")
+        assert value in drawn("accepted to final")
 
 
 def _alarm_metrics(alarm: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
@@ -614,7 +635,15 @@ def _alarm_metrics(alarm: dict[str, Any]) -> list[tuple[str, str, dict[str, str]
 REQUIRED_ALARMS = {
     f"{provider}{kind}Alarm"
     for provider in PROVIDERS
-    for kind in ("UnknownRate", "FailureRate", "ProviderLatency", "QueueAge", "DeliveryErrors", "DeliveryThrottles")
+    for kind in (
+        "UnknownRate",
+        "FailureRate",
+        "ProviderLatency",
+        "OperationLatency",
+        "QueueAge",
+        "DeliveryErrors",
+        "DeliveryThrottles",
+    )
 } | {"ApiServerErrorsAlarm", "CallbackServerErrorsAlarm", "DeadLetterAlarm"}
 
 

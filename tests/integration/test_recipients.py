@@ -77,6 +77,17 @@ TEXTING_PATHS: list[tuple[str, str, Callable[[str], Operation]]] = [
         "phone_number",
         lambda n: protexting.accept_opt_in("c", OptInRequest(phone_number=n, group_ids=[1], send_cta_message=True)),
     ),
+    # Seed 003: with SendCTAMessage 0 or absent the CTA still goes to a contact not yet opted in (or opted out).
+    (
+        "protexting_bare",
+        "phone_number",
+        lambda n: protexting.accept_opt_in("c", OptInRequest(phone_number=n, group_ids=[1])),
+    ),
+    (
+        "protexting_cta_off",
+        "phone_number",
+        lambda n: protexting.accept_opt_in("c", OptInRequest(phone_number=n, group_ids=[1], send_cta_message=False)),
+    ),
 ]
 
 
@@ -123,9 +134,7 @@ def test_paths_that_text_nobody_ignore_the_list_and_the_limit(created: list[Oper
     contactatonce.accept_conversation(
         "c", InitiateConversationRequest.model_validate({"merchant_id": 1, "consumer_phone": number})
     )
-    # An opt-in with no call to action and no confirmation texts nothing.
-    protexting.accept_opt_in("c", OptInRequest(phone_number=number, group_ids=[1]))
-    assert len(created) == 2 and daily_count(number) == 0
+    assert len(created) == 1 and daily_count(number) == 0
 
 
 def test_the_daily_limit_holds_under_concurrency(created: list[Operation], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ from conftest import given_setting_names
 
 from textgate.errors import ValidationFailed
 from textgate.logic import operations
-from textgate.logic.interact import accept_campaign_sms
+from textgate.logic.interact import accept_campaign_sms, parse_request
 from textgate.schemas.interact import CampaignPath, SendCampaignSmsRequest
 from textgate.settings import SettingsError, get_settings
 from textgate.validation import validate
@@ -63,7 +63,8 @@ def test_empty_additional_params_are_left_out(params: object) -> None:
 
 
 def test_every_missing_required_field_is_named() -> None:
-    assert set(refused({})) == {"caller_id", "jp_token"}
+    # jp_token too, but only over REST: the deployment's protocol decides (logic/interact.py, tested below).
+    assert set(refused({})) == {"caller_id"}
 
 
 @pytest.mark.parametrize(
@@ -122,7 +123,7 @@ def test_send_from_master_account_is_strictly_a_boolean(value: object) -> None:
     assert set(refused({**VALID, "send_from_master_account": value})) == {"send_from_master_account"}
 
 
-@pytest.mark.parametrize("jp_token", ["", " ", "\t\n", "x" * 513, None, 7])
+@pytest.mark.parametrize("jp_token", ["", " ", "\t\n", "x" * 513, 7])
 def test_bad_jp_token_is_named(jp_token: object) -> None:
     assert set(refused({**VALID, "jp_token": jp_token})) == {"jp_token"}
 
@@ -194,14 +195,28 @@ def test_openapi_schema_uses_the_wire_names() -> None:
         "additional_params",
         "send_from_master_account",
     }
-    assert set(schema["required"]) == {"caller_id", "jp_token"}
+    assert set(schema["required"]) == {"caller_id"}
+
+
+def test_the_document_of_each_protocol_says_whether_jp_token_is_required() -> None:
+    from textgate.openapi import document_for
+
+    def required(protocol: str) -> set[str]:
+        return set(document_for(protocol)["components"]["schemas"]["SendCampaignSmsRequest"]["required"])
+
+    assert required("rest") == {"caller_id", "jp_token"}
+    assert required("soap") == {"caller_id"}
+    rest_token = document_for("rest")["components"]["schemas"]["SendCampaignSmsRequest"]["properties"]["jp_token"]
+    assert rest_token["type"] == "string" and "anyOf" not in rest_token  # null is refused over REST
 
 
 # -- the route handler: path and body judged together -------------------------------------------------------
 
 
 @pytest.fixture
-def route(monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, list[tuple[str, str, Any]]]:
+def route(
+    monkeypatch: pytest.MonkeyPatch, unit_settings: dict[str, str]
+) -> tuple[ModuleType, list[tuple[str, str, Any]]]:
     path = Path(__file__).parents[2] / "functions/interact_send_campaign_sms/interact_send_campaign_sms.py"
     spec = importlib.util.spec_from_file_location("interact_send_campaign_sms", path)
     assert spec is not None and spec.loader is not None
@@ -277,6 +292,7 @@ def accepted(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     return calls
 
 
+@pytest.mark.usefixtures("unit_settings")
 def test_the_payload_keeps_the_campaign_and_every_field(accepted: list[dict[str, Any]]) -> None:
     body = {"caller_id": "+12125551234", "jp_token": "t", "from": "+12025550123", "additional_params": "a=1"}
     accept_campaign_sms("key-1", "camp 1", validate(SendCampaignSmsRequest, body))
@@ -336,6 +352,31 @@ def test_master_account_false_is_accepted_over_rest(accepted: list[dict[str, Any
     body = {**VALID, "caller_id": "+12125551234", "send_from_master_account": False}
     accept_campaign_sms("key-1", "campaign1", validate(SendCampaignSmsRequest, body))
     assert len(accepted) == 1
+
+
+@pytest.mark.parametrize("name", [None, "rest"])
+def test_jp_token_is_required_over_rest_and_named_with_the_other_fields(
+    accepted: list[dict[str, Any]], protocol: Any, name: str | None
+) -> None:
+    protocol(name)
+    with pytest.raises(ValidationFailed) as caught:
+        accept_campaign_sms("key-1", "campaign1", validate(SendCampaignSmsRequest, {"caller_id": "+12125551234"}))
+    assert caught.value.errors == [{"field": "jp_token", "message": "Field required (optional only over SOAP)"}]
+    with pytest.raises(ValidationFailed) as together:
+        parse_request("..", {"caller_id": "nope"})
+    assert {error["field"] for error in together.value.errors} == {"campaign_id", "caller_id", "jp_token"}
+    with pytest.raises(ValidationFailed) as alone:
+        parse_request("campaign1", {"caller_id": "+12125551234"})
+    assert [error["field"] for error in alone.value.errors] == ["jp_token"]
+    assert accepted == []
+
+
+def test_jp_token_is_optional_over_soap(accepted: list[dict[str, Any]], protocol: Any) -> None:
+    # The seed's SOAP sample marks jpToken `Optional`.
+    protocol("soap")
+    campaign, request = parse_request("campaign1", {"caller_id": "+12125551234"})
+    accept_campaign_sms("key-1", campaign, request)
+    assert [call["payload"]["jp_token"] for call in accepted] == [None]
 
 
 def test_an_unknown_protocol_is_a_settings_error(protocol: Any) -> None:

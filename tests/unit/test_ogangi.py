@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import BaseModel
@@ -237,7 +238,7 @@ def test_a_page_whose_envelope_cannot_be_read_is_still_malformed() -> None:
 @pytest.mark.parametrize(
     ("date", "zone", "expected"),
     [
-        ("2014-10-13 10:30:51.922", None, "2014-10-13T10:30:51Z"),  # no zone given: UTC (assumption)
+        ("2014-10-13 10:30:51.922", None, "2014-10-13T10:30:51Z"),  # no zone given: the account's (UTC here)
         ("2013-09-17T10:13:59.176-04:30", None, "2013-09-17T14:43:59Z"),  # the seed's sendSMS date format
         ("2013-09-17T10:13:59.176-0430", None, "2013-09-17T14:43:59Z"),  # Java's Z pattern
         ("2014-10-13 10:30:51.922 -04:30", None, "2014-10-13T15:00:51Z"),
@@ -252,6 +253,30 @@ def test_a_page_whose_envelope_cannot_be_read_is_still_malformed() -> None:
 )
 def test_sent_at_honours_the_offset_or_zone_given(date: str, zone: str | None, expected: str) -> None:
     assert sent_at(date, zone) == expected
+
+
+def test_a_date_without_a_zone_is_read_in_the_accounts_zone() -> None:
+    # The seed's own sample has neither offset nor <timezone>: OGANGI_TIME_ZONE says where the account is.
+    caracas = ZoneInfo("America/Caracas")
+    assert sent_at("2026-11-22 10:30:51.922", None, caracas) == "2026-11-22T14:30:51Z"
+    assert sent_at("2026-11-22 10:30:51.922", " ", caracas) == "2026-11-22T14:30:51Z"  # a blank <timezone>
+    # What Ogangi gives with the message still comes first.
+    assert sent_at("2026-11-22 10:30:51.922", "UTC", caracas) == "2026-11-22T10:30:51Z"
+    assert sent_at("2026-11-22T10:30:51.922+01:00", None, caracas) == "2026-11-22T09:30:51Z"
+    page = inbound_page({"total": 1, "items": [{**SEED_ITEM, "readable": True}]}, ListMoQuery(), caracas)
+    assert page.items[0].sent_at == "2014-10-13T15:00:51Z"  # Caracas was -04:30 in 2014
+
+
+def test_the_account_zone_setting_defaults_to_utc_and_must_be_a_known_zone() -> None:
+    from textgate.settings import Settings
+
+    base = {field.alias: "x" for field in Settings.model_fields.values() if field.is_required() and field.alias}
+    assert Settings.model_validate(base).ogangi_time_zone == "UTC"
+    assert Settings.model_validate({**base, "OGANGI_TIME_ZONE": "America/Caracas"}).ogangi_time_zone == (
+        "America/Caracas"
+    )
+    with pytest.raises(ValueError, match="IANA time zone"):
+        Settings.model_validate({**base, "OGANGI_TIME_ZONE": "Mars/Olympus_Mons"})
 
 
 def test_sent_at_that_cannot_be_read_is_null() -> None:

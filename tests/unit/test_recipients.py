@@ -26,11 +26,13 @@ NUMBER = "+13056708084"
             {"phone_number": NUMBER, "send_cta_message": True},
             Handset(NUMBER, "phone_number", True),
         ),
+        # Seed 003: with SendCTAMessage 0 or absent, the CTA still goes to a contact not yet opted in.
         (
             "protexting.opt_in",
             {"phone_number": NUMBER, "send_cta_message": False, "cta_message": None},
-            Handset(NUMBER, "phone_number", False),
+            Handset(NUMBER, "phone_number", True),
         ),
+        ("protexting.opt_in", {"phone_number": NUMBER, "group_ids": [1]}, Handset(NUMBER, "phone_number", True)),
         ("contactatonce.initiate_conversation", {"consumer_phone": NUMBER}, None),
         ("ogangi.send_sms", {"text": "no number"}, None),
     ],

@@ -1,9 +1,10 @@
 """Delivery: SQS batches in, provider calls out, every operation moved by conditional writes.
 
-Per message:
+Per message, the claim comes first (queued|retrying and due -> sending, one conditional write that answers with
+the record whether it wins or not), and exactly one worker calls the provider. When the claim fails:
 - a final operation is acknowledged and never sent again;
 - `sending` past its lease means a worker died mid-call: it ends `unknown` (the provider may have acted);
-- otherwise the record is claimed (queued|retrying -> sending) and exactly one worker calls the provider.
+- one not due yet is put back on the queue for its time.
 
 Retries and rate-limit pauses put a new, delayed message on the queue and acknowledge the old one, so SQS's
 receive count (and with it the dead-letter queue) only ever counts crashes and poison messages.
@@ -105,13 +106,47 @@ def deliver_message(body: str, config: DeliveryConfig) -> bool:
 
 
 def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
-    current = records.get(operation_id)
+    now = clock.now()
+    resume_at = limits.paused_until(config.provider) if config.pausable else 0.0
+    if resume_at > now:
+        # The provider said its allowance is spent: wait, without spending an attempt.
+        metrics.provider_paused(config.provider)
+        return _requeue(operation_id, config.provider, resume_at - now)
+    # The claim is the first and, when it wins, the only read: the conditional write answers with the record,
+    # and when its condition fails, with the record as it stood.
+    answer = records.claim_or_current(operation_id, now=now, lease_seconds=LEASE_SECONDS)
+    claimed = answer.claimed
+    if claimed is None:
+        return _not_claimed(operation_id, answer.current, now, config)
+    if opted_out_now(claimed.operation, claimed.payload):
+        # Nothing is sent, so the attempt the claim counted is given back.
+        ended = records.finish(
+            operation_id,
+            attempt=claimed.attempts,
+            status=Status.FAILED,
+            now=now,
+            error=OperationError(code="recipient_opted_out", message="the recipient opted out after this was queued"),
+            refund_attempt=True,
+        )
+        if ended is not None:
+            _announce(ended)
+        return True
+    # At DEBUG: the line after the answer says it all once; a call that never ended shows as `sending`.
+    logger.debug("calling the provider", extra={"attempt": claimed.attempts, "operation": claimed.operation})
+    outcome = _call(config, claimed)
+    settled = _settle(claimed, outcome, config)
+    if outcome.pause_for:
+        _pause(config.provider, outcome.pause_for)
+    return settled
+
+
+def _not_claimed(operation_id: str, current: Operation | None, now: float, config: DeliveryConfig) -> bool:
+    """The claim's condition failed: act on the record as the failed write saw it."""
     if current is None:
         logger.error("message names an operation that does not exist")
         return False
     if current.status.final:
         return True
-    now = clock.now()
     if current.status is Status.SENDING:
         if current.lease_until is not None and current.lease_until < now:
             ended = records.expire_lease(
@@ -127,39 +162,8 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
                 _announce(ended)
             return True
         return False  # another worker holds it; look again when this message comes back
-    if current.next_attempt_at is not None and current.next_attempt_at > now:
-        # Early (a copy of a message whose delayed successor is queued, or SQS a little ahead): wait for its time.
-        return _requeue(operation_id, config.provider, current.next_attempt_at - now)
-    if opted_out_now(current.operation, current.payload):
-        ended = records.fail_unsent(
-            operation_id,
-            now=now,
-            error=OperationError(code="recipient_opted_out", message="the recipient opted out after this was queued"),
-        )
-        if ended is not None:
-            _announce(ended)
-        return True
-    resume_at = limits.paused_until(config.provider) if config.pausable else 0.0
-    if resume_at > now:
-        # The provider said its allowance is spent: wait, without spending an attempt.
-        metrics.provider_paused(config.provider)
-        return _requeue(operation_id, config.provider, resume_at - now)
-    claimed = records.claim(operation_id, now=now, lease_seconds=LEASE_SECONDS)
-    if claimed is None:
-        latest = records.get(operation_id)
-        if latest is None or latest.status.final:
-            return latest is not None
-        if latest.status is not Status.SENDING:
-            # Not due after all (the clock moved between our read and the write): come back when it is.
-            return _requeue(operation_id, config.provider, (latest.next_attempt_at or now) - clock.now())
-        return False  # another worker holds it; look again when this message comes back
-    # At DEBUG: the line after the answer says it all once; a call that never ended shows as `sending`.
-    logger.debug("calling the provider", extra={"attempt": claimed.attempts, "operation": claimed.operation})
-    outcome = _call(config, claimed)
-    settled = _settle(claimed, outcome, config)
-    if outcome.pause_for:
-        _pause(config.provider, outcome.pause_for)
-    return settled
+    # Not due yet (a copy of a message whose delayed successor is queued, or SQS a little ahead): its time.
+    return _requeue(operation_id, config.provider, (current.next_attempt_at or now) - now)
 
 
 def _pause(provider: Provider, seconds: float) -> None:
@@ -303,4 +307,12 @@ def _error(outcome: ProviderOutcome, *, retryable: bool) -> OperationError:
 def _announce(operation: Operation) -> None:
     """An operation ended: its outcome is counted and published."""
     metrics.outcome(operation.status.value, operation.provider, operation.operation)
+    metrics.operation_latency(operation.provider, _waited_seconds(operation) * 1000)
     events.publish(f"operation.{operation.status.value}", operation.public())
+
+
+def _waited_seconds(operation: Operation) -> float:
+    """From accepted to final, by the record's own clock readings; a scheduled operation counts from `send_at`,
+    since waiting for its time is what was asked."""
+    started: float | None = getattr(operation, "send_at", None)
+    return operation.updated_at - (started if started is not None else operation.created_at)

@@ -190,6 +190,11 @@ def provider_latency(provider: Provider, operation: OperationName | None, millis
     emit("ProviderLatency", "Milliseconds", milliseconds, *_per_provider(provider, operation))
 
 
+def operation_latency(provider: Provider, milliseconds: float) -> None:
+    """From accepted (or, for a scheduled operation, from its `send_at`) to a final status: what users wait for."""
+    emit("OperationLatency", "Milliseconds", max(0.0, milliseconds), {"provider": _named(provider)})
+
+
 def provider_paused(provider: Provider) -> None:
     emit("ProviderPaused", "Count", 1, {"provider": _named(provider)})
 

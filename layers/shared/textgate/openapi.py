@@ -446,8 +446,14 @@ def document_for(protocol: str) -> dict[str, Any]:
         paths.setdefault(route.path, {})[route.method] = operation
     if protocol != "soap":
         # This deployment talks REST to Interact: sending from the master account is SOAP's alone (true is a 422).
-        master = schemas["SendCampaignSmsRequest"]["properties"]["send_from_master_account"]
-        master["const"] = False
+        campaign_sms = schemas["SendCampaignSmsRequest"]
+        campaign_sms["properties"]["send_from_master_account"]["const"] = False
+        # … and REST's body requires jpToken (a string, never null), which the SOAP operation marks optional.
+        campaign_sms["required"] = sorted({*campaign_sms.get("required", []), "jp_token"})
+        token = campaign_sms["properties"]["jp_token"]
+        [text] = [option for option in token.pop("anyOf") if option.get("type") == "string"]
+        token.pop("default", None)
+        token.update(text)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -69,7 +69,7 @@ class ContactAtOnceConversation(Payload):
 class InteractCampaignSms(Payload):
     campaign_id: str
     caller_id: str
-    jp_token: str
+    jp_token: str | None = None  # optional over SOAP only
     sender: str | None = Field(default=None, alias="from")
     additional_params: dict[str, str] | str | None = None
     send_from_master_account: bool = False

@@ -54,10 +54,8 @@ class OperationSpec:
     execute: str
     # The payload field (the request field of the same name) that holds the number of the handset it is about.
     handset_field: str | None = None
-    # Whether it sends that handset a text (then the suppression list and the daily limit protect it)…
+    # Whether it sends that handset a text (then the suppression list and the daily limit protect it).
     texts_handset: bool = False
-    # …and, when not always, the payload fields any one of which (set, truthy) makes it text the handset.
-    texts_handset_if_any: tuple[str, ...] = ()
     # How a JSON document starts it (an EventBridge trigger's detail, one request of a batch): the body, plus what
     # HTTP reads from the path (Interact's campaign_id). (client, document) -> models.Operation; without one,
     # `logic.operations.accept_document` validates the document with `request` and calls `accept`.
@@ -137,9 +135,9 @@ _ROWS = (
         accept="textgate.logic.protexting:accept_opt_in",
         execute="textgate.executors.protexting:opt_in",
         handset_field="phone_number",
+        # Every opt-in may text the number: ProTexting sends its call to action to a contact not yet opted in
+        # even with SendCTAMessage 0 or absent (seed 003).
         texts_handset=True,
-        # It texts the number when it carries a call to action or a confirmation (or forces the CTA).
-        texts_handset_if_any=("cta_message", "confirm_message", "send_cta_message"),
         batchable=True,
         schedulable=True,
     ),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from concurrent.futures import Future
 from typing import Any
 
 from textgate import aws, log
@@ -15,6 +16,9 @@ from textgate.settings import get_settings
 
 _lock = threading.Lock()
 _cache: dict[str, tuple[float, dict[str, Any]]] = {}
+# Reads under way, by secret id: the deliveries of a batch start together in a new container, and all of them
+# wait for the one read instead of each paying for its own.
+_reading: dict[str, Future[dict[str, Any]]] = {}
 
 
 class SecretUnavailable(RuntimeError):
@@ -22,11 +26,34 @@ class SecretUnavailable(RuntimeError):
 
 
 def get_secret(secret_id: str) -> dict[str, Any]:
+    """The secret's value, from the container's cache while it is fresh; one Secrets Manager call per refresh,
+    however many threads ask at once (they share its answer, or its failure)."""
     now = time.monotonic()
     with _lock:
         cached = _cache.get(secret_id)
         if cached and cached[0] > now:
             return cached[1]
+        reading = _reading.get(secret_id)
+        leader = reading is None
+        if reading is None:
+            reading = _reading[secret_id] = Future()
+    if not leader:
+        return reading.result()
+    try:
+        value = _read(secret_id)
+    except BaseException as exc:  # whatever stops the read, the threads waiting on it must not wait forever
+        with _lock:
+            del _reading[secret_id]
+        reading.set_exception(exc)
+        raise
+    with _lock:
+        _cache[secret_id] = (now + get_settings().secret_cache_seconds, value)
+        del _reading[secret_id]
+    reading.set_result(value)
+    return value
+
+
+def _read(secret_id: str) -> dict[str, Any]:
     try:
         raw = aws.secretsmanager().get_secret_value(SecretId=secret_id)["SecretString"]
         value = json.loads(raw)
@@ -35,8 +62,6 @@ def get_secret(secret_id: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise SecretUnavailable(f"secret {secret_id} is not a JSON object")
     log.register_secret_values(value.values())  # whatever field a value lands in, the logs never show it
-    with _lock:
-        _cache[secret_id] = (now + get_settings().secret_cache_seconds, value)
     return value
 
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import ClassVar, Literal, overload
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 
 class SettingsError(RuntimeError):
@@ -73,6 +73,9 @@ class Settings(BaseModel):
     _given: dict[str, str] = PrivateAttr(default_factory=dict)
 
     ogangi_from: str = Field(default="", alias="OGANGI_FROM")
+    # The Ogangi account's time zone (IANA): an inbound message's sendDate without a zone or offset (the seed's
+    # own sample) is read in it.
+    ogangi_time_zone: str = Field(default="UTC", alias="OGANGI_TIME_ZONE")
     contactatonce_base_url_na: str = Field(
         default="https://services.contactatonce.com", alias="CONTACTATONCE_BASE_URL_NA"
     )
@@ -102,6 +105,17 @@ class Settings(BaseModel):
     sumotext_retention_days: int = Field(default=400, ge=1, alias="SUMOTEXT_RETENTION_DAYS")
     secret_cache_seconds: float = Field(default=300.0, ge=0, alias="SECRET_CACHE_SECONDS")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+
+    @field_validator("ogangi_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415 - only this check needs it
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone name such as America/Caracas") from None
+        return value
 
     @property
     def provider_timeouts(self) -> tuple[float, float]:

@@ -6,7 +6,9 @@ fails here as it would against the real service. Wrong credentials answer Failur
 Reserved consumer numbers (calling code 1, national digits):
   5005550001 Failure "Merchant not found" · 5005550002 Failure with a nil Description ·
   5005550003 HTTP 503 · 5005550004 acts, answers after `slow_seconds` · 5005550005 acts, malformed answer ·
-  5005550006 Failure with an empty Description.
+  5005550006 Failure with an empty Description · 5005550007 Failure "Service error" with HTTP 500 and
+  5005550008 Failure "Bad request" with HTTP 400 (a WCF service may send its answer with an error status; the
+  XML still says Failure, so nothing was started).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ HTTP_503_NUMBER = "5005550003"
 SLOW_NUMBER = "5005550004"
 MALFORMED_NUMBER = "5005550005"
 EMPTY_DESCRIPTION_NUMBER = "5005550006"
+FAILURE_500_NUMBER = "5005550007"
+FAILURE_400_NUMBER = "5005550008"
 
 ORDER = (
     "ProviderId",
@@ -132,6 +136,10 @@ class ContactAtOnceSandbox:
             return _answer("Failure", None)
         if national == EMPTY_DESCRIPTION_NUMBER:
             return _answer("Failure", "")
+        if national == FAILURE_500_NUMBER:
+            return _answer("Failure", "Service error", http=500)
+        if national == FAILURE_400_NUMBER:
+            return _answer("Failure", "Bad request", http=400)
         if national == HTTP_503_NUMBER:
             return SandboxAnswer(503, b"Service Unavailable", {"Content-Type": "text/plain"})
         if national == SLOW_NUMBER:
@@ -160,7 +168,7 @@ def _request_error(status: int, reason: str) -> SandboxAnswer:
     return SandboxAnswer(status, f"Request Error: {reason}".encode(), {"Content-Type": "text/plain; charset=utf-8"})
 
 
-def _answer(status: str, description: str | None, *, acted: str | None = None) -> SandboxAnswer:
+def _answer(status: str, description: str | None, *, acted: str | None = None, http: int = 200) -> SandboxAnswer:
     """`description` None is written as xsi:nil, as WCF writes a null string."""
     described = (
         '<Description i:nil="true"/>' if description is None else f"<Description>{escape(description)}</Description>"
@@ -170,4 +178,4 @@ def _answer(status: str, description: str | None, *, acted: str | None = None) -
         f'<{ANSWER_ROOT} xmlns="{ANSWER_NAMESPACE}" xmlns:i="{XSI}">'
         f"<Status>{status}</Status>{described}</{ANSWER_ROOT}>"
     )
-    return SandboxAnswer(200, body.encode("utf-8"), {"Content-Type": "application/xml; charset=utf-8"}, acted=acted)
+    return SandboxAnswer(http, body.encode("utf-8"), {"Content-Type": "application/xml; charset=utf-8"}, acted=acted)

@@ -7,8 +7,9 @@ missing account id, Tenant-Id, Application-Key or Environment-Name: 401 with the
 and all) and an Unauthenticated-Reason header. A missing or invalid body field: 400.
 
 Reserved values give the documented answers:
-  campaign `missing-campaign` 404 · campaign `no-telephony` 500 telephony not defined · campaign `flaky` 500
-  `exception` · jpToken `expired` 403 · callerId +15005550004 acts, then answers after `slow_seconds` ·
+  campaign `missing-campaign` 404 · campaign `no-telephony` 500 telephony not defined · campaign `flaky` places
+  the campaign, then answers 500 `exception` (the seed's internal error, which may come after the campaign was
+  placed) · jpToken `expired` 403 · callerId +15005550004 acts, then answers after `slow_seconds` ·
   callerId +15005550005 acts, then answers 200 without a messageSid.
 
 SOAP: the envelope must be SOAP 1.1 (`http://schemas.xmlsoap.org/soap/envelope/`, else a VersionMismatch
@@ -17,7 +18,8 @@ endpoint), its elements in the namespace and in the order of the seed's sample (
 callerId, from, sendFromMasterAccount, jpToken), each at most once (else a Client Fault: validation error).
 Wrong credentials: the seed's Fault `0x7000000`. Every other documented error is an HTTP 200 envelope with the
 seed's `GetInteractionUniqueIdResponse` and its text, for the same reserved values as over REST; campaign
-`flaky` is `exception` (a Server Fault).
+`flaky` places the campaign, then answers `exception` (a Server Fault). `jpToken` is optional over SOAP (the
+seed's SOAP sample marks it `Optional`); over REST it is required.
 """
 
 from __future__ import annotations
@@ -142,11 +144,13 @@ class InteractSandbox:
         if params is not None and not _query_string(params):
             return _invalid("additionalParams")
         caller = _SEPARATORS.sub("", caller)
+        acted = f"sms:{campaign}:{caller}:{token}"
+        if campaign == FLAKY_CAMPAIGN:
+            return _text(500, "exception", acted=acted)  # placed, then the X-Platform server failed
         refused = _reserved(campaign, token)
         if refused is not None:
             status, words = refused
             return _text(status, words)
-        acted = f"sms:{campaign}:{caller}:{token}"
         if caller == MALFORMED_CALLER:
             return _text(200, f"Placed campaign {{{campaign}}} in SMS queue messageSid: ", acted=acted)
         if caller == SLOW_CALLER:
@@ -198,12 +202,12 @@ class InteractSandbox:
         if "additionalParams" in fields and not _query_string(fields["additionalParams"]):
             return _soap_error("Missing or invalid parameter additionalParams")
         token = fields.get("jpToken", "")  # optional in the seed's SOAP sample
+        acted = f"sms:{campaign}:{caller}:{token}" + (":master" if master in ("true", "1") else "")
         if campaign == FLAKY_CAMPAIGN:
-            return _fault("SOAP-ENV:Server", "exception")
+            return _fault("SOAP-ENV:Server", "exception", acted)  # placed, then the server failed
         refused = _reserved(campaign, token)
         if refused is not None:
             return _soap_error(refused[1])
-        acted = f"sms:{campaign}:{caller}:{token}" + (":master" if master in ("true", "1") else "")
         if caller == MALFORMED_CALLER:
             return _soap_answer(
                 "CampaignSMSResponse", "message", f"message: Campaign {campaign} was sent to queue", acted
@@ -223,8 +227,6 @@ def _reserved(campaign: str, token: str) -> tuple[int, str] | None:
         return 403, "Token expired"
     if campaign == NO_TELEPHONY_CAMPAIGN:
         return 500, TELEPHONY_NOT_DEFINED
-    if campaign == FLAKY_CAMPAIGN:
-        return 500, "exception"
     return None
 
 
@@ -264,13 +266,13 @@ def _soap_error(text: str) -> SandboxAnswer:
     return _soap_answer("GetInteractionUniqueIdResponse", "uniqueId", text)
 
 
-def _fault(code: str, reason: str) -> SandboxAnswer:
+def _fault(code: str, reason: str, acted: str | None = None) -> SandboxAnswer:
     content = (
         f"<SOAP-ENV:Fault><faultcode>{escape(code)}</faultcode>"
         f"<faultstring>{escape(reason)}</faultstring></SOAP-ENV:Fault>"
     )
     # SOAP 1.1 sends a Fault with HTTP 500.
-    return SandboxAnswer(500, _soap_envelope(content), {"Content-Type": SOAP_XML})
+    return SandboxAnswer(500, _soap_envelope(content), {"Content-Type": SOAP_XML}, acted=acted)
 
 
 def _query_string(value: object) -> bool:

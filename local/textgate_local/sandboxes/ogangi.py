@@ -1,12 +1,15 @@
 """Ogangi sandbox: checks the signed path as Ogangi would and answers in its root-less XML.
 
 Reserved recipients (international digits) give the documented failures:
-  15005550001 BAD_SIGNATURE · 15005550002 ERROR · 15005550003 HTTP 503 · 15005550004 answers too late ·
+  15005550001 BAD_SIGNATURE · 15005550002 acts, then answers ERROR (an internal error after the message went out,
+  which is what a real ERROR may hide) · 15005550003 HTTP 503 · 15005550004 answers too late ·
   15005550005 malformed XML · 15005550020 sendSMS's message BLACKLISTED · 15005550021 sendSMS's message in a
-  status no document names.
+  status no document names · 15005550022 sendSMS's message names its carrier in `<carrierName>` (the seed's field
+  table) rather than `<carrier>` (its sample).
 getMOMessages with the filter `malformed` answers the seed's own sample, which is not well-formed; with the filter
 `unreadable`, a page where one message holds a character XML cannot carry and another a broken element. Inbound
-messages carry their time in the instance's time zone, named in `<timezone>` as sendSMS's messages do.
+messages are in the seed's shape: `sendDate` is the instance's local time (`time_zone`) without a zone or offset,
+and no `<timezone>` element (the seed's MOMessage has none).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import hmac
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -35,7 +39,10 @@ MALFORMED_NUMBER = "15005550005"
 BLACKLISTED_NUMBER = "15005550020"
 NEW_STATUS_NUMBER = "15005550021"
 NEW_STATUS = "HELD_FOR_REVIEW"
-MO_TIMEZONE = "America/Caracas"
+CARRIER_NAME_NUMBER = "15005550022"
+# The instance's time zone, in which it writes an inbound message's sendDate (the local stack tells textgate
+# through OGANGI_TIME_ZONE, as an operator of a real account would).
+MO_TIME_ZONE = "America/Caracas"
 
 # The seed's getMOMessages sample, byte for byte: its last <MOMessageList> should have been a closing tag.
 SEED_MO_SAMPLE = (
@@ -73,6 +80,7 @@ class OgangiSandbox:
     public_key: str = "sandbox-public-key"
     private_key: str = "sandbox-private-key"
     slow_seconds: float = 30.0
+    time_zone: str = MO_TIME_ZONE
     name: str = "ogangi"
     pins: dict[str, str] = field(default_factory=dict)
     inbound: list[dict[str, str]] = field(default_factory=list)
@@ -117,7 +125,11 @@ class OgangiSandbox:
 
     def _sendSMS(self, values: list[str]) -> SandboxAnswer:  # noqa: N802 - Ogangi's method name
         carrier, sender, mobile, text = unquote(values[0]), unquote(values[1]), _b64(values[2]), _b64(values[3])
-        failure = self._reserved("sendSMS", mobile)
+
+        def send() -> None:
+            self._sent(mobile, method="sendSMS", carrier=carrier, sender=sender, text=text)
+
+        failure = self._reserved("sendSMS", mobile, send)
         if failure is not None:
             return failure
         message_id = str(-random.randint(10**17, 9 * 10**18))
@@ -127,10 +139,11 @@ class OgangiSandbox:
         else:
             if mobile == NEW_STATUS_NUMBER:
                 status, description = NEW_STATUS, "Held for review"
-            self._sent(mobile, method="sendSMS", carrier=carrier, sender=sender, text=text)
+            send()
+        carrier_tag = "carrierName" if mobile == CARRIER_NAME_NUMBER else "carrier"
         result = (
             "<result> <messages> <message> "
-            f"<id>{message_id}</id> <carrier>{escape(carrier)}</carrier> <from>{escape(sender)}</from> "
+            f"<id>{message_id}</id> <{carrier_tag}>{escape(carrier)}</{carrier_tag}> <from>{escape(sender)}</from> "
             f"<to>{escape(mobile)}</to> <text>{escape(text)}</text> <status>{status}</status> "
             f"<statusDescription>{description}</statusDescription> <encoding>UTF-8</encoding> "
             f"<date>{time.strftime('%Y-%m-%dT%H:%M:%S.000-00:00', time.gmtime())}</date> "
@@ -142,23 +155,21 @@ class OgangiSandbox:
     def _sendMT(self, values: list[str]) -> SandboxAnswer:  # noqa: N802
         sender, carrier_id, mobile, text = unquote(values[0]), unquote(values[1]), unquote(values[2]), _b64(values[3])
         flags = unquote(values[4]) if len(values) > 4 else None
-        failure = self._reserved("sendMT", mobile)
+
+        def send() -> None:
+            carrier = None if carrier_id == "null" else carrier_id
+            self._sent(mobile, method="sendMT", carrier_id=carrier, flags=flags, sender=sender, text=text)
+
+        failure = self._reserved("sendMT", mobile, send)
         if failure is not None:
             return failure
-        self._sent(
-            mobile,
-            method="sendMT",
-            carrier_id=None if carrier_id == "null" else carrier_id,
-            flags=flags,
-            sender=sender,
-            text=text,
-        )
+        send()
         return _xml("sendMT", "OK", "Completed", acted=f"sendMT:{mobile}:{text}")
 
     def _sendSMSPinMobileNumberConfirm(self, values: list[str]) -> SandboxAnswer:  # noqa: N802
         mobile, text, length = unquote(values[2]), _b64(values[3]), int(unquote(values[4]))
         method = "sendSMSPinMobileNumberConfirm"
-        failure = self._reserved(method, mobile)
+        failure = self._reserved(method, mobile, lambda: self._sent(mobile, method=method, text=text))
         if failure is not None:
             return failure
         if not 1 <= length <= 12:
@@ -171,11 +182,15 @@ class OgangiSandbox:
 
     def _fireMessage(self, values: list[str]) -> SandboxAnswer:  # noqa: N802
         mobile, text = unquote(values[0]), _b64(values[1])
-        failure = self._reserved("fireMessage", mobile)
+
+        def fire() -> None:
+            with self._lock:
+                self.inbound.append({"text": text, "from": mobile, "to": "19893143924", "at": self._local_now()})
+
+        failure = self._reserved("fireMessage", mobile, fire)
         if failure is not None:
             return failure
-        with self._lock:
-            self.inbound.append({"text": text, "from": mobile, "to": "19893143924", "at": _local_now()})
+        fire()
         result = (
             f"<result> <mo> <instanceId>{escape(self.instance_id)}</instanceId> "
             f"<mobileNumber>{escape(mobile)}</mobileNumber> <text>{escape(text)}</text> </mo> </result>"
@@ -194,8 +209,7 @@ class OgangiSandbox:
         items = "".join(
             f"<MOMessage> <text>{escape(m['text'])}</text> <from>{escape(m['from'])}</from> "
             f"<to>{escape(m['to'])}</to> <encoding>UTF-8</encoding> <keyword>{escape(m['text'].split(' ')[0])}"
-            f"</keyword> <carrier>Movistar</carrier> <sendDate>{m['at']}</sendDate> "
-            f"<timezone>{MO_TIMEZONE}</timezone> </MOMessage> "
+            f"</keyword> <carrier>Movistar</carrier> <sendDate>{m['at']}</sendDate> </MOMessage> "
             for m in chosen
         )
         result = (
@@ -209,11 +223,19 @@ class OgangiSandbox:
         with self._lock:
             self.messages.setdefault(mobile, []).append(entry)
 
-    def _reserved(self, method: str, mobile: str) -> SandboxAnswer | None:
+    def _local_now(self) -> str:
+        """Now, as the seed writes an inbound message's sendDate: the instance's local time, without a zone."""
+        return datetime.now(UTC).astimezone(ZoneInfo(self.time_zone)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+    def _reserved(self, method: str, mobile: str, act: Callable[[], None]) -> SandboxAnswer | None:
+        """The answer of a reserved number, or None; `act` does what the call does, for the answers that come
+        after the provider acted."""
         if mobile == BAD_SIGNATURE_NUMBER:
             return _xml(method, "BAD_SIGNATURE", "Invalid signature, access denied")
         if mobile == ERROR_NUMBER:
-            return _xml(method, "ERROR", "Internal error, please try again")
+            # An internal error after the message went out: nothing in ERROR says it did not.
+            act()
+            return _xml(method, "ERROR", "Internal error", acted=f"{method}:{mobile}:error")
         if mobile == HTTP_503_NUMBER:
             return SandboxAnswer(503, b"Service Unavailable", {"Content-Type": "text/plain"})
         if mobile == SLOW_NUMBER:
@@ -224,11 +246,6 @@ class OgangiSandbox:
                 200, b"<input>oops<status>", {"Content-Type": "application/xml"}, acted=f"{method}:{mobile}:malformed"
             )
         return None
-
-
-def _local_now() -> str:
-    """Now, as Ogangi writes an inbound message's sendDate: local time of the instance, without an offset."""
-    return datetime.now(UTC).astimezone(ZoneInfo(MO_TIMEZONE)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 def _b64(value: str) -> str:

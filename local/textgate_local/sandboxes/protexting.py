@@ -3,8 +3,14 @@
 Every answer carries X-Rate-Limit-Limit, -Remaining and -Reset (seconds until the allowance is full again);
 with `enforce_rate_limit` it counts requests per window and answers 429 once the allowance is spent.
 
+An opt-in texts the handset as seed 003 says: the call to action (CTAMessage, or the account's own) goes to a
+contact that is not yet opted in or is opted out, whatever SendCTAMessage says, and with SendCTAMessage 1 to every
+contact. The texts each number was sent are kept in `messages`. A contact is opted in once an opt-in created it
+(`OptedOut` 0, as the seed's example answer shows).
+
 Reserved PhoneNumber values give the documented answers:
-  15005550001 422 code 1 (opted out) · 15005550002 422 code 2 (forbidden words) · 15005550006 422 code 5
+  15005550001 a contact on file with opt-out status: 201, and the CTA goes out (the seed's "opt-out status"
+  case; an opted-out contact is not refused) · 15005550002 422 code 2 (forbidden words) · 15005550006 422 code 5
   (not enough credit) · 15005550007 422 code 1000 (globally opted out) · 15005550010 422 code 6 (API app not
   activated) · 15005550011 422 code 7 (invalid IP) · 15005550012 422 code 8 (same content within 10 seconds) ·
   15005550013 422 code 301 and 15005550014 422 code 302 (sender blocked) · 15005550015 422 code 1001 (globally
@@ -25,7 +31,7 @@ from textgate_local.sandboxes.base import RecordedRequest, SandboxAnswer
 
 PATH = "/v1/contacts-opt-in/create"
 
-OPTED_OUT_NUMBER = "15005550001"
+OPTED_OUT_CONTACT_NUMBER = "15005550001"
 FORBIDDEN_WORDS_NUMBER = "15005550002"
 HTTP_503_NUMBER = "15005550003"
 SLOW_NUMBER = "15005550004"
@@ -43,7 +49,6 @@ GLOBALLY_BLOCKED_NUMBER = "15005550015"
 
 # reserved number -> (ProTexting error code, its message)
 BUSINESS_ERRORS: dict[str, tuple[int, str]] = {
-    OPTED_OUT_NUMBER: (1, "The contact is opted out."),
     FORBIDDEN_WORDS_NUMBER: (2, "The message contains forbidden words."),
     NO_CREDIT_NUMBER: (5, "You do not have enough credit."),
     APP_NOT_ACTIVATED_NUMBER: (6, "Your API application is not activated."),
@@ -56,6 +61,8 @@ BUSINESS_ERRORS: dict[str, tuple[int, str]] = {
 }
 VALIDATION_MESSAGE = "Phone Number is not a valid mobile number."
 CREATED_MESSAGE = "The opt-in request was accepted."
+# The account's own call to action, sent when the request gives no CTAMessage.
+DEFAULT_CTA = "Reply YES to join our list. Msg&data rates may apply. Reply STOP to end."
 UNAUTHORIZED_MESSAGE = "Your request was made with invalid credentials."
 JSON_TYPE = "application/json; charset=UTF-8"
 
@@ -69,6 +76,8 @@ class ProTextingSandbox:
     slow_seconds: float = 30.0
     name: str = "protexting"
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What reached each handset (PhoneNumber digits): {"kind": "cta", "text": …}.
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _window_start: float = field(default=0.0, repr=False)
     _used: int = field(default=0, repr=False)
@@ -161,23 +170,30 @@ class ProTextingSandbox:
             return _json(422, [{"field": "PhoneNumber", "message": VALIDATION_MESSAGE}])
         if number == HTTP_503_NUMBER:
             return SandboxAnswer(503, b"Service Unavailable", {"Content-Type": "text/plain"})
+        contact = self._subscribe(number, group_ids, data)
         if number == MESSAGE_SHAPE_NUMBER:
             return _json(201, {"message": CREATED_MESSAGE}, acted=acted)
         if number == MALFORMED_NUMBER:
             return SandboxAnswer(201, b'{"Id": 1, "Number": ', {"Content-Type": JSON_TYPE}, acted=acted)
         if number == SLOW_NUMBER:
             time.sleep(self.slow_seconds)
-        return _json(201, self._subscribe(number, group_ids), acted=acted)
+        return _json(201, contact, acted=acted)
 
-    def _subscribe(self, number: str, group_ids: list[int]) -> dict[str, Any]:
+    def _subscribe(self, number: str, group_ids: list[int], data: dict[str, Any]) -> dict[str, Any]:
+        """The contact, created or joined to the groups; the call to action goes out as the seed says."""
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
         with self._lock:
             contact = self.contacts.get(number)
+            opted_in = contact is not None and contact["OptedOut"] == 0
+            # SendCTAMessage 1: always. 0 or absent: only to a contact NOT opted in OR with opt-out status.
+            if data.get("SendCTAMessage") == 1 or not opted_in:
+                text = data.get("CTAMessage") or DEFAULT_CTA
+                self.messages.setdefault(number, []).append({"kind": "cta", "text": text})
             if contact is None:
                 contact = {
                     "Id": len(self.contacts) + 1,
                     "Number": number,
-                    "OptedOut": 0,
+                    "OptedOut": 1 if number == OPTED_OUT_CONTACT_NUMBER else 0,
                     "FirstName": "",
                     "LastName": "",
                     "BirthDay": "0000-00-00",

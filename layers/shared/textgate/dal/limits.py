@@ -245,9 +245,11 @@ def pause(provider: str, *, until: float) -> None:
 
 
 def paused_until(provider: str) -> float:
+    """Eventually consistent (half the price of a delivery's look): a pause this read misses only costs a call the
+    provider answers with its rate limit again, which delays the send without spending an attempt."""
     item = (
         aws.dynamodb()
-        .get_item(TableName=get_settings().limits_table, Key={"key": {"S": f"pause#{provider}"}}, ConsistentRead=True)
+        .get_item(TableName=get_settings().limits_table, Key={"key": {"S": f"pause#{provider}"}}, ConsistentRead=False)
         .get("Item")
     )
     return float(item["until"]["N"]) if item else 0.0

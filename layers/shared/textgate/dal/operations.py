@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -146,6 +147,24 @@ def _update(
     add_attempt: int = 0,
     remove: tuple[str, ...] = (),
 ) -> Operation | None:
+    written, _ = _write(
+        operation_id, sets=sets, condition=condition, values=values, add_attempt=add_attempt, remove=remove
+    )
+    return written
+
+
+def _write(
+    operation_id: str,
+    *,
+    sets: dict[str, Any],
+    condition: str,
+    values: dict[str, Any],
+    add_attempt: int = 0,
+    remove: tuple[str, ...] = (),
+    old_on_failure: bool = False,
+) -> tuple[Operation | None, Operation | None]:
+    """(the record written, None) or, when the condition fails, (None, the record as it stood if
+    `old_on_failure` asked DynamoDB for it and there is one). One request either way."""
     names: dict[str, str] = {}
     expression_values: dict[str, Any] = dict(values)
     assignments = []
@@ -174,13 +193,17 @@ def _update(
     }
     if expression_values:
         request["ExpressionAttributeValues"] = expression_values
+    if old_on_failure:
+        # The failed condition answers with the record itself: no second request to learn why.
+        request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
     try:
         answer = aws.dynamodb().update_item(**request)
     except ClientError as exc:
         if conditional_failed(exc):
-            return None
+            old = cast("dict[str, Any] | None", exc.response.get("Item"))
+            return None, from_item(old) if old else None
         raise
-    return from_item(answer["Attributes"])
+    return from_item(answer["Attributes"]), None
 
 
 def _s(value: str) -> dict[str, str]:
@@ -191,9 +214,16 @@ def _n(value: float) -> dict[str, str]:
     return {"N": repr(value)}
 
 
-def claim(operation_id: str, *, now: float, lease_seconds: float) -> Operation | None:
-    """queued|retrying (and due) -> sending, one attempt more. None when someone else holds or ended it."""
-    return _update(
+@dataclass(frozen=True)
+class ClaimAnswer:
+    claimed: Operation | None  # the record, now `sending` under this claim
+    current: Operation | None  # when not claimed: the record as it stood (None: there is no such operation)
+
+
+def claim_or_current(operation_id: str, *, now: float, lease_seconds: float) -> ClaimAnswer:
+    """queued|retrying (and due) -> sending, one attempt more, in one request; when the record is not claimable
+    (someone else holds or ended it, or it is not due yet) the same request answers with the record as it is."""
+    claimed, current = _write(
         operation_id,
         sets={"status": _s(Status.SENDING), "updated_at": _n(now), "lease_until": _n(now + lease_seconds)},
         add_attempt=1,
@@ -201,7 +231,14 @@ def claim(operation_id: str, *, now: float, lease_seconds: float) -> Operation |
         condition="#status IN (:queued, :retrying) AND "
         "(attribute_not_exists(next_attempt_at) OR next_attempt_at <= :now)",
         values={":queued": _s(Status.QUEUED), ":retrying": _s(Status.RETRYING), ":now": _n(now)},
+        old_on_failure=True,
     )
+    return ClaimAnswer(claimed=claimed, current=current)
+
+
+def claim(operation_id: str, *, now: float, lease_seconds: float) -> Operation | None:
+    """queued|retrying (and due) -> sending, one attempt more. None when someone else holds or ended it."""
+    return claim_or_current(operation_id, now=now, lease_seconds=lease_seconds).claimed
 
 
 def finish(
@@ -213,9 +250,11 @@ def finish(
     result: dict[str, Any] | None = None,
     error: OperationError | None = None,
     private: dict[str, str | float] | None = None,
+    refund_attempt: bool = False,
 ) -> Operation | None:
     """sending (this attempt) -> a final status. Never moves a record that is already final.
-    `private` attributes are stored beside the record and never read into `Operation`."""
+    `private` attributes are stored beside the record and never read into `Operation`. A refunded attempt is
+    one that never reached the provider (the claim found a reason not to call it)."""
     if status not in FINAL_STATUSES:
         raise ValueError(f"{status} is not final")
     sets: dict[str, Any] = {"status": _s(status), "updated_at": _n(now)}
@@ -228,6 +267,7 @@ def finish(
     return _update(
         operation_id,
         sets=sets,
+        add_attempt=-1 if refund_attempt else 0,
         remove=("lease_until",),
         condition="#status = :sending AND attempts = :attempt",
         values={":sending": _s(Status.SENDING), ":attempt": {"N": str(attempt)}},

@@ -30,23 +30,25 @@ def _table() -> str:
     return get_settings().suppression_table
 
 
-def get(phone: str) -> SuppressionEntry | None:
-    item = aws.dynamodb().get_item(TableName=_table(), Key={"phone": {"S": phone}}, ConsistentRead=True)
+def get(phone: str, *, consistent: bool = True) -> SuppressionEntry | None:
+    """`consistent=False` reads at half the price, and may miss a change made in the last second or so: only
+    for a check that a consistent one repeats before anything is sent."""
+    item = aws.dynamodb().get_item(TableName=_table(), Key={"phone": {"S": phone}}, ConsistentRead=consistent)
     if "Item" not in item:
         return None
     return _entry(item["Item"])
 
 
-def is_opted_out(phone: str) -> bool:
-    entry = get(phone)
+def is_opted_out(phone: str, *, consistent: bool = True) -> bool:
+    entry = get(phone, consistent=consistent)
     return entry is not None and entry.opted_out
 
 
-def opted_out_among(phones: Iterable[str]) -> set[str]:
-    """The numbers of `phones` that are opted out, read with BatchGetItem (strongly consistent, like `get`): a
-    batch's recipients in a round trip per hundred instead of one each."""
+def opted_out_among(phones: Iterable[str], *, consistent: bool = True) -> set[str]:
+    """The numbers of `phones` that are opted out, read with BatchGetItem: a batch's recipients in a round trip
+    per hundred instead of one each. `consistent=False` as for `get`."""
     keys = [{"phone": {"S": phone}} for phone in dict.fromkeys(phones)]
-    items = batch_get(_table(), keys, consistent=True, projection="phone, opted_out")
+    items = batch_get(_table(), keys, consistent=consistent, projection="phone, opted_out")
     return {str(item["phone"]["S"]) for item in items if item.get("opted_out", {}).get("BOOL")}
 
 

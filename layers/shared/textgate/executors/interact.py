@@ -42,6 +42,11 @@ def send_campaign_sms(operation: Operation) -> ProviderOutcome:
         return ProviderOutcome.rejected(
             "invalid_request", "send_from_master_account needs Interact over SOAP (INTERACT_PROTOCOL=soap)"
         )
+    if campaign.jp_token is None:
+        # Accepted over SOAP without a token, delivered after the switch to REST, whose body requires one.
+        return ProviderOutcome.rejected(
+            "invalid_request", "jp_token is required when textgate talks to Interact over REST"
+        )
     return client().send_campaign_sms(
         campaign_id=campaign.campaign_id,
         caller_id=campaign.caller_id,

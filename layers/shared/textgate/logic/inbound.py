@@ -13,6 +13,7 @@ from textgate.providers.accounts import NotAttempted
 from textgate.providers.accounts import ogangi as client
 from textgate.providers.outcome import Verdict
 from textgate.schemas.ogangi import InboundMessage, InboundPage, ListMoQuery
+from textgate.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -28,19 +29,20 @@ def list_inbound(query: ListMoQuery) -> dict[str, Any]:
         raise ProviderUnavailable("Ogangi credentials are not available") from None
     outcome = ogangi.get_mo_messages(page=query.page, per_page=query.per_page, filter_text=query.filter)
     if outcome.verdict is Verdict.SUCCEEDED and outcome.result is not None:
-        return inbound_page(outcome.result, query).model_dump(mode="json", by_alias=True)
+        account_zone = ZoneInfo(get_settings().ogangi_time_zone)  # checked when the settings were read
+        return inbound_page(outcome.result, query, account_zone).model_dump(mode="json", by_alias=True)
     if outcome.code == "provider_timeout":
         raise ProviderTimeout("Ogangi did not answer in time")
     raise ProviderUnavailable(f"Ogangi could not list messages: {outcome.message or outcome.code}")
 
 
-def inbound_page(result: dict[str, Any], query: ListMoQuery) -> InboundPage:
+def inbound_page(result: dict[str, Any], query: ListMoQuery, account_zone: tzinfo = UTC) -> InboundPage:
     """Every message Ogangi listed, with what could be read of it; `unreadable` counts those not read whole
-    (broken XML, or a date or time zone that cannot be read)."""
+    (broken XML, or a date or time zone that cannot be read). A date that names no zone is in `account_zone`."""
     items = []
     unreadable = 0
     for item in result["items"]:
-        when = sent_at(item.get("sent_at"), item.get("timezone"))
+        when = sent_at(item.get("sent_at"), item.get("timezone"), account_zone)
         if not item.get("readable", True) or (item.get("sent_at") and when is None):
             unreadable += 1
         items.append(
@@ -56,11 +58,11 @@ def inbound_page(result: dict[str, Any], query: ListMoQuery) -> InboundPage:
     )
 
 
-def sent_at(ogangi_date: str | None, zone: str | None = None) -> str | None:
+def sent_at(ogangi_date: str | None, zone: str | None = None, account_zone: tzinfo = UTC) -> str | None:
     """Ogangi's sendDate ("2014-10-13 10:30:51.922", or with an offset as in sendSMS's `2013-09-17T10:13:59.176-04:30`)
     as RFC 3339 UTC. The date's own offset comes first, then the message's time zone (an IANA name as in sendSMS's
-    `<timezone>America/Caracas</timezone>`, or an offset). Assumption: with neither, the date is UTC (Ogangi
-    documents none for inbound messages). None when the date or the zone cannot be read."""
+    `<timezone>America/Caracas</timezone>`, or an offset). With neither (the seed's own sample), the date is in
+    `account_zone`, the account's OGANGI_TIME_ZONE. None when the date or the zone cannot be read."""
     if not ogangi_date:
         return None
     text = _SPACE_BEFORE_OFFSET.sub("", _DAY_THEN_TIME.sub(r"\1T", ogangi_date.strip(), count=1), count=1)
@@ -69,7 +71,7 @@ def sent_at(ogangi_date: str | None, zone: str | None = None) -> str | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        given = _zone(zone)
+        given = _zone(zone) if zone and zone.strip() else account_zone
         if given is None:
             return None
         moment = moment.replace(tzinfo=given)
@@ -77,9 +79,9 @@ def sent_at(ogangi_date: str | None, zone: str | None = None) -> str | None:
 
 
 def _zone(name: str | None) -> tzinfo | None:
-    """The time zone Ogangi named, UTC when it named none, None when the name cannot be read."""
+    """The time zone Ogangi named, None when the name cannot be read."""
     name = (name or "").strip()
-    if not name or name.upper() in ("UTC", "GMT", "Z"):
+    if name.upper() in ("UTC", "GMT", "Z"):
         return UTC
     offset = _OFFSET.match(name)
     if offset:

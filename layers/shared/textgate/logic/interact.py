@@ -21,13 +21,10 @@ def accept_campaign_sms(client: str, campaign_id: str, request: SendCampaignSmsR
 
 
 def campaign_sms_payload(campaign_id: str, request: SendCampaignSmsRequest) -> InteractCampaignSms:
-    """What a campaign SMS stores (the route and a batch's items alike)."""
-    if request.send_from_master_account and get_settings().interact_protocol != "soap":
-        # Only the SOAP operation has sendFromMasterAccount: over REST it would go out from the tenant's number.
-        message = "is only available when textgate talks to Interact over SOAP (INTERACT_PROTOCOL=soap)"
-        raise ValidationFailed(
-            "invalid send_from_master_account", errors=[{"field": "send_from_master_account", "message": message}]
-        )
+    """What a campaign SMS stores (the route and a batch's items alike), once this deployment's protocol allows it."""
+    errors = deployment_errors(request.model_dump())
+    if errors:
+        raise ValidationFailed("invalid " + ", ".join(error["field"] for error in errors), errors=errors)
     return InteractCampaignSms(
         campaign_id=campaign_id,
         caller_id=request.caller_id,
@@ -45,6 +42,21 @@ def accept_campaign_document(client: str, document: dict[str, Any]) -> Operation
     return accept_campaign_sms(client, campaign_id, request)
 
 
+def deployment_errors(body: Any) -> list[dict[str, str]]:
+    """What this deployment's Interact protocol refuses in a body: REST has no sendFromMasterAccount, and its body
+    requires jpToken, which only the SOAP operation marks optional."""
+    if get_settings().interact_protocol == "soap" or not isinstance(body, dict):
+        return []
+    errors: list[dict[str, str]] = []
+    if body.get("send_from_master_account") is True:
+        # Over REST it would go out from the tenant's number.
+        message = "is only available when textgate talks to Interact over SOAP (INTERACT_PROTOCOL=soap)"
+        errors.append({"field": "send_from_master_account", "message": message})
+    if body.get("jp_token") is None:
+        errors.append({"field": "jp_token", "message": "Field required (optional only over SOAP)"})
+    return errors
+
+
 def parse_request(campaign_id: str, body: Any) -> tuple[str, SendCampaignSmsRequest]:
     """The campaign id (from the path or the event) and the body, judged together: one 422 names every bad field."""
     errors: list[dict[str, str]] = []
@@ -58,6 +70,11 @@ def parse_request(campaign_id: str, body: Any) -> tuple[str, SendCampaignSmsRequ
         request = validate(SendCampaignSmsRequest, body)
     except ValidationFailed as exc:
         errors.extend(exc.errors)
+    named = {error["field"] for error in errors}
+    for error in deployment_errors(body):
+        if error["field"] not in named:
+            errors.append(error)
+            request = None
     if path is None or request is None:
         raise ValidationFailed("invalid " + ", ".join(sorted({error["field"] for error in errors})), errors=errors)
     return path.campaign_id, request

@@ -10,8 +10,9 @@ from textgate.schemas.protexting import OptInRequest
 
 
 def accept_opt_in(client: str, request: OptInRequest) -> Operation:
-    # An opt-in that texts the number (a call to action or a confirmation) is refused for an opted-out number
-    # like any send (see recipients.handset); one that texts nothing is the contact's own business with ProTexting.
+    # Every opt-in may text the number (ProTexting sends its call to action to a contact not yet opted in, even
+    # with SendCTAMessage 0 or absent: seed 003), so it is refused for an opted-out number and counts toward the
+    # daily limit like any send (see recipients.handset).
     return operations.accept(client=client, operation=OperationName.PROTEXTING_OPT_IN, payload=opt_in_payload(request))
 
 

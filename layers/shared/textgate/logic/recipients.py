@@ -32,10 +32,7 @@ def handset(operation: OperationName, payload: Mapping[str, object]) -> Handset 
     number = payload.get(field) if field else None
     if field is None or not isinstance(number, str):
         return None
-    texted = row.texts_handset and (
-        not row.texts_handset_if_any or any(payload.get(name) for name in row.texts_handset_if_any)
-    )
-    return Handset(number=number, field=field, texted=texted)
+    return Handset(number=number, field=field, texted=row.texts_handset)
 
 
 def texted_handset(operation: OperationName, payload: Mapping[str, object]) -> Handset | None:
@@ -44,8 +41,9 @@ def texted_handset(operation: OperationName, payload: Mapping[str, object]) -> H
 
 
 def ensure_may_text(found: Handset) -> None:
-    """Refuse (422) a text to a number on the suppression list."""
-    if suppression.is_opted_out(found.number):
+    """Refuse (422) a text to a number on the suppression list. Eventually consistent: delivery reads the list
+    again, consistently, before the provider is called, so an opt-out this read misses still stops the text."""
+    if suppression.is_opted_out(found.number, consistent=False):
         raise opted_out(found)
 
 
@@ -58,14 +56,16 @@ def opted_out(found: Handset) -> ApiError:
 
 
 def opted_out_among(numbers: Iterable[str]) -> set[str]:
-    """The numbers on the suppression list, of many (a batch's), read together."""
-    return suppression.opted_out_among(numbers)
+    """The numbers on the suppression list, of many (a batch's), read together and, like `ensure_may_text`,
+    eventually consistent (delivery reads the list again before the provider is called)."""
+    return suppression.opted_out_among(numbers, consistent=False)
 
 
 def opted_out_now(operation: OperationName, payload: Mapping[str, object]) -> Handset | None:
-    """At delivery: the texted handset if it is on the list now (it may have opted out after queuing)."""
+    """At delivery: the texted handset if it is on the list now (it may have opted out after queuing). The last
+    check before the provider is called, so a consistent read."""
     found = texted_handset(operation, payload)
-    return found if found is not None and suppression.is_opted_out(found.number) else None
+    return found if found is not None and suppression.is_opted_out(found.number, consistent=True) else None
 
 
 def daily_key(number: str) -> str:

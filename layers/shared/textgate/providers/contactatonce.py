@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape, quoteattr
 
 from textgate import phone, xmlparse
@@ -175,29 +176,40 @@ class ContactAtOnceClient:
 
 
 def interpret(answer: transport.HttpAnswer) -> ProviderOutcome:
-    """Its documented answers are 200s with a Status; any other answer follows the shared rule."""
+    """Its documented answer is XML with a Status; any other answer follows the shared rule.
+
+    `Failure` means "could not be completed" whatever the HTTP status it comes with (PROVIDERS.md): a 4xx or 5xx
+    carrying it is the same final refusal, in its Description's words. `Success` counts only with a 2xx."""
     status = answer.status
-    if not 200 <= status < 300:
-        return answers.undocumented("ContactAtOnce", answer)
-    try:
-        root = xmlparse.parse(answer.text)
-    except xmlparse.XmlError:
-        return answers.undocumented("ContactAtOnce", answer, "not XML")
-    provider_status = xmlparse.text_of(root, "Status")
-    description = xmlparse.text_of(root, "Description") or None
-    if provider_status is not None and provider_status.casefold() == "success":
-        return ProviderOutcome.succeeded({"provider_status": "Success", "description": description}, http_status=status)
-    if provider_status is not None and provider_status.casefold() == "failure":
+    root = None if answers.is_html(answer) else _xml(answer.text)
+    provider_status = xmlparse.text_of(root, "Status") if root is not None else None
+    said = (provider_status or "").strip().casefold()
+    if said == "failure" and root is not None:
         # Failure covers authentication errors too: the documented final answer, never retried.
         return ProviderOutcome.rejected(
             "provider_rejected",
-            answers.tidy(description or "") or "ContactAtOnce refused the conversation without a description",
+            answers.tidy(xmlparse.text_of(root, "Description") or "")
+            or "ContactAtOnce refused the conversation without a description",
             http_status=status,
         )
+    if not 200 <= status < 300:
+        return answers.undocumented("ContactAtOnce", answer)
+    if root is None:
+        return answers.undocumented("ContactAtOnce", answer, "not XML")
+    if said == "success":
+        described = xmlparse.text_of(root, "Description") or None
+        return ProviderOutcome.succeeded({"provider_status": "Success", "description": described}, http_status=status)
     # The request went out and the answer says neither: whether a conversation started cannot be told.
     return answers.undocumented(
         "ContactAtOnce", answer, f"no usable Status: {answers.tidy(provider_status or 'none', 64)}"
     )
+
+
+def _xml(text: str) -> Element | None:
+    try:
+        return xmlparse.parse(text)
+    except xmlparse.XmlError:
+        return None
 
 
 def _given(value: object) -> bool:

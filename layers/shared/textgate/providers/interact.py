@@ -156,8 +156,11 @@ def interpret(answer: transport.HttpAnswer) -> ProviderOutcome:
         # The account's telephony settings are missing or expired: no retry fixes that, an administrator does.
         return ProviderOutcome.rejected("telephony_not_configured", words, http_status=status)
     if status == 500 and _is_exception(answer):
-        # The documented general error: the X-Platform server failed before placing the campaign.
-        return ProviderOutcome.transient("provider_error", f"Interact answered HTTP 500: {words}", http_status=status)
+        # The documented general error, "internal error from the X-Platform Server": it does not show that the
+        # campaign was not placed, so it is never retried.
+        return ProviderOutcome.unknown(
+            "provider_internal_error", f"Interact answered HTTP 500: {words}", http_status=status
+        )
     # A 400 or 403 in other words, a 404 from a wrong base URL, a gateway's 502 or 504, an HTML page, …
     return answers.undocumented("Interact", answer)
 
@@ -206,8 +209,11 @@ def documented_error(words: str, *, http_status: int | None) -> ProviderOutcome 
     if lowered.startswith(_INVALID_PARAMETER):
         return ProviderOutcome.rejected("invalid_parameter", words, http_status=http_status)
     if lowered == "exception":
-        # The documented general error: an internal error at Interact, before it acted.
-        return ProviderOutcome.transient("provider_error", f"Interact answered: {words}", http_status=http_status)
+        # The documented general error: an internal error at Interact, which may come after it placed the
+        # campaign. Never retried.
+        return ProviderOutcome.unknown(
+            "provider_internal_error", f"Interact answered: {words}", http_status=http_status
+        )
     return None
 
 

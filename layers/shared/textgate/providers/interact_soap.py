@@ -35,13 +35,14 @@ def envelope(
     *,
     campaign_id: str,
     caller_id: str,
-    jp_token: str,
+    jp_token: str | None = None,
     sender: str | None = None,
     additional_params: dict[str, str] | str | None = None,
     send_from_master_account: bool = False,
 ) -> bytes:
     """The seed's sample request with these values: `soapenv`/`soap` prefixes, the elements in its order, and the
-    optional ones (additionalParams, from) left out when there is nothing to say."""
+    optional ones (additionalParams, from, jpToken: the seed's sample marks each `Optional`) left out when there
+    is nothing to say."""
     # Prefixed names with their own xmlns attributes rather than ElementTree's registered prefixes: the
     # registry is process-wide, and the seed's prefixes are written exactly as the seed writes them.
     root = Element("soapenv:Envelope", {"xmlns:soapenv": ENVELOPE_NS, "xmlns:soap": AGENT_NS})
@@ -84,12 +85,12 @@ class InteractSoapClient:
         *,
         campaign_id: str,
         caller_id: str,
-        jp_token: str,
+        jp_token: str | None = None,
         sender: str | None = None,
         additional_params: dict[str, str] | str | None = None,
         send_from_master_account: bool = False,
     ) -> ProviderOutcome:
-        values = [campaign_id, caller_id, jp_token, sender or "", interact.query_string(additional_params or "")]
+        values = [campaign_id, caller_id, jp_token or "", sender or "", interact.query_string(additional_params or "")]
         if any(_NOT_XML.search(value) for value in values):
             return ProviderOutcome.rejected(
                 "invalid_request", "the request holds characters that XML cannot carry; nothing was sent"

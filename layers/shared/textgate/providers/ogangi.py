@@ -2,7 +2,9 @@
 
 Every call is a POST with an empty body to `{base}/rest/api/<operation>/<params…>/{publicKey}/{signature}`.
 The signature is HMAC-SHA256, keyed with the private key, over the path parameters exactly as they appear in
-the URL (after Base64 and percent-encoding), joined with '/', without publicKey and signature.
+the URL (after Base64 and percent-encoding), joined with '/', without publicKey and signature. That percent-
+encoded values are signed as they travel is an assumption the seed does not settle (docs/providers.md says how a
+real account would show the other reading).
 """
 
 from __future__ import annotations
@@ -188,8 +190,9 @@ def _refusal(parsed: OgangiAnswer, status: int) -> ProviderOutcome:
     if parsed.status == "BAD_SIGNATURE":
         return ProviderOutcome.rejected("bad_signature", words, http_status=status)
     if parsed.status == "ERROR":
-        # An internal error on Ogangi's side: it says it did not complete the call, so it may be tried again.
-        return ProviderOutcome.transient("provider_error", words, http_status=status)
+        # An internal error on Ogangi's side (PROVIDERS.md): it does not show that nothing was sent, so the
+        # message may be on its way. Never retried: a second call could text the handset twice.
+        return ProviderOutcome.unknown("provider_internal_error", f"Ogangi answered ERROR: {words}", http_status=status)
     return ProviderOutcome.rejected("provider_rejected", f"{answers.tidy(parsed.status)}: {words}", http_status=status)
 
 
@@ -262,7 +265,8 @@ def read_sms_result(answer: OgangiAnswer) -> tuple[dict[str, Any], dict[str, Any
         "provider_status": status,
         "provider_status_recognised": recognised,
         "status_description": field_text("statusDescription"),
-        "carrier": field_text("carrier"),
+        # The seed's sample writes <carrier>; its field table names it message.carrierName: either is read.
+        "carrier": field_text("carrier") or field_text("carrierName"),
         "encoding": field_text("encoding"),
         "date": field_text("date"),
         "timezone": field_text("timezone"),

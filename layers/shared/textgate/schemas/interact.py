@@ -85,13 +85,17 @@ class SendCampaignSmsRequest(RequestModel):
     caller_id: Phone = Field(
         examples=["+972544696388"], description="the customer's number: E.164, or national digits with `country`"
     )
-    jp_token: str = Field(
+    # Required over REST (its body names it required), optional over SOAP (the seed's SOAP sample marks it
+    # `Optional`): logic/interact.py refuses a missing one when the deployment talks REST.
+    jp_token: str | None = Field(
+        default=None,
         min_length=1,
         max_length=512,
         # Not blank (a blank token is a missing one, which Interact refuses: 400), and without what every Text refuses.
         pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]*[^\s\x00-\x1f\x7f-\x9f\ufffe\uffff][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]*$",
         examples=["Aejhib7"],
-        description="the interaction's token, from Interact's generateToken",
+        description="the interaction's token, from Interact's generateToken; required when textgate talks to "
+        "Interact over REST, optional over SOAP",
     )
     sender: Annotated[str, WithJsonSchema(_SENDER_SCHEMA)] | None = Field(
         default=None,

@@ -127,7 +127,9 @@ class InboundMessage(BaseModel):
     encoding: str | None
     keyword: str | None
     carrier: str | None
-    sent_at: str | None
+    sent_at: str | None = Field(
+        description="RFC 3339 UTC; a sendDate that names no zone or offset is read in OGANGI_TIME_ZONE (default UTC)"
+    )
 
 
 class InboundPage(BaseModel):
