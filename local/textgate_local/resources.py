@@ -38,6 +38,7 @@ def create_all(template: Template, endpoint: str, secret_values: dict[str, dict[
     create_tables(template, endpoint)
     create_queues(template, endpoint)
     create_buses(template, endpoint)
+    create_schedule_groups(template, endpoint)
     create_secrets(template, endpoint, secret_values)
 
 
@@ -95,6 +96,15 @@ def create_buses(template: Template, endpoint: str) -> None:
         template.refs[name] = bus_name
         template.attributes[(name, "Arn")] = arn
         template.attributes[(name, "Name")] = bus_name
+
+
+def create_schedule_groups(template: Template, endpoint: str) -> None:
+    scheduler = client("scheduler", endpoint)
+    for name, spec in template.of_type("AWS::Scheduler::ScheduleGroup").items():
+        group_name = template.resolve(spec["Properties"]["Name"])
+        arn = scheduler.create_schedule_group(Name=group_name)["ScheduleGroupArn"]
+        template.refs[name] = group_name
+        template.attributes[(name, "Arn")] = arn
 
 
 def create_secrets(template: Template, endpoint: str, values: dict[str, dict[str, Any]]) -> None:

@@ -17,6 +17,7 @@ from textgate_local.moto_endpoint import MotoEndpoint, free_port
 from textgate_local.pollers import QueuePoller, RulePoller
 from textgate_local.sandbox_admin import sandbox_admin
 from textgate_local.sandboxes.base import SandboxServer
+from textgate_local.scheduler import ScheduleFirer
 from textgate_local.template import QueueSource, Template, api_routes, queue_sources, rule_sources
 
 SANDBOX_SENDER = "19893653744"  # the seed's long code, used as the default sender against the Ogangi sandbox
@@ -39,6 +40,8 @@ PARAMETERS = {
     "SUMOTEXT_RETENTION_DAYS": "SumotextRetentionDays",
     "RECIPIENT_DAILY_LIMIT": "RecipientDailyLimit",
     "POWERTOOLS_LOGGER_SAMPLE_RATE": "LogSampleRate",
+    "QUIET_HOURS": "QuietHours",
+    "DEFAULT_TIME_ZONE": "DefaultTimeZone",
 }
 
 
@@ -162,7 +165,13 @@ def _is_setting(name: str) -> bool:
         "LOG_LEVEL",
         "POWERTOOLS_LOGGER_SAMPLE_RATE",
     )
-    return name.startswith(prefixes) or name in ("MAX_ATTEMPTS", "SUMOTEXT_RETENTION_DAYS", "RECIPIENT_DAILY_LIMIT")
+    return name.startswith(prefixes) or name in (
+        "MAX_ATTEMPTS",
+        "SUMOTEXT_RETENTION_DAYS",
+        "RECIPIENT_DAILY_LIMIT",
+        "QUIET_HOURS",
+        "DEFAULT_TIME_ZONE",
+    )
 
 
 class LocalStack:
@@ -176,6 +185,7 @@ class LocalStack:
         self.functions: Functions | None = None
         self.gateway: Gateway | None = None
         self.pollers: list[QueuePoller] = []
+        self.scheduler: ScheduleFirer | None = None
         self._gateway_thread: threading.Thread | None = None
 
     @property
@@ -225,6 +235,13 @@ class LocalStack:
             rule_poller = RulePoller(source, tap_url, tap_arn, sqs, self.functions.invoke)
             rule_poller.start()
             self.pollers.append(rule_poller)
+        # EventBridge Scheduler's part: moto keeps the schedules, this fires the due ones onto their queues.
+        self.scheduler = ScheduleFirer(
+            [self.template.refs[name] for name in self.template.of_type("AWS::Scheduler::ScheduleGroup")],
+            resources.client("scheduler", self.moto.url),
+            sqs,
+        )
+        self.scheduler.start()
         self.gateway = Gateway(
             api_routes(self.template),
             self.functions.invoke,
@@ -275,6 +292,9 @@ class LocalStack:
         return None
 
     def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler.join()
         for poller in self.pollers:
             poller.stop()
         for poller in self.pollers:
@@ -295,6 +315,7 @@ class LocalStack:
             f"  OpenAPI        {self.gateway.url}/v1/openapi.json   (Swagger UI: {self.gateway.url}/docs)",
             f"  Callback URL   {self.gateway.url}/v1/sumotext/callbacks/{{kind}}?token={self.config.callback_token}",
             f"  AWS endpoint   {self.moto.url}   (moto; tables, queues, bus and secrets from template.yaml)",
+            "  Scheduler      due one-time schedules (send_at, quiet hours) fired onto their queues each second",
         ]
         if others:
             lines.append(f"  other clients  {others}")

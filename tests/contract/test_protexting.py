@@ -382,7 +382,7 @@ def settings(configure: Configure, server: SandboxServer) -> None:
 
 
 def accepted(monkeypatch: pytest.MonkeyPatch, body: dict[str, Any]) -> Operation:
-    def accept(*, client: str, operation: str, payload: Payload) -> Operation:
+    def accept(*, client: str, operation: str, payload: Payload, **when: Any) -> Operation:
         return Operation.new(operation=operation, client=client, payload=payload.stored())
 
     monkeypatch.setattr(operations, "accept", accept)

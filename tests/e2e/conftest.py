@@ -48,7 +48,11 @@ class Stack:
         deadline = time.monotonic() + timeout
         while True:
             body: dict[str, Any] = self.call("GET", f"/v1/operations/{operation_id}", key=key).json()
-            if not final or body["status"] in ("succeeded", "failed", "unknown") or time.monotonic() > deadline:
+            if (
+                not final
+                or body["status"] in ("succeeded", "failed", "unknown", "canceled")
+                or time.monotonic() > deadline
+            ):
                 return body
             time.sleep(0.1)
 

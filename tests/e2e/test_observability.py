@@ -117,7 +117,7 @@ def test_a_send_emits_the_documented_metrics_with_their_dimensions(observed: Sta
 
 def test_outcomes_refusals_and_opt_outs_are_counted(observed: Stack) -> None:
     failed = observed.call("POST", "/v1/ogangi/sms", json={"to": "+15005550001", "text": "x"}).json()
-    retried = observed.call("POST", "/v1/ogangi/sms", json={"to": "+15005550002", "text": "x"}).json()
+    retried = observed.call("POST", "/v1/ogangi/sms", json={"to": "+15005550003", "text": "x"}).json()
     assert observed.wait_for(failed["id"])["status"] == "failed"
     assert observed.wait_for(retried["id"])["status"] == "failed"
     assert observed.call("PUT", "/v1/opt-outs/%2B12125550142").status_code == 200

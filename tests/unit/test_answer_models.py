@@ -5,18 +5,25 @@ from __future__ import annotations
 from textgate.errors import Problem, RecipientLimitReached
 from textgate.models import Operation, OperationError, OperationView, Status
 from textgate.openapi import document_for
+from textgate.registry import OperationName
 from textgate.sms import describe
 
 
 def test_an_operation_is_shown_as_its_view() -> None:
     operation = Operation.new(operation="ogangi.send_sms", client="c", payload={"to": "+1"})
     shown = operation.public()
-    assert (
-        OperationView.model_validate(shown).model_dump(mode="json", exclude={"dead_lettered_at", "batch_id"}) == shown
-    )
-    assert (
-        "dead_lettered_at" not in shown and "batch_id" not in shown and "payload" not in shown and "client" not in shown
-    )
+    optional = {"dead_lettered_at", "send_at", "deferred_for", "batch_id"}
+    assert OperationView.model_validate(shown).model_dump(mode="json", exclude=optional) == shown
+    assert not optional & set(shown) and "payload" not in shown and "client" not in shown
+    scheduled = Operation.new(
+        operation=OperationName.OGANGI_SEND_SMS,
+        client="c",
+        payload={"to": "+1"},
+        send_at=1_795_860_000.0,
+        deferred_for="quiet_hours",
+    ).public()
+    assert scheduled["status"] == "scheduled"
+    assert (scheduled["send_at"], scheduled["deferred_for"]) == ("2026-11-28T10:00:00Z", "quiet_hours")
     ended = operation.model_copy(
         update={
             "status": Status.FAILED,

@@ -194,6 +194,8 @@ def test_openapi_schema_uses_the_wire_names() -> None:
         "from",
         "additional_params",
         "send_from_master_account",
+        "send_at",
+        "purpose",
     }
     assert set(schema["required"]) == {"caller_id"}
 
@@ -308,6 +310,8 @@ def test_the_payload_keeps_the_campaign_and_every_field(accepted: list[dict[str,
                 "additional_params": "a=1",
                 "send_from_master_account": False,
             },
+            "send_at": None,
+            "purpose": "transactional",
         }
     ]
 

@@ -127,7 +127,17 @@ def test_a_missing_key_is_documented_as_api_gateway_answers_it() -> None:
 def test_the_operation_says_its_statuses_and_times() -> None:
     schemas = document()["components"]["schemas"]
     view = schemas["OperationView"]["properties"]
-    assert schemas["Status"]["enum"] == ["queued", "sending", "retrying", "succeeded", "failed", "unknown"]
+    assert schemas["Status"]["enum"] == [
+        "scheduled",
+        "queued",
+        "sending",
+        "retrying",
+        "succeeded",
+        "failed",
+        "unknown",
+        "canceled",
+    ]
+    assert view["send_at"]["anyOf"][0]["format"] == "date-time"
     assert view["created_at"]["format"] == view["updated_at"]["format"] == "date-time"
     for name in ("/v1/ogangi/sms", "/v1/protexting/opt-ins"):
         assert {"400", "415", "422"} <= set(document()["paths"][name]["post"]["responses"])

@@ -15,6 +15,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
@@ -29,6 +30,12 @@ _CONFIG = Config(
 @lru_cache(maxsize=1)
 def _session() -> botocore.session.Session:
     return botocore.session.get_session()
+
+
+def region() -> str:
+    """The functions' region (AWS_REGION in Lambda and in the local stack)."""
+    name: str | None = _session().get_config_variable("region")
+    return name or "us-east-1"
 
 
 @lru_cache(maxsize=1)
@@ -51,7 +58,12 @@ def secretsmanager() -> SecretsManagerClient:
     return cast("SecretsManagerClient", _session().create_client("secretsmanager", config=_CONFIG))
 
 
+@lru_cache(maxsize=1)
+def scheduler() -> EventBridgeSchedulerClient:
+    return cast("EventBridgeSchedulerClient", _session().create_client("scheduler", config=_CONFIG))
+
+
 def reset() -> None:
     """Forget every client (tests that point AWS somewhere else between cases)."""
-    for factory in (_session, dynamodb, sqs, events, secretsmanager):
+    for factory in (_session, dynamodb, sqs, events, secretsmanager, scheduler):
         factory.cache_clear()

@@ -4,7 +4,11 @@ Per message, the claim comes first (queued|retrying and due -> sending, one cond
 the record whether it wins or not), and exactly one worker calls the provider. When the claim fails:
 - a final operation is acknowledged and never sent again;
 - `sending` past its lease means a worker died mid-call: it ends `unknown` (the provider may have acted);
-- one not due yet is put back on the queue for its time.
+- one not due yet is put back on the queue for its time;
+- a `scheduled` one is a schedule that fired: its recipient is asked again (suppression list, daily limit), it
+  becomes `queued` and is claimed like any other.
+A claimed marketing send that reaches delivery inside the recipient's quiet hours is given back (`queued`, its
+attempt refunded) and waits on the queue until they end: no provider is handed it at night.
 
 Retries and rate-limit pauses put a new, delayed message on the queue and acknowledge the old one, so SQS's
 receive count (and with it the dead-letter queue) only ever counts crashes and poison messages.
@@ -26,8 +30,10 @@ from typing import Any
 from textgate import clock, invocation, log, metrics, operation_context, registry, retry
 from textgate.dal import events, limits, queue
 from textgate.dal import operations as records
+from textgate.errors import RecipientLimitReached
 from textgate.executors import NotAttempted
-from textgate.logic.recipients import handset, opted_out_now
+from textgate.logic import scheduling
+from textgate.logic.recipients import handset, opted_out_now, take_daily_slot, texted_handset
 from textgate.models import Operation, OperationError, Status
 from textgate.payloads import Unreadable
 from textgate.providers.outcome import ProviderOutcome, Verdict
@@ -40,6 +46,8 @@ Executor = Callable[[Operation], ProviderOutcome]
 Protect = Callable[[Operation, dict[str, Any]], dict[str, str | float]]
 # Longer than a delivery function may run (its timeout): a live worker never loses its claim.
 LEASE_SECONDS = 120.0
+# A schedule that fires this much before its send_at is early (clocks differ): its message waits for the time.
+_EARLY_SECONDS = 1.0
 
 _pool: ThreadPoolExecutor | None = None
 
@@ -118,6 +126,10 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
     claimed = answer.claimed
     if claimed is None:
         return _not_claimed(operation_id, answer.current, now, config)
+    if claimed.marketing:
+        allowed = scheduling.not_before(claimed.operation, claimed.payload, claimed.purpose, now)
+        if allowed is None or allowed > now:
+            return _hold_for_quiet_hours(claimed, allowed, now, config)
     if opted_out_now(claimed.operation, claimed.payload):
         # Nothing is sent, so the attempt the claim counted is given back.
         ended = records.finish(
@@ -129,7 +141,7 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
             refund_attempt=True,
         )
         if ended is not None:
-            _announce(ended)
+            announce(ended)
         return True
     # At DEBUG: the line after the answer says it all once; a call that never ended shows as `sending`.
     logger.debug("calling the provider", extra={"attempt": claimed.attempts, "operation": claimed.operation})
@@ -147,6 +159,12 @@ def _not_claimed(operation_id: str, current: Operation | None, now: float, confi
         return False
     if current.status.final:
         return True
+    if current.status is Status.SCHEDULED:
+        if current.send_at is not None and current.send_at - now > _EARLY_SECONDS:
+            return _requeue(operation_id, config.provider, current.send_at - now)
+        if _fire(current, now) is None:
+            return True  # it ended here, or was canceled or ended meanwhile
+        return _deliver(operation_id, config)  # queued now: claimed like any queued send
     if current.status is Status.SENDING:
         if current.lease_until is not None and current.lease_until < now:
             ended = records.expire_lease(
@@ -159,11 +177,76 @@ def _not_claimed(operation_id: str, current: Operation | None, now: float, confi
                 ),
             )
             if ended is not None:
-                _announce(ended)
+                announce(ended)
             return True
         return False  # another worker holds it; look again when this message comes back
     # Not due yet (a copy of a message whose delayed successor is queued, or SQS a little ahead): its time.
     return _requeue(operation_id, config.provider, (current.next_attempt_at or now) - now)
+
+
+def _fire(operation: Operation, now: float) -> Operation | None:
+    """A schedule fired. The recipient is asked again, then the record moves scheduled -> queued. The daily-limit
+    slot of a scheduled send is taken now, when it is texted; given back if the operation was canceled in
+    between. None when it ended here or meanwhile."""
+    if opted_out_now(operation.operation, operation.payload):
+        _end_unsent(
+            operation.id,
+            now,
+            OperationError(code="recipient_opted_out", message="the recipient opted out before its send_at"),
+        )
+        return None
+    found = texted_handset(operation.operation, operation.payload)
+    slot: limits.Slot | None = None
+    if found is not None:
+        try:
+            slot = take_daily_slot(found.number, now)
+        except RecipientLimitReached as refused:
+            _end_unsent(operation.id, now, OperationError(code="recipient_limit_reached", message=refused.detail))
+            return None
+    released = records.release_scheduled(operation.id, now=now)
+    if released is not None:
+        return released
+    if slot is not None:
+        try:
+            limits.release_slot(slot)
+        except Exception:  # a missed release only makes the limit stricter for a while
+            logger.exception("could not give back a limit slot")
+    latest = records.get(operation.id)  # canceled, or another copy of this message got here first
+    return latest if latest is not None and not latest.status.final else None
+
+
+def _end_unsent(operation_id: str, now: float, error: OperationError) -> bool:
+    """Fail an operation that no provider was handed (its recipient may not be texted); the message is done."""
+    ended = records.fail_unsent(operation_id, now=now, error=error)
+    if ended is not None:
+        announce(ended)
+    return True
+
+
+def _hold_for_quiet_hours(claimed: Operation, allowed: float | None, now: float, config: DeliveryConfig) -> bool:
+    """A marketing send claimed inside the recipient's quiet hours: not handed to the provider. It goes back to
+    `queued` (its attempt refunded), due when they end; never, for a number whose zones are never all outside
+    them, ends it `failed` unsent."""
+    if allowed is None:
+        ended = records.finish(
+            claimed.id,
+            attempt=claimed.attempts,
+            status=Status.FAILED,
+            now=now,
+            error=OperationError(
+                code="quiet_hours", message="the recipient's time zones are never all outside quiet hours"
+            ),
+            refund_attempt=True,
+        )
+        if ended is not None:
+            announce(ended)
+        return True
+    held = records.hold(claimed.id, attempt=claimed.attempts, now=now, until=allowed)
+    if held is None:
+        latest = records.get(claimed.id)
+        if latest is None or latest.status.final:
+            return True
+    return _requeue(claimed.id, config.provider, allowed - now)
 
 
 def _pause(provider: Provider, seconds: float) -> None:
@@ -249,7 +332,7 @@ def _settle(operation: Operation, outcome: ProviderOutcome, config: DeliveryConf
     if ended is None:
         logger.error("the operation moved under us; leaving it as it is")
         return True
-    _announce(ended)
+    announce(ended)
     return True
 
 
@@ -270,11 +353,16 @@ def _learn_opt_out(operation: Operation, outcome: ProviderOutcome) -> None:
 def _retry_later(
     operation: Operation, outcome: ProviderOutcome, now: float, wait: float, *, refund: bool, config: DeliveryConfig
 ) -> bool:
+    due = now + wait
+    if operation.marketing:
+        # A retry that would fall in the recipient's night waits for the morning (never: as late as it may).
+        due = scheduling.not_before(operation.operation, operation.payload, operation.purpose, due) or due
+        wait = due - now
     scheduled = records.schedule_retry(
         operation.id,
         attempt=operation.attempts,
         now=now,
-        next_attempt_at=now + wait,
+        next_attempt_at=due,
         error=_error(outcome, retryable=True),
         refund_attempt=refund,
     )
@@ -304,10 +392,12 @@ def _error(outcome: ProviderOutcome, *, retryable: bool) -> OperationError:
     )
 
 
-def _announce(operation: Operation) -> None:
-    """An operation ended: its outcome is counted and published."""
+def announce(operation: Operation) -> None:
+    """An operation ended (delivered, failed, or canceled by its caller): its outcome is counted and published.
+    A canceled one was never delivered: it has no delivery latency."""
     metrics.outcome(operation.status.value, operation.provider, operation.operation)
-    metrics.operation_latency(operation.provider, _waited_seconds(operation) * 1000)
+    if operation.status is not Status.CANCELED:
+        metrics.operation_latency(operation.provider, _waited_seconds(operation) * 1000)
     events.publish(f"operation.{operation.status.value}", operation.public())
 
 

@@ -41,6 +41,7 @@ OUTCOMES = {
     "unknown": "OperationUnknown",
     "retried": "OperationRetried",
     "dead_lettered": "OperationDeadLettered",
+    "canceled": "OperationCanceled",
 }
 # A word such as validation_error or recipient_opted_out: no digits, so never an id, a number or a PIN.
 _WORD = re.compile(r"^[a-z][a-z_]{0,63}$")
@@ -178,7 +179,8 @@ def _per_provider(provider: Provider, operation: OperationName | None) -> tuple[
 
 
 def outcome(what: str, provider: Provider, operation: OperationName) -> None:
-    """`what` is succeeded, failed, unknown, retried or dead_lettered (anything else is not an outcome)."""
+    """`what` is succeeded, failed, unknown, canceled, retried or dead_lettered (anything else is not an
+    outcome)."""
     name = OUTCOMES.get(what)
     if name is not None:
         emit(name, "Count", 1, *_per_provider(provider, operation))

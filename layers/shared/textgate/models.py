@@ -16,19 +16,24 @@ from textgate.sms import SmsInfo
 
 
 class Status(StrEnum):
+    SCHEDULED = "scheduled"  # waits for its send_at (the caller's, or the end of quiet hours)
     QUEUED = "queued"
     SENDING = "sending"
     RETRYING = "retrying"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     UNKNOWN = "unknown"
+    CANCELED = "canceled"
 
     @property
     def final(self) -> bool:
         return self in FINAL_STATUSES
 
 
-FINAL_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.UNKNOWN})
+FINAL_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.UNKNOWN, Status.CANCELED})
+TRANSACTIONAL = "transactional"
+MARKETING = "marketing"
+QUIET_HOURS = "quiet_hours"  # deferred_for: textgate moved the send out of the recipient's night
 OPERATION_ID_PATTERN = "^op_[0-9a-f]{24}$"  # what new_id makes
 BATCH_ID_PATTERN = "^bat_[0-9a-f]{24}$"
 
@@ -48,7 +53,7 @@ class OperationView(BaseModel):
     id: str = Field(pattern=OPERATION_ID_PATTERN, examples=["op_3f9a1c0e5b7d2a4c6e8f0a1b"])
     operation: OperationName = Field(examples=["ogangi.send_sms"])
     provider: Provider = Field(examples=["ogangi"])
-    status: Status = Field(examples=["queued"], description="succeeded, failed and unknown are final")
+    status: Status = Field(examples=["queued"], description="succeeded, failed, unknown and canceled are final")
     attempts: int = Field(ge=0)
     created_at: Timestamp
     updated_at: Timestamp
@@ -57,6 +62,14 @@ class OperationView(BaseModel):
     sms: SmsInfo | None = None
     dead_lettered_at: Timestamp | None = None
     batch_id: str | None = Field(default=None, pattern=BATCH_ID_PATTERN, description="present when it came in a batch")
+    send_at: Timestamp | None = Field(default=None, description="when it is (or was) to be sent, if scheduled")
+    deferred_for: str | None = Field(
+        default=None, examples=[QUIET_HOURS], description="why textgate moved its send_at: quiet_hours"
+    )
+
+
+# Shown only where they apply.
+_OPTIONAL_VIEW_FIELDS = ("dead_lettered_at", "send_at", "deferred_for", "batch_id")
 
 
 class Operation(BaseModel):
@@ -79,6 +92,13 @@ class Operation(BaseModel):
     next_attempt_at: float | None = None
     dead_lettered_at: float | None = None
     batch_id: str | None = None
+    send_at: float | None = None  # epoch seconds
+    purpose: str = TRANSACTIONAL
+    deferred_for: str | None = None
+
+    @property
+    def marketing(self) -> bool:
+        return self.purpose == MARKETING
 
     @classmethod
     def new(
@@ -91,9 +111,16 @@ class Operation(BaseModel):
         operation_id: str | None = None,
         batch_id: str | None = None,
         created_at: float | None = None,
+        send_at: float | None = None,
+        purpose: str = TRANSACTIONAL,
+        deferred_for: str | None = None,
     ) -> Operation:
         at = clock.now() if created_at is None else created_at
         return cls(
+            status=Status.QUEUED if send_at is None else Status.SCHEDULED,
+            send_at=send_at,
+            purpose=purpose,
+            deferred_for=deferred_for,
             id=operation_id or new_operation_id(),
             operation=operation,
             provider=spec(operation).provider,
@@ -119,13 +146,18 @@ class Operation(BaseModel):
             sms=self.sms,
             dead_lettered_at=clock.rfc3339(self.dead_lettered_at) if self.dead_lettered_at is not None else None,
             batch_id=self.batch_id,
+            send_at=clock.rfc3339(self.send_at) if self.send_at is not None else None,
+            deferred_for=self.deferred_for,
         )
 
     def public(self) -> dict[str, Any]:
         """What a caller sees, as the documented OperationView: never the payload's secrets, never internal
-        bookkeeping (lease, next attempt). `dead_lettered_at` and `batch_id` only where they apply."""
-        absent = {name for name in ("dead_lettered_at", "batch_id") if getattr(self, name) is None}
-        return self.view().model_dump(mode="json", exclude=absent or None)
+        bookkeeping (lease, next attempt). `dead_lettered_at`, `send_at`, `deferred_for` and `batch_id` only where
+        they apply."""
+        view = self.view()
+        return view.model_dump(
+            mode="json", exclude={name for name in _OPTIONAL_VIEW_FIELDS if getattr(view, name) is None} or None
+        )
 
 
 def new_operation_id() -> str:

@@ -261,6 +261,16 @@ ROUTES: list[Route] = [
         errors=(403, 404),
     ),
     Route(
+        "post",
+        "/v1/operations/{id}/cancel",
+        "Cancel an operation that is scheduled, queued or retrying (409 not_cancelable once a provider has it)",
+        "operations.cancel",
+        "operations",
+        path_model=common.OperationPath,
+        status=200,
+        errors=(403, 404, 409, 422),
+    ),
+    Route(
         "get", "/v1/health", "Liveness", "health", "meta", response=common.Health, status=200, api_key=False, errors=()
     ),
     Route("get", "/v1/openapi.json", "This document", "openapi", "meta", response=None, status=200, errors=(403,)),

@@ -21,6 +21,8 @@ from typing import ClassVar, Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from textgate.quiet_hours import Window, parse_window
+
 
 class SettingsError(RuntimeError):
     """The container's environment is incomplete or wrong: fail the cold start loudly."""
@@ -72,6 +74,12 @@ class Settings(BaseModel):
     # The Given values of this container (set by `from_environment`).
     _given: dict[str, str] = PrivateAttr(default_factory=dict)
 
+    # EventBridge Scheduler: one one-time schedule per scheduled operation, in this group, run with this role
+    # (which may only send to the delivery queues); what it cannot deliver goes to its dead-letter queue.
+    schedule_group_name: ClassVar[Given] = Given("SCHEDULE_GROUP_NAME")
+    scheduler_role_arn: ClassVar[Given] = Given("SCHEDULER_ROLE_ARN")
+    scheduler_dead_letter_queue_arn: ClassVar[Given] = Given("SCHEDULER_DEAD_LETTER_QUEUE_ARN")
+
     ogangi_from: str = Field(default="", alias="OGANGI_FROM")
     # The Ogangi account's time zone (IANA): an inbound message's sendDate without a zone or offset (the seed's
     # own sample) is read in it.
@@ -105,8 +113,21 @@ class Settings(BaseModel):
     sumotext_retention_days: int = Field(default=400, ge=1, alias="SUMOTEXT_RETENTION_DAYS")
     secret_cache_seconds: float = Field(default=300.0, ge=0, alias="SECRET_CACHE_SECONDS")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    # Marketing is never handed to a provider inside these local hours of the recipient (`off`: never held).
+    quiet_hours: str = Field(default="21:00-08:00", alias="QUIET_HOURS")
+    default_time_zone: str = Field(default="America/New_York", alias="DEFAULT_TIME_ZONE")
 
-    @field_validator("ogangi_time_zone")
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_window(cls, value: str) -> str:
+        parse_window(value)
+        return value
+
+    @property
+    def quiet_hours_window(self) -> Window | None:
+        return parse_window(self.quiet_hours)
+
+    @field_validator("ogangi_time_zone", "default_time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415 - only this check needs it

@@ -21,9 +21,18 @@ from textgate.settings import get_settings
 logger = log.get_logger(__name__)
 
 _JSON_FIELDS = ("payload", "result", "error", "sms")
-_OPTIONAL_STRING_FIELDS = ("batch_id",)
 BATCH_WRITE_SIZE = 25  # BatchWriteItem's most items per call
-_NUMBER_FIELDS = ("attempts", "created_at", "updated_at", "lease_until", "next_attempt_at", "dead_lettered_at")
+# `send_at` is epoch seconds, like every time on the record.
+_NUMBER_FIELDS = (
+    "attempts",
+    "created_at",
+    "updated_at",
+    "lease_until",
+    "next_attempt_at",
+    "dead_lettered_at",
+    "send_at",
+)
+_OPTIONAL_TEXT_FIELDS = ("deferred_for", "batch_id")
 
 
 def _table() -> str:
@@ -37,13 +46,14 @@ def to_item(operation: Operation) -> dict[str, Any]:
         "provider": {"S": operation.provider},
         "client": {"S": operation.client},
         "status": {"S": operation.status.value},
+        "purpose": {"S": operation.purpose},
         "expires_at": {"N": str(int(operation.created_at + get_settings().operation_retention_days * 86_400))},
     }
     for name in _NUMBER_FIELDS:
         value = getattr(operation, name)
         if value is not None:
             item[name] = {"N": repr(value)}
-    for name in _OPTIONAL_STRING_FIELDS:
+    for name in _OPTIONAL_TEXT_FIELDS:
         value = getattr(operation, name)
         if value is not None:
             item[name] = {"S": value}
@@ -58,7 +68,7 @@ def to_item(operation: Operation) -> dict[str, Any]:
 def from_item(item: dict[str, Any]) -> Operation:
     data: dict[str, Any] = {
         name: item[name]["S"]
-        for name in ("id", "operation", "provider", "client", "status", *_OPTIONAL_STRING_FIELDS)
+        for name in ("id", "operation", "provider", "client", "status", "purpose", *_OPTIONAL_TEXT_FIELDS)
         if name in item
     }
     for name in _NUMBER_FIELDS:
@@ -302,13 +312,49 @@ def schedule_retry(
     )
 
 
+def hold(operation_id: str, *, attempt: int, now: float, until: float) -> Operation | None:
+    """sending (this attempt) -> queued, due at `until`, the attempt given back: the claim found it may not be
+    sent yet (a marketing text inside the recipient's quiet hours). No provider was handed it."""
+    return _update(
+        operation_id,
+        sets={"status": _s(Status.QUEUED), "updated_at": _n(now), "next_attempt_at": _n(until)},
+        add_attempt=-1,
+        remove=("lease_until",),
+        condition="#status = :sending AND attempts = :attempt",
+        values={":sending": _s(Status.SENDING), ":attempt": {"N": str(attempt)}},
+    )
+
+
 def fail_unsent(operation_id: str, *, now: float, error: OperationError) -> Operation | None:
-    """queued|retrying -> failed, for an operation whose queue message could not be written."""
+    """scheduled|queued|retrying -> failed, for an operation that was never handed to its provider: its queue
+    message or schedule could not be written, or its recipient may no longer be texted."""
     return _update(
         operation_id,
         sets={"status": _s(Status.FAILED), "updated_at": _n(now), "error": _s(error.model_dump_json())},
-        condition="#status IN (:queued, :retrying)",
-        values={":queued": _s(Status.QUEUED), ":retrying": _s(Status.RETRYING)},
+        condition="#status IN (:scheduled, :queued, :retrying)",
+        values={":scheduled": _s(Status.SCHEDULED), ":queued": _s(Status.QUEUED), ":retrying": _s(Status.RETRYING)},
+    )
+
+
+def release_scheduled(operation_id: str, *, now: float) -> Operation | None:
+    """scheduled -> queued, when its schedule fired. None when it was canceled or ended meanwhile."""
+    return _update(
+        operation_id,
+        sets={"status": _s(Status.QUEUED), "updated_at": _n(now)},
+        condition="#status = :scheduled",
+        values={":scheduled": _s(Status.SCHEDULED)},
+    )
+
+
+def cancel(operation_id: str, *, now: float) -> Operation | None:
+    """scheduled|queued|retrying -> canceled (final). None when a delivery claimed it first or it ended: the
+    claim's own condition (queued|retrying) then never matches a canceled record, so no provider is called."""
+    return _update(
+        operation_id,
+        sets={"status": _s(Status.CANCELED), "updated_at": _n(now)},
+        remove=("next_attempt_at",),
+        condition="#status IN (:scheduled, :queued, :retrying)",
+        values={":scheduled": _s(Status.SCHEDULED), ":queued": _s(Status.QUEUED), ":retrying": _s(Status.RETRYING)},
     )
 
 

@@ -29,9 +29,14 @@ def enqueue(provider: Provider, operation_id: str, *, delay_seconds: float = 0) 
     delay = max(0, min(MAX_DELAY_SECONDS, math.ceil(delay_seconds)))
     aws.sqs().send_message(
         QueueUrl=queue_url(provider),
-        MessageBody=json.dumps({"operation_id": operation_id}),
+        MessageBody=message_body(operation_id),
         DelaySeconds=delay,
     )
+
+
+def message_body(operation_id: str) -> str:
+    """What delivery reads: a schedule's target puts the same body on the queue."""
+    return json.dumps({"operation_id": operation_id})
 
 
 def enqueue_many(provider: Provider, operation_ids: Sequence[str]) -> list[str]:
@@ -54,9 +59,7 @@ def _send_batch(url: str, operation_ids: list[str]) -> list[str]:
     for attempt in range(UNPROCESSED_ATTEMPTS):
         if attempt:
             clock.sleep(backoff(attempt))
-        entries: list[Any] = [
-            {"Id": entry, "MessageBody": json.dumps({"operation_id": value})} for entry, value in pending.items()
-        ]
+        entries: list[Any] = [{"Id": entry, "MessageBody": message_body(value)} for entry, value in pending.items()]
         try:
             answer = aws.sqs().send_message_batch(QueueUrl=url, Entries=entries)
         except ClientError:

@@ -17,7 +17,13 @@ from textgate.validation import validate
 def accept_campaign_sms(client: str, campaign_id: str, request: SendCampaignSmsRequest) -> Operation:
     payload = campaign_sms_payload(campaign_id, request)
     # No `sms` description: the text is the campaign's, held by Interact.
-    return operations.accept(client=client, operation=OperationName.INTERACT_SEND_CAMPAIGN_SMS, payload=payload)
+    return operations.accept(
+        client=client,
+        operation=OperationName.INTERACT_SEND_CAMPAIGN_SMS,
+        payload=payload,
+        send_at=request.send_at,
+        purpose=request.purpose,
+    )
 
 
 def campaign_sms_payload(campaign_id: str, request: SendCampaignSmsRequest) -> InteractCampaignSms:

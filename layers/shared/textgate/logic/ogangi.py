@@ -41,7 +41,14 @@ def sms_payload(request: SendSmsRequest) -> tuple[OgangiSms, sms.SmsInfo]:
 
 def accept_sms(client: str, request: SendSmsRequest) -> Operation:
     payload, described = sms_payload(request)
-    return operations.accept(client=client, operation=OperationName.OGANGI_SEND_SMS, payload=payload, sms=described)
+    return operations.accept(
+        client=client,
+        operation=OperationName.OGANGI_SEND_SMS,
+        payload=payload,
+        sms=described,
+        send_at=request.send_at,
+        purpose=request.purpose,
+    )
 
 
 def accept_fire_message(client: str, request: FireMessageRequest) -> Operation:
@@ -52,4 +59,6 @@ def accept_fire_message(client: str, request: FireMessageRequest) -> Operation:
         operation=OperationName.OGANGI_FIRE_MESSAGE,
         payload=payload,
         sms=sms.describe(request.text),
+        send_at=request.send_at,
+        purpose=request.purpose,
     )

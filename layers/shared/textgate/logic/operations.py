@@ -6,16 +6,18 @@ from collections.abc import Callable
 from typing import Any
 
 from textgate import clock, log, metrics, registry
-from textgate.dal import events, limits, queue
+from textgate.dal import events, limits, queue, schedules
 from textgate.dal import operations as records
-from textgate.errors import InternalError, NotFound, ServiceUnavailable
-from textgate.logic import idempotency, recipients
+from textgate.errors import InternalError, NotCancelable, NotFound, ServiceUnavailable
+from textgate.logic import idempotency, recipients, scheduling
 from textgate.models import Operation, OperationError, Status
 from textgate.payloads import Payload
 from textgate.registry import OperationName
 from textgate.sms import SmsInfo
 
 logger = log.get_logger(__name__)
+# EventBridge Scheduler invokes a target within the minute of its time.
+SCHEDULER_PRECISION_SECONDS = 60.0
 
 
 def accept(
@@ -25,17 +27,25 @@ def accept(
     payload: Payload,
     sms: SmsInfo | None = None,
     take_limits: Callable[[str], list[limits.Slot]] | None = None,
+    send_at: str | None = None,
+    purpose: str | None = None,
 ) -> Operation:
-    """Protect the recipient, record the operation, then queue it.
+    """Protect the recipient, record the operation, then queue it (or schedule it).
 
     A text to a handset is refused for a number on the suppression list (422), and counts against the
     recipient's daily limit (429); `take_limits` takes the operation's own limits (PINs per hour) once the
     list has allowed it. A request refused at any step counts against no limit.
 
+    A send for later (`send_at`, or marketing inside the recipient's quiet hours) is recorded `scheduled` and
+    given a one-time schedule. Its daily-limit slot is taken when it fires, not now: the limit is about the
+    texts a handset receives in 24 hours, and a slot taken days ahead would count in the wrong window. The
+    suppression list is asked now and again when it fires.
+
     If the queue refuses, the record ends `failed` and the caller gets a 503: an operation is never left
     `queued` with no message to move it. Under an Idempotency-Key the operation id is the one the key reserved,
     so a retry of a request that already got this far finds its operation instead of creating a second one."""
     stored = payload.stored()
+    plan = scheduling.plan(operation, stored, clock.now(), send_at=send_at, purpose=purpose)
     handset = recipients.texted_handset(operation, stored)
     slots: list[limits.Slot] = []
     if handset is not None:
@@ -43,9 +53,9 @@ def accept(
     try:
         if take_limits is not None and handset is not None:
             slots.extend(take_limits(handset.number))
-        if handset is not None:
+        if handset is not None and plan.send_at is None:
             slots.append(recipients.take_daily_slot(handset.number, clock.now()))
-        accepted, created = _record_and_queue(client, operation, stored, sms)
+        accepted, created = _record_and_queue(client, operation, stored, sms, plan=plan)
     except Exception:
         _release(slots)
         raise
@@ -58,7 +68,12 @@ def accept(
 
 
 def _record_and_queue(
-    client: str, operation: OperationName, payload: dict[str, Any], sms: SmsInfo | None
+    client: str,
+    operation: OperationName,
+    payload: dict[str, Any],
+    sms: SmsInfo | None,
+    *,
+    plan: scheduling.SendPlan,
 ) -> tuple[Operation, bool]:
     """(the operation, whether this call created it)."""
     proposed = Operation.new(
@@ -67,13 +82,19 @@ def _record_and_queue(
         payload=payload,
         sms=sms,
         operation_id=idempotency.reserved_operation_id(),
+        send_at=plan.send_at,
+        purpose=plan.purpose,
+        deferred_for=plan.deferred_for,
     )
     accepted = records.create(proposed)
     if accepted.client != client or accepted.operation != operation:
         raise InternalError("an operation id was reused")  # never hand out another request's record
     token = log.bind(operation_id=accepted.id, operation=operation)
     try:
-        if accepted is proposed or accepted.status is Status.QUEUED:
+        if accepted.status is Status.SCHEDULED and accepted.send_at is not None:
+            # Creating a schedule that exists is a no-op (it is named after the operation).
+            _schedule_or_fail(accepted, accepted.send_at)
+        elif accepted is proposed or accepted.status is Status.QUEUED:
             # A second message for an operation already queued is harmless: delivery acts on it once.
             _enqueue_or_fail(accepted)
     finally:
@@ -89,12 +110,32 @@ def _release(slots: list[limits.Slot]) -> None:
             logger.exception("could not give back a limit slot")
 
 
+def _schedule_or_fail(operation: Operation, send_at: float) -> None:
+    try:
+        wait = send_at - clock.now()
+        if wait < SCHEDULER_PRECISION_SECONDS:
+            # Quiet hours that end within the minute: Scheduler fires within the minute of its `at()` anyway
+            # (and one in the past may be refused), so the queue's own delay carries it; delivery still finds
+            # it `scheduled` and asks the recipient again.
+            queue.enqueue(operation.provider, operation.id, delay_seconds=wait)
+        else:
+            schedules.create(operation.id, operation.provider, send_at)
+        return
+    except Exception:
+        logger.exception("could not schedule the operation")
+    _fail_unqueued(operation)
+
+
 def _enqueue_or_fail(operation: Operation) -> None:
     try:
         queue.enqueue(operation.provider, operation.id)
         return
     except Exception:
         logger.exception("could not queue the operation")
+    _fail_unqueued(operation)
+
+
+def _fail_unqueued(operation: Operation) -> None:
     failed = records.fail_unsent(
         operation.id,
         now=clock.now(),
@@ -129,3 +170,30 @@ def get_for_client(client: str, operation_id: str) -> Operation:
     if found is None or found.client != client:
         raise NotFound(f"no operation {operation_id}")
     return found
+
+
+def cancel(client: str, operation_id: str) -> Operation:
+    """scheduled|queued|retrying -> canceled, its schedule deleted and its end announced like any other.
+
+    Race-free against delivery: the cancel and the delivery's claim are conditional writes on the same record,
+    so exactly one of them wins. Once canceled, a message already on the queue finds a final record and is
+    dropped; once claimed, the cancel finds `sending` and answers 409. A daily-limit slot taken at accept is
+    not given back: the slot's time is not kept on the record, and a stricter limit never texts anyone."""
+    found = get_for_client(client, operation_id)
+    canceled = records.cancel(found.id, now=clock.now())
+    if canceled is None:
+        latest = records.get(found.id) or found
+        raise NotCancelable(
+            f"the operation is {latest.status.value}: only scheduled, queued or retrying ones can be canceled"
+        )
+    if found.status is Status.SCHEDULED or canceled.send_at is not None:
+        try:
+            schedules.delete(canceled.id)
+        except Exception:  # if it fires anyway, delivery finds the operation canceled and drops the message
+            logger.exception("could not delete the operation's schedule")
+    # The one path by which an operation's end is counted, published and called back.
+    from textgate.delivery import announce  # noqa: PLC0415 - delivery's imports are not the other routes' to pay
+
+    announce(canceled)
+    logger.info("operation canceled", extra={"operation_id": canceled.id, "operation": canceled.operation})
+    return canceled

@@ -13,7 +13,13 @@ def accept_opt_in(client: str, request: OptInRequest) -> Operation:
     # Every opt-in may text the number (ProTexting sends its call to action to a contact not yet opted in, even
     # with SendCTAMessage 0 or absent: seed 003), so it is refused for an opted-out number and counts toward the
     # daily limit like any send (see recipients.handset).
-    return operations.accept(client=client, operation=OperationName.PROTEXTING_OPT_IN, payload=opt_in_payload(request))
+    return operations.accept(
+        client=client,
+        operation=OperationName.PROTEXTING_OPT_IN,
+        payload=opt_in_payload(request),
+        send_at=request.send_at,
+        purpose=request.purpose,
+    )
 
 
 def opt_in_payload(request: OptInRequest) -> ProTextingOptIn:

@@ -73,6 +73,27 @@ PHONE_FORMAT = "phone"
 Phone = Annotated[str, Field(json_schema_extra={"format": PHONE_FORMAT})]
 
 
+# RFC 3339 with its offset, as the document shows it; logic/scheduling.py judges it (and says what is wrong).
+SEND_AT_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$"
+SendAt = Annotated[str, Field(max_length=64, json_schema_extra={"format": "date-time", "pattern": SEND_AT_PATTERN})]
+Purpose = Literal["transactional", "marketing"]
+
+
+class SchedulableRequest(RequestModel):
+    """A send that may wait: for a time of the caller's, and (marketing) for the end of the recipient's quiet
+    hours. textgate judges `send_at` (RFC 3339 with an offset, 1 minute to 35 days ahead) against its clock."""
+
+    send_at: SendAt | None = Field(
+        default=None,
+        examples=["2026-12-24T09:00:00-05:00"],
+        description="send then instead of now: RFC 3339 with an offset, 1 minute to 35 days ahead",
+    )
+    purpose: Purpose = Field(
+        default="transactional",
+        description="marketing is never handed to a provider inside the recipient's quiet hours",
+    )
+
+
 class OperationPath(RequestModel):
     """{id} of /v1/operations/{id} and /v1/ogangi/pins/{id}/check (another value is simply not found)."""
 

@@ -6,14 +6,21 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
-from textgate.schemas.common import WHOLE_NUMBER, CountryCode, Phone, RequestModel, Text, normalise_phone
+from textgate.schemas.common import (
+    WHOLE_NUMBER,
+    CountryCode,
+    Phone,
+    SchedulableRequest,
+    Text,
+    normalise_phone,
+)
 
 # ContactAtOnce's ids are WCF Int (32 bits).
 Int32Id = Annotated[int, Field(strict=True, ge=1, le=2_147_483_647), WHOLE_NUMBER]
 Name = Annotated[Text, Field(min_length=1, max_length=100)]
 
 
-class InitiateConversationRequest(RequestModel):
+class InitiateConversationRequest(SchedulableRequest):
     # Exactly one of merchant_id and advertiser_id, as the document says it.
     model_config = ConfigDict(
         json_schema_extra={

@@ -14,6 +14,7 @@ from textgate.schemas.common import (
     CountryCode,
     Phone,
     RequestModel,
+    SchedulableRequest,
     normalise_phone,
     sendable,
 )
@@ -80,7 +81,7 @@ class CampaignPath(RequestModel):
         return value
 
 
-class SendCampaignSmsRequest(RequestModel):
+class SendCampaignSmsRequest(SchedulableRequest):
     country: CountryCode | None = None
     caller_id: Phone = Field(
         examples=["+972544696388"], description="the customer's number: E.164, or national digits with `country`"

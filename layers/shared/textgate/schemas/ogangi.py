@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from textgate.schemas.common import CountryCode, Phone, RequestModel, Text, normalise_phone
+from textgate.schemas.common import CountryCode, Phone, RequestModel, SchedulableRequest, Text, normalise_phone
 
 
 def path_segment(value: str) -> str:
@@ -49,7 +49,7 @@ Sender = Annotated[
 ]
 
 
-class SendSmsRequest(RequestModel):
+class SendSmsRequest(SchedulableRequest):
     # carrier (sendSMS) goes with neither carrier_id nor flags (sendMT's), as the document says it.
     model_config = ConfigDict(
         json_schema_extra={
@@ -92,15 +92,24 @@ class SendPinRequest(RequestModel):
     text: Text = Field(min_length=1, max_length=1600, examples=["Your code"])
     length: int = Field(default=6, ge=4, le=10)
     sender: Sender | None = Field(default=None, alias="from")
+    # A PIN is for now and always transactional: these fields exist to say so (422) rather than "unknown field".
+    send_at: None = Field(default=None, description="not for PINs: a PIN is sent at once")
+    purpose: Literal["transactional"] = "transactional"
 
     _to = field_validator("to", mode="before")(normalise_phone)
+
+    @field_validator("send_at", mode="before")
+    @classmethod
+    def _now_only(cls, value: object) -> None:
+        if value is not None:
+            raise ValueError("a PIN is sent at once: it cannot be scheduled")
 
 
 class CheckPinRequest(RequestModel):
     code: str = Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z]+$", examples=["846547"])
 
 
-class FireMessageRequest(RequestModel):
+class FireMessageRequest(SchedulableRequest):
     country: CountryCode | None = None
     mobile: Phone = Field(examples=["+13056708084"])
     text: Text = Field(min_length=1, max_length=1600)

@@ -6,7 +6,14 @@ from typing import Annotated
 
 from pydantic import Field, StrictBool, ValidationInfo, field_validator
 
-from textgate.schemas.common import WHOLE_NUMBER, CountryCode, Phone, RequestModel, Text, normalise_phone
+from textgate.schemas.common import (
+    WHOLE_NUMBER,
+    CountryCode,
+    Phone,
+    SchedulableRequest,
+    Text,
+    normalise_phone,
+)
 
 # Strict: `true` or "1" is a mistake in a group id, not a group.
 GroupId = Annotated[int, Field(strict=True, ge=1, le=2_147_483_647), WHOLE_NUMBER]
@@ -14,7 +21,7 @@ GroupId = Annotated[int, Field(strict=True, ge=1, le=2_147_483_647), WHOLE_NUMBE
 Message = Annotated[Text, Field(min_length=1, max_length=1600)]
 
 
-class OptInRequest(RequestModel):
+class OptInRequest(SchedulableRequest):
     country: CountryCode | None = None
     phone_number: Phone = Field(
         examples=["+16461234567", "16461234567"],
