@@ -8,7 +8,9 @@ import itertools
 import json
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -440,3 +442,44 @@ def test_a_batch_of_a_thousand_refusals_is_replayed_under_its_key() -> None:
     assert problem["code"] == "validation_error" and len(problem["errors"]) == batches.ITEM_ERRORS
     assert replayed and second == first  # kept compressed: the answer is well over DynamoDB's 400 KB item
     assert len(json.dumps(first).encode()) > 400 * 1024
+
+
+def stored_schedule(operation_id: str) -> dict[str, Any] | None:
+    try:
+        return dict(aws.scheduler().get_schedule(Name=operation_id, GroupName=get_settings().schedule_group_name))
+    except aws.scheduler().exceptions.ResourceNotFoundException:
+        return None
+
+
+def test_items_for_later_are_scheduled_one_schedule_each_and_take_no_slot_yet(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = datetime(2026, 12, 7, 15, 0, tzinfo=ZoneInfo("UTC")).timestamp()  # 10:00 in New York
+    monkeypatch.setattr(clock, "now", lambda: now)
+    numbers = [new_phone() for _ in range(4)]
+    items = [sms(number) for number in numbers]
+    items[0]["send_at"] = "2026-12-07T17:00:00Z"
+    items[1]["send_at"] = "2026-12-07T15:00:30Z"  # under a minute ahead: the route's 422
+    items[2]["purpose"] = "marketing"  # 10:00 in Miami: at once
+
+    answer = batches.accept("c", sms_batch(items))
+
+    assert answer["items"][1]["problem"]["errors"][0]["field"] == "send_at"
+    later = records.get(answer["items"][0]["operation_id"])
+    assert later is not None and later.status is Status.SCHEDULED and later.batch_id == answer["id"]
+    assert later.public()["send_at"] == "2026-12-07T17:00:00Z"
+    assert stored_schedule(later.id)["ScheduleExpression"] == "at(2026-12-07T17:00:00)"  # type: ignore[index]
+    assert daily_count(numbers[0]) == 0  # taken when it fires
+    assert sorted(drain()) == sorted(answer["items"][index]["operation_id"] for index in (2, 3))
+    assert [daily_count(numbers[index]) for index in (2, 3)] == [1, 1]
+
+
+def test_marketing_items_wait_for_the_end_of_the_recipients_quiet_hours(monkeypatch: pytest.MonkeyPatch) -> None:
+    night = datetime(2026, 12, 7, 22, 30, tzinfo=ZoneInfo("America/New_York")).timestamp()
+    monkeypatch.setattr(clock, "now", lambda: night)
+    items = [sms(new_phone()) | {"purpose": "marketing"}, sms(new_phone())]
+
+    answer = batches.accept("c", sms_batch(items))
+
+    marketing = records.get(answer["items"][0]["operation_id"])
+    assert marketing is not None and marketing.public()["deferred_for"] == "quiet_hours"
+    assert marketing.public()["send_at"] == "2026-12-08T13:00:00Z"  # 08:00 in New York
+    assert drain() == [answer["items"][1]["operation_id"]]  # the transactional one goes at once

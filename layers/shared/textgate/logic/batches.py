@@ -42,13 +42,14 @@ from textgate.errors import (
     clip,
 )
 from textgate.logic import idempotency, recipients
-from textgate.models import Operation, OperationError, Status, batch_operation_id, new_batch_id
+from textgate.models import TRANSACTIONAL, Operation, OperationError, Status, batch_operation_id, new_batch_id
 from textgate.payloads import Payload
 from textgate.registry import OperationName, Provider
 from textgate.sms import SmsInfo
 from textgate.validation import validate
 
 if TYPE_CHECKING:  # the functions validate with them
+    from textgate.logic.scheduling import SendPlan
     from textgate.schemas.batches import BatchOperationsQuery, BatchRequest
 
 logger = log.get_logger(__name__)
@@ -106,6 +107,7 @@ class _Item:
     sms: SmsInfo | None = None
     handset: recipients.Handset | None = None
     problem: ApiError | None = None
+    plan: SendPlan | None = None  # at once, at its send_at, or after the recipient's quiet hours
     stored: Operation | None = None  # the record, once written (or found written by an earlier attempt)
     slot: tuple[str, float] | None = None  # (limit key, moment) of the daily slot it holds
 
@@ -141,7 +143,7 @@ def accept(client: str, request: BatchRequest) -> dict[str, Any]:
     # The batch keeps the time of the attempt that created its first operations.
     created_at = min((item.stored.created_at for item in items if item.stored is not None), default=now)
     for item in pending:
-        _prepare(item, operation, request.items[item.index], campaign_id)
+        _prepare(item, operation, request.items[item.index], campaign_id, now)
     try:
         _refuse_opted_out(pending)
         _take_daily_slots(pending, now)
@@ -233,15 +235,25 @@ def _find_written(items: list[_Item], client: str, operation: OperationName) -> 
             item.stored = stored
 
 
-def _prepare(item: _Item, operation: OperationName, body: Any, campaign_id: str | None) -> None:
-    """Judge one item as its route judges a body: its row's request model, then the route's own payload step."""
+def _prepare(item: _Item, operation: OperationName, body: Any, campaign_id: str | None, now: float) -> None:
+    """Judge one item as its route judges a body: its row's request model, the route's own payload step, and
+    when it goes (`send_at`, `purpose` and the recipient's quiet hours)."""
+    from textgate.logic import scheduling  # noqa: PLC0415 - reading a batch does not plan sends
+
     try:
         request = validate(registry.load(registry.spec(operation).request), body)
         payload, item.sms = PAYLOADS[operation](request, campaign_id)
+        item.payload = payload.stored()
+        item.plan = scheduling.plan(
+            operation,
+            item.payload,
+            now,
+            send_at=getattr(request, "send_at", None),
+            purpose=getattr(request, "purpose", None),
+        )
     except ApiError as error:
         item.problem = error
         return
-    item.payload = payload.stored()
     item.handset = recipients.texted_handset(operation, item.payload)
 
 
@@ -257,7 +269,9 @@ def _take_daily_slots(items: list[_Item], now: float) -> None:
     """One limit write per distinct number, concurrently; items past a number's limit are refused in index order."""
     by_number: dict[str, list[_Item]] = defaultdict(list)
     for item in items:
-        if item.problem is None and item.handset is not None:
+        # A send for later takes its slot when it fires (the limit counts what a handset receives in 24 hours).
+        later = item.plan is not None and item.plan.send_at is not None
+        if item.problem is None and item.handset is not None and not later:
             by_number[item.handset.number].append(item)
     if not by_number:
         return
@@ -356,6 +370,9 @@ def _write_records(
             operation_id=item.operation_id,
             batch_id=batch_id,
             created_at=now,
+            send_at=item.plan.send_at if item.plan else None,
+            purpose=item.plan.purpose if item.plan else TRANSACTIONAL,
+            deferred_for=item.plan.deferred_for if item.plan else None,
         )
         for item in items
         if item.problem is None
@@ -381,36 +398,49 @@ def _write_records(
 
 
 def _queue(items: list[_Item], provider: Provider) -> None:
-    """A message for every operation still queued (new ones, and on a retry those an earlier attempt left);
-    one that cannot be queued ends `failed`, so no operation waits `queued` for a message that never comes."""
-    waiting = {
-        item.operation_id: item
-        for item in items
-        if item.problem is None and item.stored is not None and item.stored.status is Status.QUEUED
-    }
+    """A message for every operation still queued (new ones, and on a retry those an earlier attempt left), ten
+    to a call, and a schedule for every one still scheduled; one that can be neither ends `failed`, so no
+    operation waits for a message that never comes."""
+    recorded = [item for item in items if item.problem is None and item.stored is not None]
+    waiting = {item.operation_id: item for item in recorded if item.stored and item.stored.status is Status.QUEUED}
     try:
         failed = queue.enqueue_many(provider, list(waiting))
     except Exception:  # enqueue_many reports what it could not send; this is the unforeseen
         logger.exception("could not queue the batch")
         failed = list(waiting)
     for operation_id in failed:
-        item = waiting[operation_id]
-        try:
-            settled = records.fail_unsent(
-                operation_id,
-                now=clock.now(),
-                error=OperationError(
-                    code="queue_unavailable", message="the operation could not be queued", retryable=True
-                ),
-            )
-        except Exception:
-            logger.exception("could not settle an operation that was not queued")
-            continue  # still queued; a retry with the same key queues it
-        if settled is None:
-            continue  # delivery moved it: its message was stored after all, the operation is under way
-        metrics.outcome("failed", settled.provider, settled.operation)
-        events.publish("operation.failed", settled.public())
-        item.problem = ServiceUnavailable("the operation could not be queued; nothing was sent, try again")
+        _fail_unqueued(waiting[operation_id])
+    for item in recorded:
+        if item.stored is not None and item.stored.status is Status.SCHEDULED and item.stored.send_at is not None:
+            _schedule(item, item.stored, item.stored.send_at)
+
+
+def _schedule(item: _Item, stored: Operation, send_at: float) -> None:
+    """As a single send is scheduled (`operations.schedule`): Scheduler has no batch call, so one each."""
+    from textgate.logic import operations  # noqa: PLC0415 - reading a batch schedules nothing
+
+    try:
+        operations.schedule(stored, send_at)
+    except Exception:
+        logger.exception("could not schedule the operation")
+        _fail_unqueued(item)
+
+
+def _fail_unqueued(item: _Item) -> None:
+    try:
+        settled = records.fail_unsent(
+            item.operation_id,
+            now=clock.now(),
+            error=OperationError(code="queue_unavailable", message="the operation could not be queued", retryable=True),
+        )
+    except Exception:
+        logger.exception("could not settle an operation that was not queued")
+        return  # still waiting; a retry with the same key queues or schedules it
+    if settled is None:
+        return  # delivery moved it: its message was stored after all, the operation is under way
+    metrics.outcome("failed", settled.provider, settled.operation)
+    events.publish("operation.failed", settled.public())
+    item.problem = ServiceUnavailable("the operation could not be queued; nothing was sent, try again")
 
 
 def _note_refused(record: batch_records.BatchRecord, refused: list[_Item]) -> None:
