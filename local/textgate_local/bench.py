@@ -27,6 +27,8 @@ PROVIDER_LATENCY = 0.2  # seconds the sandbox takes per call, like a real provid
 ACCEPTS = 200  # enough for a p99 that is not just the slowest request
 BATCHES = 5
 BATCH_SIZE = 10  # the template's BatchSize of the delivery functions
+BATCH_ITEMS = 1000  # one POST /v1/batches, as large as it may be
+BATCH_RECIPIENTS = 5000  # the batch's handsets, apart from those of the single sends
 # The headline cost is the best of this many rounds: every count but Lambda's duration is the same in each, and
 # that one is mostly this machine's load of the moment (as the cold start is the best of BENCH_ROUNDS).
 COST_ROUNDS = 5
@@ -64,6 +66,7 @@ def accept_latency(stack: Any) -> dict[str, float]:
         "p50_ms": statistics.median(latencies),
         "p95_ms": _percentile(latencies, 0.95),
         "p99_ms": _percentile(latencies, 0.99),
+        "mean_ms": statistics.fmean(latencies),
     }
 
 
@@ -256,6 +259,41 @@ def status_callback_cost(stack: Any, sends: int) -> bench_cost.Counts | str:
     return meter.counts
 
 
+def batch_cost(stack: Any, size: int = BATCH_ITEMS) -> tuple[bench_cost.Counts, float]:
+    """Every billed request of one POST /v1/batches of `size` sends, accepted and then delivered in batches of
+    up to 10, counted exactly as `send_cost` counts a single send; and the seconds the batch took to answer."""
+    import requests
+
+    from textgate import aws
+    from textgate.dal import operations as records
+
+    poller = next(poller for poller in stack.pollers if poller.source.function == "OgangiDeliveryFunction")
+    clients = [aws.dynamodb(), aws.sqs(), aws.events(), aws.secretsmanager(), poller.sqs]
+    items = [{"to": recipient(BATCH_RECIPIENTS + n), "text": f"Your order {n} has shipped"} for n in range(size)]
+    with bench_cost.Meter(clients, stack.functions, stack.template) as meter:
+        started = time.perf_counter()
+        answer = requests.post(
+            f"{stack.api_url}/v1/batches",
+            headers={"x-api-key": "bench-key"},
+            json={"operation": "ogangi.send_sms", "items": items},
+            timeout=60,
+        )
+        seconds = time.perf_counter() - started
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["accepted"] == size, answer.json()["refused"]
+        meter.api_requests(1)
+        delivered = 0
+        for _ in range(10 * size):
+            if delivered >= size:
+                break
+            delivered += poller.poll_once(wait_seconds=1)
+    meter.counts.sends = size
+    ids = [item["operation_id"] for item in answer.json()["items"]]
+    statuses = records.statuses(ids)
+    assert all(status == "succeeded" for status in statuses.values()) and len(statuses) == size, statuses
+    return meter.counts, seconds
+
+
 def with_stack() -> dict[str, Any]:
     from textgate_local.stack import LocalStack, StackConfig
 
@@ -281,6 +319,7 @@ def with_stack() -> dict[str, Any]:
             "cold_batch": send_cost(stack, BATCH_SIZE, new_container=True),
             "idempotency_key": send_cost(stack, BATCH_SIZE, idempotency_key=True),
         }
+        costs["batches"], figures["batch_accept_seconds"] = batch_cost(stack)
         figures["cost"] = costs
         figures["status_callbacks"] = status_callback_cost(stack, BATCH_SIZE)
         figures["sequential_seconds"] = batch_delivery(stack, 1)
@@ -321,6 +360,13 @@ def main() -> int:
         f"\nPOST /v1/ogangi/sms answered 202 (record, queue): p50 {accept['p50_ms']:.1f} ms, "
         f"p95 {accept['p95_ms']:.1f} ms, p99 {accept['p99_ms']:.1f} ms over {ACCEPTS} requests"
     )
+    singles_seconds = accept["mean_ms"] * BATCH_ITEMS / 1000
+    figures["batch_accept_ratio"] = figures["batch_accept_seconds"] / singles_seconds
+    print(
+        f"POST /v1/batches of {BATCH_ITEMS} answered 202 in {figures['batch_accept_seconds']:.2f} s; "
+        f"{BATCH_ITEMS} single accepts one after another take {singles_seconds:.1f} s (the mean above): "
+        f"ratio {figures['batch_accept_ratio']:.3f}"
+    )
     operations = BATCHES * BATCH_SIZE
     for label, key in (("one call at a time", "sequential_seconds"), ("concurrent in the batch", "concurrent_seconds")):
         seconds = figures[key]
@@ -359,6 +405,11 @@ def main() -> int:
         added = callbacks.per_million() - costs["batch"].per_million()
         print(f"cost per million status callbacks: ${added:.2f} (a send with one: ${callbacks.per_million():.2f})")
         figures["status_callbacks"] = callbacks.to_json() | {"usd_per_million_callbacks": added}
+    print(
+        f"\nAWS cost of sends in batches: one POST /v1/batches of {BATCH_ITEMS}, delivered in batches of {BATCH_SIZE}"
+    )
+    for line in bench_cost.report(costs["batches"], "cost per million sends in batches"):
+        print(line)
     print(f"\nshared layer (sam build): {layer_size()}")
     figures["cold_start"] = [
         {"function": item.function, "import_ms": item.seconds * 1000, "floor_ms": item.floor_seconds * 1000}

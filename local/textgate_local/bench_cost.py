@@ -295,6 +295,15 @@ class Meter:
                 self.counts.kms_requests += 1
 
     def _dynamodb(self, operation: str, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+        if operation in ("BatchWriteItem", "BatchGetItem"):
+            for physical in params.get("RequestItems", {}):
+                table = self._tables.get(physical, (physical, []))[0]
+                self.counts.dynamodb[f"{table.removesuffix('Table')}.{operation}"] += 1
+            if operation == "BatchWriteItem":
+                self._batch_write(params, parsed)
+            else:
+                self._batch_get(params, parsed)
+            return
         table, key_names = self._tables.get(str(params.get("TableName")), (str(params.get("TableName")), []))
         self.counts.dynamodb[f"{table.removesuffix('Table')}.{operation}"] += 1
         item_key = params.get("Key") or {name: params.get("Item", {}).get(name) for name in key_names}
@@ -319,10 +328,47 @@ class Meter:
         elif operation == "DeleteItem":
             self.counts.write_units += max(1, math.ceil(self._sizes.pop(key, 0) / 1024))
 
+    def _batch_write(self, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+        """Each item of a BatchWriteItem costs what its own put or delete would; unprocessed ones cost nothing."""
+        for physical, requests in params.get("RequestItems", {}).items():
+            table, key_names = self._tables.get(physical, (physical, []))
+            unprocessed = parsed.get("UnprocessedItems", {}).get(physical, [])
+            for request in requests:
+                if request in unprocessed:
+                    continue
+                if "PutRequest" in request:
+                    item = request["PutRequest"]["Item"]
+                    key = f"{table}#{json.dumps({name: item.get(name) for name in key_names}, sort_keys=True)}"
+                    size = item_size(item)
+                    self.counts.write_units += max(1, math.ceil(max(size, self._sizes.get(key, 0)) / 1024))
+                    self._sizes[key] = size
+                else:
+                    key = f"{table}#{json.dumps(request['DeleteRequest']['Key'], sort_keys=True)}"
+                    self.counts.write_units += max(1, math.ceil(self._sizes.pop(key, 0) / 1024))
 
-def report(counts: Counts) -> list[str]:
+    def _batch_get(self, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+        """Each key of a BatchGetItem is its own read: a unit per started 4 KB of the whole item (a projection
+        does not make it cheaper), at least one even when the item is missing, half when eventually consistent."""
+        for physical, request in params.get("RequestItems", {}).items():
+            table, key_names = self._tables.get(physical, (physical, []))
+            unprocessed = parsed.get("UnprocessedKeys", {}).get(physical, {}).get("Keys", [])
+            found = {
+                json.dumps({name: item.get(name) for name in key_names}, sort_keys=True): item
+                for item in parsed.get("Responses", {}).get(physical, [])
+            }
+            share = 1 if request.get("ConsistentRead") else 0.5
+            for item_key in request.get("Keys", []):
+                if item_key in unprocessed:
+                    continue
+                text = json.dumps(item_key, sort_keys=True)
+                item = found.get(text)
+                size = 0 if item is None else max(item_size(item), self._sizes.get(f"{table}#{text}", 0))
+                self.counts.read_units += max(1, math.ceil(size / 4096)) * share
+
+
+def report(counts: Counts, label: str = "cost per million sends") -> list[str]:
     per = counts.to_json()["per_send"]
-    lines = [f"cost per million sends: ${counts.per_million():.2f}"]
+    lines = [f"{label}: ${counts.per_million():.2f}"]
     detail = {
         "API Gateway": f"{per['api_requests']:.2f} REST requests",
         "Lambda requests": f"{sum(per['lambda_invocations'].values()):.2f} invocations",

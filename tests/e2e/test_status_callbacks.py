@@ -269,3 +269,24 @@ def test_a_retried_send_calls_back_once(stack: Stack, receiver: Receiver) -> Non
     assert event["type"] == "operation.failed" and event["data"]["attempts"] == 3
     time.sleep(1.5)
     assert len(receiver.to(path, timeout=0)) == 1
+
+
+def test_a_batch_calls_back_once_per_item(stack: Stack, receiver: Receiver) -> None:
+    """The batch's `status_callback` serves its items; each item's end is one signed callback of its own."""
+    path = receiver.script([(200, {}, 0.0)])
+    marker = uuid.uuid4().hex[:8]
+    items = [{"to": f"+1305670{8090 + index}", "text": f"batch {marker} {index}"} for index in range(5)]
+    answer = stack.call(
+        "POST",
+        "/v1/batches",
+        json={"operation": "ogangi.send_sms", "items": items, "status_callback": receiver.url + path},
+    )
+    assert answer.status_code == 202 and answer.json()["accepted"] == 5
+    operation_ids = {item["operation_id"] for item in answer.json()["items"]}
+    posts = receiver.to(path, count=5, timeout=30)
+    current = secret(stack)
+    events = [verified(current, headers, body) for headers, body, _ in posts]
+    assert sorted(event["data"]["id"] for event in events) == sorted(operation_ids)
+    assert {event["type"] for event in events} == {"operation.succeeded"}
+    assert {event["data"]["batch_id"] for event in events} == {answer.json()["id"]}
+    assert len({headers["webhook-id"] for headers, _, _ in posts}) == 5

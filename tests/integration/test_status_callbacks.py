@@ -412,3 +412,72 @@ def test_a_canceled_operation_calls_back_too(env: dict[str, str], receiver: Rece
     [(_, headers, body)] = receiver.received
     event = verify(webhook_secrets.current("local").secret, headers, body)
     assert event["type"] == "operation.canceled" and event["data"]["status"] == "canceled"
+
+
+def test_a_batch_calls_back_for_each_item_at_its_own_url_or_the_batchs(
+    env: dict[str, str], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch's `status_callback` serves every item that names none; an item that could not be queued ends
+    failed at accept and is called back like any other end."""
+    from textgate.dal import queue
+    from textgate.logic import batches
+    from textgate.schemas.batches import BatchRequest
+    from textgate.validation import validate
+
+    real_enqueue_many = queue.enqueue_many
+
+    def lose_the_first(provider: str, operation_ids: list[str]) -> list[str]:
+        real_enqueue_many(provider, operation_ids[1:])
+        return operation_ids[:1]
+
+    monkeypatch.setattr(queue, "enqueue_many", lose_the_first)
+    items = [
+        {"to": "+13056708084", "text": "one", "from": "1"},
+        {"to": "+13056708085", "text": "two", "from": "1", "status_callback": receiver.url + "/own"},
+        {"to": "+13056708086", "text": "three", "from": "1"},
+    ]
+    request = validate(
+        BatchRequest,
+        {"operation": "ogangi.send_sms", "items": items, "status_callback": receiver.url + "/batch"},
+    )
+    answer = batches.accept("local", request)
+    assert (answer["accepted"], answer["refused"]) == (2, 1)
+
+    stored = [records.get(operation_id) for operation_id in _batch_ids(answer)]
+    unqueued, own, default = stored
+    assert unqueued is not None and unqueued.status is Status.FAILED
+    assert own is not None and own.status_callback is not None and own.status_callback.url.endswith("/own")
+    assert default is not None and default.status_callback is not None
+    assert default.status_callback.url.endswith("/batch")
+    assert "status_callback" not in json.dumps(answer)  # the URLs are never shown back
+
+    [message] = queued_for(unqueued.id)
+    assert status_callbacks.deliver_message(json.dumps(message))
+    [(path, headers, body)] = receiver.received
+    event = verify(webhook_secrets.current("local").secret, headers, body)
+    assert path == "/batch" and event["type"] == "operation.failed"
+    assert event["data"]["id"] == unqueued.id and event["data"]["batch_id"] == answer["id"]
+
+
+def _batch_ids(answer: dict[str, Any]) -> list[str]:
+    from textgate.models import batch_operation_id
+
+    return [batch_operation_id(answer["id"], index) for index in range(len(answer["items"]))]
+
+
+@pytest.mark.parametrize("forged", ["http://2130706433/", "https://0x7f000001/", "https://169.254.169.254/x"])
+def test_a_batch_with_a_forged_status_callback_is_refused_whole(aws_env: dict[str, str], forged: str) -> None:
+    from textgate.errors import ValidationFailed
+    from textgate.schemas.batches import BatchRequest
+    from textgate.validation import validate
+
+    with pytest.raises(ValidationFailed) as refused:
+        validate(
+            BatchRequest,
+            {
+                "operation": "ogangi.send_sms",
+                "items": [{"to": "+13056708084", "text": "hi"}],
+                "status_callback": forged,
+            },
+        )
+    assert [error["field"] for error in refused.value.errors] == ["status_callback"]

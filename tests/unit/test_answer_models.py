@@ -12,7 +12,7 @@ from textgate.sms import describe
 def test_an_operation_is_shown_as_its_view() -> None:
     operation = Operation.new(operation="ogangi.send_sms", client="c", payload={"to": "+1"})
     shown = operation.public()
-    optional = {"dead_lettered_at", "send_at", "deferred_for", "status_callback"}
+    optional = {"dead_lettered_at", "send_at", "deferred_for", "status_callback", "batch_id"}
     assert OperationView.model_validate(shown).model_dump(mode="json", exclude=optional) == shown
     assert not optional & set(shown) and "payload" not in shown and "client" not in shown
     scheduled = Operation.new(

@@ -10,6 +10,11 @@ def now() -> float:
     return time.time()
 
 
+def sleep(seconds: float) -> None:
+    """Wait (backoff between retries of a partly processed batch call); tests may replace it."""
+    time.sleep(seconds)
+
+
 def rfc3339(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

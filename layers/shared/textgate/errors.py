@@ -38,6 +38,7 @@ class ApiError(Exception):
     status: int = 500
     code: str = "internal_error"
     title: str = "Internal error"
+    max_errors: int = MAX_ERRORS
 
     def __init__(
         self,
@@ -50,7 +51,7 @@ class ApiError(Exception):
         self.detail = clip(detail or self.title, _MAX_DETAIL)
         self.errors = [
             {"field": clip(error["field"], _MAX_FIELD), "message": clip(error["message"], _MAX_MESSAGE)}
-            for error in (errors or [])[:MAX_ERRORS]
+            for error in (errors or [])[: self.max_errors]
         ]
         self.headers = headers or {}
 
@@ -98,6 +99,17 @@ RecipientOptedOut = _error(422, "recipient_opted_out", "Recipient opted out")
 TooManyAttempts = _error(429, "too_many_attempts", "Too many attempts")
 TooManyRequests = _error(429, "too_many_requests", "Too many requests")
 RecipientLimitReached = _error(429, "recipient_limit_reached", "Recipient limit reached")
+
+
+class BatchRefused(ApiError):
+    """A batch with `all_or_nothing` and a refused item: one entry per refused item, up to a whole batch's."""
+
+    status = 422
+    code = "batch_refused"
+    title = "Batch refused"
+    max_errors = 1000
+
+
 InternalError = _error(500, "internal_error", "Internal error")
 ProviderUnavailable = _error(502, "provider_unavailable", "Provider unavailable")
 ServiceUnavailable = _error(503, "service_unavailable", "Service unavailable")

@@ -154,13 +154,21 @@ def _named(value: OperationName | Provider | None) -> str:
     return value.value if isinstance(value, OperationName | Provider) else OTHER
 
 
-def accepted(operation: OperationName) -> None:
-    emit("OperationAccepted", "Count", 1, {"operation": _named(operation)})
+def accepted(operation: OperationName, count: int = 1) -> None:
+    emit("OperationAccepted", "Count", count, {"operation": _named(operation)})
 
 
-def refused(operation: OperationName | None, reason: str) -> None:
+def refused(operation: OperationName | None, reason: str, count: int = 1) -> None:
     """`operation` None: the request named no operation (an event with an unknown detail-type)."""
-    emit("OperationRefused", "Count", 1, {"operation": _named(operation), "reason": _clean(reason)})
+    emit("OperationRefused", "Count", count, {"operation": _named(operation), "reason": _clean(reason)})
+
+
+def batch_accepted(operation: OperationName, items_accepted: int, items_refused: int) -> None:
+    """A batch answered 202: one batch, and how many of its items became operations and how many were refused."""
+    dimensions = {"operation": _named(operation)}
+    emit("BatchAccepted", "Count", 1, dimensions)
+    emit("BatchItemsAccepted", "Count", items_accepted, dimensions)
+    emit("BatchItemsRefused", "Count", items_refused, dimensions)
 
 
 def _per_provider(provider: Provider, operation: OperationName | None) -> tuple[dict[str, str], ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -34,6 +35,7 @@ TRANSACTIONAL = "transactional"
 MARKETING = "marketing"
 QUIET_HOURS = "quiet_hours"  # deferred_for: textgate moved the send out of the recipient's night
 OPERATION_ID_PATTERN = "^op_[0-9a-f]{24}$"  # what new_id makes
+BATCH_ID_PATTERN = "^bat_[0-9a-f]{24}$"
 
 
 class OperationError(BaseModel):
@@ -87,6 +89,7 @@ class OperationView(BaseModel):
     error: OperationError | None = None
     sms: SmsInfo | None = None
     dead_lettered_at: Timestamp | None = None
+    batch_id: str | None = Field(default=None, pattern=BATCH_ID_PATTERN, description="present when it came in a batch")
     send_at: Timestamp | None = Field(default=None, description="when it is (or was) to be sent, if scheduled")
     deferred_for: str | None = Field(
         default=None, examples=[QUIET_HOURS], description="why textgate moved its send_at: quiet_hours"
@@ -95,7 +98,7 @@ class OperationView(BaseModel):
 
 
 # Shown only where they apply.
-_OPTIONAL_VIEW_FIELDS = ("dead_lettered_at", "send_at", "deferred_for", "status_callback")
+_OPTIONAL_VIEW_FIELDS = ("dead_lettered_at", "send_at", "deferred_for", "status_callback", "batch_id")
 
 
 class Operation(BaseModel):
@@ -118,6 +121,7 @@ class Operation(BaseModel):
     next_attempt_at: float | None = None
     dead_lettered_at: float | None = None
     status_callback: StatusCallbackState | None = None
+    batch_id: str | None = None
     send_at: float | None = None  # epoch seconds
     purpose: str = TRANSACTIONAL
     deferred_for: str | None = None
@@ -136,11 +140,13 @@ class Operation(BaseModel):
         sms: SmsInfo | None = None,
         operation_id: str | None = None,
         status_callback: str | None = None,
+        batch_id: str | None = None,
+        created_at: float | None = None,
         send_at: float | None = None,
         purpose: str = TRANSACTIONAL,
         deferred_for: str | None = None,
     ) -> Operation:
-        at = clock.now()
+        at = clock.now() if created_at is None else created_at
         return cls(
             status=Status.QUEUED if send_at is None else Status.SCHEDULED,
             send_at=send_at,
@@ -155,6 +161,7 @@ class Operation(BaseModel):
             payload=payload,
             sms=sms,
             status_callback=StatusCallbackState(url=status_callback) if status_callback else None,
+            batch_id=batch_id,
         )
 
     def view(self) -> OperationView:
@@ -170,6 +177,7 @@ class Operation(BaseModel):
             error=self.error,
             sms=self.sms,
             dead_lettered_at=clock.rfc3339(self.dead_lettered_at) if self.dead_lettered_at is not None else None,
+            batch_id=self.batch_id,
             send_at=clock.rfc3339(self.send_at) if self.send_at is not None else None,
             deferred_for=self.deferred_for,
             status_callback=self.status_callback.view() if self.status_callback is not None else None,
@@ -178,7 +186,7 @@ class Operation(BaseModel):
     def public(self) -> dict[str, Any]:
         """What a caller sees, as the documented OperationView: never the payload's secrets, never internal
         bookkeeping (lease, next attempt), never a status callback's URL. `dead_lettered_at`, `send_at`,
-        `deferred_for` and `status_callback` only where they apply."""
+        `deferred_for`, `status_callback` and `batch_id` only where they apply."""
         view = self.view()
         return view.model_dump(
             mode="json", exclude={name for name in _OPTIONAL_VIEW_FIELDS if getattr(view, name) is None} or None
@@ -187,6 +195,17 @@ class Operation(BaseModel):
 
 def new_operation_id() -> str:
     return "op_" + secrets.token_hex(12)
+
+
+def new_batch_id() -> str:
+    return "bat_" + secrets.token_hex(12)
+
+
+def batch_operation_id(batch_id: str, index: int) -> str:
+    """The id of a batch's item `index`: derived, so a retry of an interrupted batch finds the operations its
+    first attempt created (and a batch's operations can be listed from its id alone)."""
+    digest = hashlib.sha256(f"{batch_id}#{index}".encode()).hexdigest()
+    return "op_" + digest[:24]
 
 
 Kind = Literal["crm", "poll", "text4info", "mo", "dlr"]  # what a Sumotext callback reports

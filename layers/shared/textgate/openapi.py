@@ -14,7 +14,7 @@ from textgate import registry
 from textgate.errors import Problem
 from textgate.models import OperationView
 from textgate.registry import OperationName
-from textgate.schemas import common, interact, ogangi, sumotext, webhooks
+from textgate.schemas import batches, common, interact, ogangi, sumotext, webhooks
 
 
 @dataclass(frozen=True)
@@ -213,6 +213,44 @@ ROUTES: list[Route] = [
         errors=(403, 409, 422),
     ),
     Route(
+        "post",
+        "/v1/batches",
+        "Many sends of one operation in one request: each item validated as its route, each its own operation",
+        "batches.create",
+        "batches",
+        batches.BatchRequest,
+        response=batches.BatchView,
+        errors=(400, 403, 422),
+        links=("batches.get", "batches.operations"),
+        example={
+            "operation": "ogangi.send_sms",
+            "items": [{"to": "+13056708084", "text": "Hello"}, {"to": "+12121234567", "text": "Hello"}],
+        },
+    ),
+    Route(
+        "get",
+        "/v1/batches/{id}",
+        "A batch and its operations counted by status",
+        "batches.get",
+        "batches",
+        path_model=batches.BatchPath,
+        response=batches.BatchSummary,
+        status=200,
+        errors=(403, 404),
+    ),
+    Route(
+        "get",
+        "/v1/batches/{id}/operations",
+        "A batch's operations, newest first, optionally of one status",
+        "batches.operations",
+        "batches",
+        path_model=batches.BatchPath,
+        query=batches.BatchOperationsQuery,
+        response=batches.BatchOperationsPage,
+        status=200,
+        errors=(403, 404, 422),
+    ),
+    Route(
         "get",
         "/v1/operations/{id}",
         "One operation and what became of it",
@@ -403,9 +441,11 @@ def document_for(protocol: str) -> dict[str, Any]:
             success["content"] = {"application/json": {"schema": _schema_ref(route.response, schemas)}}
         else:
             success["content"] = {"application/json": {"schema": {"type": "object"}}}
+        starts_operation = route.status == 202 and route.response is OperationView
         if route.status == 202:
-            success["headers"] = {"Location": {"schema": {"type": "string"}, "description": "the operation"}}
-        links = ("operations.get",) * (route.status == 202) + route.links
+            where = "the operation" if starts_operation else "the batch"
+            success["headers"] = {"Location": {"schema": {"type": "string"}, "description": where}}
+        links = ("operations.get",) * starts_operation + route.links
         if links:
             success["links"] = {
                 target: {"operationId": target, "parameters": {"id": "$response.body#/id"}} for target in links
@@ -418,6 +458,7 @@ def document_for(protocol: str) -> dict[str, Any]:
             errors |= {400, 415, 422}
         if route.query is not None:
             errors.add(414)  # the query string can be longer than the URL API Gateway takes
+        # (a batch refuses such items one by one, in its 202)
         started = registry.parse(route.operation_id)
         if started is not None and registry.spec(started).texts_handset:
             errors.add(429)  # a text to a recipient over RECIPIENT_DAILY_LIMIT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ from textgate import aws
 from textgate.dal import conditional_failed
 from textgate.settings import get_settings
 
+COMPRESS_OVER = 16 * 1024  # characters of answer kept as they are; longer ones are kept compressed
 IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
 
@@ -37,8 +39,15 @@ def _record(item: dict[str, Any]) -> IdempotencyRecord:
         state=item["state"]["S"],
         locked_until=float(item.get("locked_until", {"N": "0"})["N"]),
         expires_at=float(item["expires_at"]["N"]),
-        response=json.loads(item["response"]["S"]) if "response" in item else None,
+        response=_response(item),
     )
+
+
+def _response(item: dict[str, Any]) -> dict[str, Any] | None:
+    if "response_gzip" in item:
+        stored: dict[str, Any] = json.loads(gzip.decompress(item["response_gzip"]["B"]))
+        return stored
+    return json.loads(item["response"]["S"]) if "response" in item else None
 
 
 def try_claim(key: str, request_hash: str, operation_id: str, *, now: float, lock_seconds: float) -> str | None:
@@ -97,15 +106,19 @@ def get(key: str) -> IdempotencyRecord | None:
 
 
 def complete(key: str, response: dict[str, Any]) -> None:
+    """Keep the answer. A large one (a batch's) is kept compressed: DynamoDB's items stop at 400 KB, and a
+    batch's thousand answers repeat themselves."""
+    text = json.dumps(response, ensure_ascii=False)
+    value: dict[str, Any] = {"S": text}
+    name = "response"
+    if len(text) > COMPRESS_OVER:
+        name, value = "response_gzip", {"B": gzip.compress(text.encode(), mtime=0)}
     aws.dynamodb().update_item(
         TableName=_table(),
         Key={"key": {"S": key}},
         UpdateExpression="SET #state = :completed, #response = :response REMOVE locked_until",
-        ExpressionAttributeNames={"#state": "state", "#response": "response"},
-        ExpressionAttributeValues={
-            ":completed": {"S": COMPLETED},
-            ":response": {"S": json.dumps(response, ensure_ascii=False)},
-        },
+        ExpressionAttributeNames={"#state": "state", "#response": name},
+        ExpressionAttributeValues={":completed": {"S": COMPLETED}, ":response": value},
     )
 
 

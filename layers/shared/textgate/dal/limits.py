@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -85,6 +86,84 @@ def take_slot(key: str, *, limit: int, window_seconds: float, now: float) -> Slo
             continue  # another caller changed it first: start again
 
 
+@dataclass(frozen=True)
+class Slots:
+    """`count` events counted under `key` at `moment`, in one write; `refused` says why the rest were not."""
+
+    key: str
+    moment: float
+    count: int
+    refused: Refused | None = None
+
+
+def take_slots(key: str, count: int, *, limit: int, window_seconds: float, now: float) -> Slots:
+    """Count up to `count` events for `key` at once, as many as the limit leaves room for (a batch's items to one
+    number). The same rule as `take_slot`, in as few writes: one conditional update appending `count` times while
+    the list has room for all of them; otherwise the list is read, pruned and written back with as many as fit,
+    conditional on the version read, so concurrent callers can never count more than the limit together."""
+    if count < 1:
+        return Slots(key, now, 0)
+    table = get_settings().limits_table
+    while True:
+        if count <= limit:
+            try:
+                aws.dynamodb().update_item(
+                    TableName=table,
+                    Key={"key": {"S": key}},
+                    UpdateExpression="SET times = list_append(if_not_exists(times, :empty), :now), "
+                    "version = if_not_exists(version, :zero) + :one, expires_at = :expires",
+                    ConditionExpression="attribute_not_exists(times) OR size(times) <= :room",
+                    ExpressionAttributeValues={
+                        ":empty": {"L": []},
+                        ":now": {"L": [_n(now)] * count},
+                        ":zero": {"N": "0"},
+                        ":one": {"N": "1"},
+                        ":expires": {"N": str(int(now + window_seconds) + 60)},
+                        ":room": {"N": str(limit - count)},
+                    },
+                )
+                return Slots(key, now, count)
+            except ClientError as exc:
+                if not conditional_failed(exc):
+                    raise
+        item = aws.dynamodb().get_item(TableName=table, Key={"key": {"S": key}}, ConsistentRead=True).get("Item")
+        times = [float(entry["N"]) for entry in (item or {}).get("times", {}).get("L", [])]
+        recent = [moment for moment in times if moment > now - window_seconds]
+        room = max(0, limit - len(recent))
+        taken = min(count, room)
+        # When the full list leaves no room, the oldest time says when one place frees; when it does leave some
+        # (fewer than asked), the rest can be retried as soon as the next time leaves the window.
+        refused = None
+        if taken < count:
+            kept = sorted(recent + [now] * taken)
+            refused = Refused(retry_after=kept[len(kept) - limit] + window_seconds - now if kept else window_seconds)
+        if taken == 0:
+            return Slots(key, now, 0, refused)
+        written = (
+            _replace_times(table, key, item["version"]["N"], recent + [now] * taken, expires=now + window_seconds)
+            if item is not None
+            else _create_times(table, key, [now] * taken, expires=now + window_seconds)
+        )
+        if written:
+            return Slots(key, now, taken, refused)
+
+
+def release_slots(slots: Slots) -> None:
+    """Take back `slots` (their items were refused or not recorded after all). Best effort, like `release_slot`."""
+    if slots.count < 1:
+        return
+    table = get_settings().limits_table
+    for _ in range(5):
+        item = aws.dynamodb().get_item(TableName=table, Key={"key": {"S": slots.key}}, ConsistentRead=True).get("Item")
+        times = [float(entry["N"]) for entry in (item or {}).get("times", {}).get("L", [])]
+        if item is None or slots.moment not in times:
+            return
+        for _ in range(min(slots.count, times.count(slots.moment))):
+            times.remove(slots.moment)
+        if _replace_times(table, slots.key, item["version"]["N"], times):
+            return
+
+
 def release_slot(slot: Slot) -> None:
     """Take back one counted event (its request was refused after all). Best effort: a missed release only
     makes the limit stricter for a while."""
@@ -99,19 +178,45 @@ def release_slot(slot: Slot) -> None:
             return
 
 
-def _replace_times(table: str, counter: str, version: str, times: list[float]) -> bool:
+def _replace_times(table: str, counter: str, version: str, times: list[float], *, expires: float | None = None) -> bool:
     """Write `times` over the item read, unless someone wrote it since."""
+    values: dict[str, Any] = {
+        ":times": {"L": [_n(moment) for moment in times]},
+        ":one": {"N": "1"},
+        ":version": {"N": version},
+    }
+    expression = "SET times = :times, version = version + :one"
+    if expires is not None:
+        expression += ", expires_at = :expires"
+        values[":expires"] = {"N": str(int(expires) + 60)}
     try:
         aws.dynamodb().update_item(
             TableName=table,
             Key={"key": {"S": counter}},
-            UpdateExpression="SET times = :times, version = version + :one",
+            UpdateExpression=expression,
             ConditionExpression="version = :version",
-            ExpressionAttributeValues={
-                ":times": {"L": [_n(moment) for moment in times]},
-                ":one": {"N": "1"},
-                ":version": {"N": version},
+            ExpressionAttributeValues=values,
+        )
+    except ClientError as exc:
+        if conditional_failed(exc):
+            return False
+        raise
+    return True
+
+
+def _create_times(table: str, counter: str, times: list[float], *, expires: float) -> bool:
+    """Create the counter with `times`, unless someone created it since it was read missing."""
+    try:
+        aws.dynamodb().put_item(
+            TableName=table,
+            Item={
+                "key": {"S": counter},
+                "times": {"L": [_n(moment) for moment in times]},
+                "version": {"N": "1"},
+                "expires_at": {"N": str(int(expires) + 60)},
             },
+            ConditionExpression="attribute_not_exists(#k)",
+            ExpressionAttributeNames={"#k": "key"},
         )
     except ClientError as exc:
         if conditional_failed(exc):

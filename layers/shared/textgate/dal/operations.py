@@ -7,17 +7,21 @@ learns it lost the race (`None` / `False`) instead of sending twice or overwriti
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
-from textgate import aws
-from textgate.dal import conditional_failed
+from textgate import aws, clock, log
+from textgate.dal import UNPROCESSED_ATTEMPTS, backoff, batch_get, conditional_failed
 from textgate.models import FINAL_STATUSES, Operation, OperationError, Status, StatusCallbackState
 from textgate.settings import get_settings
 
+logger = log.get_logger(__name__)
+
 _JSON_FIELDS = ("payload", "result", "error", "sms")
+BATCH_WRITE_SIZE = 25  # BatchWriteItem's most items per call
 # `send_at` is epoch seconds, like every time on the record.
 _NUMBER_FIELDS = (
     "attempts",
@@ -28,7 +32,7 @@ _NUMBER_FIELDS = (
     "dead_lettered_at",
     "send_at",
 )
-_OPTIONAL_TEXT_FIELDS = ("deferred_for",)
+_OPTIONAL_TEXT_FIELDS = ("deferred_for", "batch_id")
 
 
 def _table() -> str:
@@ -122,6 +126,52 @@ def create(operation: Operation) -> Operation:
             raise
         return existing
     return operation
+
+
+def create_many(operations: Sequence[Operation]) -> list[str]:
+    """Write new records with BatchWriteItem, 25 to a call; the ids of those that could not be written.
+
+    BatchWriteItem has no conditions: callers pass only operations they know are not stored yet (a fresh batch,
+    or the ones a retry found missing), under the Idempotency-Key's lock. Unprocessed items (throttling) are
+    written again with backoff; a chunk the service refuses outright is reported, not raised, because records
+    written before it are already real operations."""
+    unwritten: list[str] = []
+    for start in range(0, len(operations), BATCH_WRITE_SIZE):
+        chunk = operations[start : start + BATCH_WRITE_SIZE]
+        requests = [{"PutRequest": {"Item": to_item(operation)}} for operation in chunk]
+        try:
+            left = _write_until_processed(requests)
+        except ClientError:
+            logger.exception("could not write a chunk of operation records")
+            left = requests
+        unwritten.extend(request["PutRequest"]["Item"]["id"]["S"] for request in left)
+    return unwritten
+
+
+def _write_until_processed(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Write `requests` and again what DynamoDB left unprocessed; what is still left after the last attempt."""
+    for attempt in range(UNPROCESSED_ATTEMPTS):
+        if attempt:
+            clock.sleep(backoff(attempt))
+        answer: Any = aws.dynamodb().batch_write_item(RequestItems={_table(): requests})  # type: ignore[dict-item]
+        requests = list(answer.get("UnprocessedItems", {}).get(_table(), []))
+        if not requests:
+            return []
+    return requests
+
+
+def get_many(operation_ids: Sequence[str], *, consistent: bool = True) -> dict[str, Operation]:
+    """The stored records among `operation_ids` (BatchGetItem), by id; missing ids are absent."""
+    keys = [{"id": {"S": value}} for value in dict.fromkeys(operation_ids)]
+    operations = (from_item(item) for item in batch_get(_table(), keys, consistent=consistent))
+    return {operation.id: operation for operation in operations}
+
+
+def statuses(operation_ids: Sequence[str]) -> dict[str, Status]:
+    """The status of each stored record among `operation_ids`, eventually consistent (half a read unit each)."""
+    keys = [{"id": {"S": value}} for value in dict.fromkeys(operation_ids)]
+    items = batch_get(_table(), keys, consistent=False, projection="id, #status", names={"#status": "status"})
+    return {item["id"]["S"]: Status(item["status"]["S"]) for item in items}
 
 
 def get(operation_id: str) -> Operation | None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from textgate import aws
-from textgate.dal import conditional_failed
+from textgate.dal import batch_get, conditional_failed
 from textgate.settings import get_settings
 
 
@@ -41,6 +42,14 @@ def get(phone: str, *, consistent: bool = True) -> SuppressionEntry | None:
 def is_opted_out(phone: str, *, consistent: bool = True) -> bool:
     entry = get(phone, consistent=consistent)
     return entry is not None and entry.opted_out
+
+
+def opted_out_among(phones: Iterable[str], *, consistent: bool = True) -> set[str]:
+    """The numbers of `phones` that are opted out, read with BatchGetItem: a batch's recipients in a round trip
+    per hundred instead of one each. `consistent=False` as for `get`."""
+    keys = [{"phone": {"S": phone}} for phone in dict.fromkeys(phones)]
+    items = batch_get(_table(), keys, consistent=consistent, projection="phone, opted_out")
+    return {str(item["phone"]["S"]) for item in items if item.get("opted_out", {}).get("BOOL")}
 
 
 def change(

@@ -18,6 +18,7 @@ from textgate.models import new_operation_id
 HEADER = "Idempotency-Key"
 logger = log.get_logger(__name__)
 _reserved: contextvars.ContextVar[str | None] = contextvars.ContextVar("reserved_operation_id", default=None)
+_resumed: contextvars.ContextVar[bool] = contextvars.ContextVar("resumed_claim", default=False)
 LOCK_SECONDS = 60.0
 
 
@@ -46,8 +47,9 @@ def run_once(scope: str, key: str, fingerprint: str, run: Callable[[], dict[str,
     check_key(key)
     scoped = f"{scope}#{key}"
     reserved: str | None = None
+    fresh = new_operation_id()
     for _ in range(2):
-        reserved = store.try_claim(scoped, fingerprint, new_operation_id(), now=clock.now(), lock_seconds=LOCK_SECONDS)
+        reserved = store.try_claim(scoped, fingerprint, fresh, now=clock.now(), lock_seconds=LOCK_SECONDS)
         if reserved is not None:
             break
         record = store.get(scoped)
@@ -61,6 +63,7 @@ def run_once(scope: str, key: str, fingerprint: str, run: Callable[[], dict[str,
     else:
         raise IdempotencyKeyInUse(f"the first request with this {HEADER} is still running")
     token = _reserved.set(reserved)
+    resumed = _resumed.set(reserved != fresh)
     try:
         response = run()
     except BaseException:
@@ -68,6 +71,7 @@ def run_once(scope: str, key: str, fingerprint: str, run: Callable[[], dict[str,
         raise
     finally:
         _reserved.reset(token)
+        _resumed.reset(resumed)
     if not _keepable(int(response.get("statusCode", 500))):
         store.release(scoped)
         return response, False
@@ -87,3 +91,9 @@ def _keepable(status: int) -> bool:
 def reserved_operation_id() -> str | None:
     """The operation id this request's Idempotency-Key reserved, if it has one (see dal.idempotency.try_claim)."""
     return _reserved.get()
+
+
+def resumed() -> bool:
+    """Whether this request took over the claim of an earlier attempt that never answered (it died half way):
+    then the work it reserved may be partly done, and a batch looks for the operations it already created."""
+    return _resumed.get()

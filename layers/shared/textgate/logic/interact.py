@@ -15,17 +15,7 @@ from textgate.validation import validate
 
 
 def accept_campaign_sms(client: str, campaign_id: str, request: SendCampaignSmsRequest) -> Operation:
-    errors = deployment_errors(request.model_dump())
-    if errors:
-        raise ValidationFailed("invalid " + ", ".join(error["field"] for error in errors), errors=errors)
-    payload = InteractCampaignSms(
-        campaign_id=campaign_id,
-        caller_id=request.caller_id,
-        jp_token=request.jp_token,
-        sender=request.sender,
-        additional_params=request.additional_params,
-        send_from_master_account=request.send_from_master_account,
-    )
+    payload = campaign_sms_payload(campaign_id, request)
     # No `sms` description: the text is the campaign's, held by Interact.
     return operations.accept(
         client=client,
@@ -37,8 +27,23 @@ def accept_campaign_sms(client: str, campaign_id: str, request: SendCampaignSmsR
     )
 
 
+def campaign_sms_payload(campaign_id: str, request: SendCampaignSmsRequest) -> InteractCampaignSms:
+    """What a campaign SMS stores (the route and a batch's items alike), once this deployment's protocol allows it."""
+    errors = deployment_errors(request.model_dump())
+    if errors:
+        raise ValidationFailed("invalid " + ", ".join(error["field"] for error in errors), errors=errors)
+    return InteractCampaignSms(
+        campaign_id=campaign_id,
+        caller_id=request.caller_id,
+        jp_token=request.jp_token,
+        sender=request.sender,
+        additional_params=request.additional_params,
+        send_from_master_account=request.send_from_master_account,
+    )
+
+
 def accept_campaign_document(client: str, document: dict[str, Any]) -> Operation:
-    """An event's detail or a batch's request: the body plus the `campaign_id` that HTTP takes from the path."""
+    """An event's detail: the body plus the `campaign_id` that HTTP takes from the path."""
     body = dict(document)
     campaign_id, request = parse_request(str(body.pop("campaign_id", "")), body)
     return accept_campaign_sms(client, campaign_id, request)

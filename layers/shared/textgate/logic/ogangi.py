@@ -26,7 +26,8 @@ def sender(requested: str | None) -> str:
     return sender.removeprefix("+")
 
 
-def accept_sms(client: str, request: SendSmsRequest) -> Operation:
+def sms_payload(request: SendSmsRequest) -> tuple[OgangiSms, sms.SmsInfo]:
+    """What a send stores, and its text's description (the route and a batch's items alike)."""
     payload = OgangiSms(
         to=request.to,
         text=request.text,
@@ -35,11 +36,16 @@ def accept_sms(client: str, request: SendSmsRequest) -> Operation:
         carrier_id=request.carrier_id,
         flags=request.flags,
     )
+    return payload, sms.describe(request.text)
+
+
+def accept_sms(client: str, request: SendSmsRequest) -> Operation:
+    payload, described = sms_payload(request)
     return operations.accept(
         client=client,
         operation=OperationName.OGANGI_SEND_SMS,
         payload=payload,
-        sms=sms.describe(request.text),
+        sms=described,
         send_at=request.send_at,
         purpose=request.purpose,
         status_callback=request.status_callback,

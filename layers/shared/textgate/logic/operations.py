@@ -119,18 +119,23 @@ def _release(slots: list[limits.Slot]) -> None:
 
 def _schedule_or_fail(operation: Operation, send_at: float) -> None:
     try:
-        wait = send_at - clock.now()
-        if wait < SCHEDULER_PRECISION_SECONDS:
-            # Quiet hours that end within the minute: Scheduler fires within the minute of its `at()` anyway
-            # (and one in the past may be refused), so the queue's own delay carries it; delivery still finds
-            # it `scheduled` and asks the recipient again.
-            queue.enqueue(operation.provider, operation.id, delay_seconds=wait)
-        else:
-            schedules.create(operation.id, operation.provider, send_at)
+        schedule(operation, send_at)
         return
     except Exception:
         logger.exception("could not schedule the operation")
     _fail_unqueued(operation)
+
+
+def schedule(operation: Operation, send_at: float) -> None:
+    """Give a scheduled operation its way to the queue at `send_at` (a route's, a batch item's)."""
+    wait = send_at - clock.now()
+    if wait < SCHEDULER_PRECISION_SECONDS:
+        # Quiet hours that end within the minute: Scheduler fires within the minute of its `at()` anyway
+        # (and one in the past may be refused), so the queue's own delay carries it; delivery still finds
+        # it `scheduled` and asks the recipient again.
+        queue.enqueue(operation.provider, operation.id, delay_seconds=wait)
+    else:
+        schedules.create(operation.id, operation.provider, send_at)
 
 
 def _enqueue_or_fail(operation: Operation) -> None:

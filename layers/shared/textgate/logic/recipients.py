@@ -7,11 +7,11 @@ and forgotten on the other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from textgate.dal import limits, suppression
-from textgate.errors import RecipientLimitReached, RecipientOptedOut
+from textgate.errors import ApiError, RecipientLimitReached, RecipientOptedOut
 from textgate.registry import OperationName, spec
 from textgate.settings import get_settings
 
@@ -44,10 +44,21 @@ def ensure_may_text(found: Handset) -> None:
     """Refuse (422) a text to a number on the suppression list. Eventually consistent: delivery reads the list
     again, consistently, before the provider is called, so an opt-out this read misses still stops the text."""
     if suppression.is_opted_out(found.number, consistent=False):
-        raise RecipientOptedOut(
-            "the recipient opted out of messages; nothing was queued",
-            errors=[{"field": found.field, "message": "is on the suppression list"}],
-        )
+        raise opted_out(found)
+
+
+def opted_out(found: Handset) -> ApiError:
+    """The refusal of a text to a number on the suppression list."""
+    return RecipientOptedOut(
+        "the recipient opted out of messages; nothing was queued",
+        errors=[{"field": found.field, "message": "is on the suppression list"}],
+    )
+
+
+def opted_out_among(numbers: Iterable[str]) -> set[str]:
+    """The numbers on the suppression list, of many (a batch's), read together and, like `ensure_may_text`,
+    eventually consistent (delivery reads the list again before the provider is called)."""
+    return suppression.opted_out_among(numbers, consistent=False)
 
 
 def opted_out_now(operation: OperationName, payload: Mapping[str, object]) -> Handset | None:
@@ -66,9 +77,21 @@ def take_daily_slot(number: str, now: float) -> limits.Slot:
     limit = get_settings().recipient_daily_limit
     taken = limits.take_slot(daily_key(number), limit=limit, window_seconds=DAY_SECONDS, now=now)
     if isinstance(taken, limits.Refused):
-        wait = taken.retry_after_header
-        raise RecipientLimitReached(
-            f"at most {limit} texts to one recipient in 24 hours; try again in {wait} seconds",
-            headers={"Retry-After": wait},
-        )
+        raise limit_reached(limit, taken)
     return taken
+
+
+def take_daily_slots(number: str, count: int, now: float) -> tuple[limits.Slots, ApiError | None]:
+    """Count `count` texts to `number` at once (a batch's items to it), as many as the daily limit allows; the
+    refusal of the rest, if any."""
+    limit = get_settings().recipient_daily_limit
+    taken = limits.take_slots(daily_key(number), count, limit=limit, window_seconds=DAY_SECONDS, now=now)
+    return taken, limit_reached(limit, taken.refused) if taken.refused is not None else None
+
+
+def limit_reached(limit: int, refused: limits.Refused) -> ApiError:
+    wait = refused.retry_after_header
+    return RecipientLimitReached(
+        f"at most {limit} texts to one recipient in 24 hours; try again in {wait} seconds",
+        headers={"Retry-After": wait},
+    )
