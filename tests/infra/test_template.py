@@ -148,6 +148,22 @@ def test_status_callbacks_have_their_own_queue_dead_letter_queue_and_function() 
         assert decrypts == (name in {"StatusCallbackFunction", "WebhookSecretFunction"}), name
 
 
+def test_every_function_that_ends_an_operation_may_both_publish_its_end_and_queue_its_callback() -> None:
+    """`outcomes.announce` does both: a function given only one of them would end operations silently on the
+    bus (an accept whose queue refused it) or without their status callback."""
+    for name, spec in FUNCTIONS.items():
+        actions = {
+            (action, resource.value if isinstance(resource, Tagged) else resource)
+            for statement in _statements(spec)
+            for action in statement["Action"]
+            for resource in statement["Resource"]
+        }
+        queues_callbacks = ("sqs:SendMessage", "StatusCallbackQueue.Arn") in actions
+        if queues_callbacks:
+            assert ("events:PutEvents", "EventBus.Arn") in actions, name
+            assert "EVENT_BUS_NAME" in spec["Properties"]["Environment"]["Variables"], name
+
+
 def test_each_delivery_function_reserves_as_much_concurrency_as_its_queue_may_use() -> None:
     # Equal: the pollers never ask for more than the reservation (no throttled batches spending receive counts),
     # and the rest of the account never takes it. The dead-letter reader, on four queues, reserves nothing.

@@ -19,7 +19,7 @@ from textgate.dal import idempotency as key_store
 from textgate.dal import operations as records
 from textgate.dal import queue, suppression
 from textgate.errors import ApiError, BatchRefused, IdempotencyKeyInUse, NotFound, ValidationFailed
-from textgate.logic import batches, idempotency, recipients
+from textgate.logic import batch_reports, batches, idempotency, recipients
 from textgate.models import OperationError, Status, batch_operation_id
 from textgate.schemas.batches import BatchOperationsQuery, BatchRequest
 from textgate.settings import get_settings
@@ -325,7 +325,7 @@ def test_messages_that_cannot_be_queued_settle_their_operations(monkeypatch: pyt
     failed = records.get(batch_operation_id(answer["id"], 0))
     assert failed is not None and failed.status is Status.FAILED
     assert len(drain()) == 3
-    shown = batches.get("c", answer["id"])
+    shown = batch_reports.get("c", answer["id"])
     assert (shown["accepted"], shown["refused"], shown["counts"]) == (3, 2, {"queued": 3})
 
 
@@ -342,14 +342,14 @@ def test_counts_and_pages_newest_first_with_a_status_filter() -> None:
     for operation_id in ids[:5]:
         records.fail_unsent(operation_id, now=clock.now(), error=OperationError(code="x", message="x"))
 
-    shown = batches.get("c", answer["id"])
+    shown = batch_reports.get("c", answer["id"])
     assert shown["counts"] == {"failed": 5, "queued": 92}
     assert (shown["accepted"], shown["refused"], shown["operation"]) == (97, 0, "ogangi.send_sms")
 
     seen: list[str] = []
     cursor = None
     while True:
-        page = batches.list_operations("c", answer["id"], BatchOperationsQuery(limit=40, cursor=cursor))
+        page = batch_reports.list_operations("c", answer["id"], BatchOperationsQuery(limit=40, cursor=cursor))
         seen.extend(operation["id"] for operation in page["items"])
         assert all(operation["batch_id"] == answer["id"] for operation in page["items"])
         cursor = page["next_cursor"]
@@ -357,9 +357,9 @@ def test_counts_and_pages_newest_first_with_a_status_filter() -> None:
             break
     assert seen == ids[::-1]
 
-    failed = batches.list_operations("c", answer["id"], BatchOperationsQuery(status=Status.FAILED, limit=3))
+    failed = batch_reports.list_operations("c", answer["id"], BatchOperationsQuery(status=Status.FAILED, limit=3))
     assert [operation["id"] for operation in failed["items"]] == ids[4:1:-1]
-    rest = batches.list_operations(
+    rest = batch_reports.list_operations(
         "c", answer["id"], BatchOperationsQuery(status=Status.FAILED, limit=3, cursor=failed["next_cursor"])
     )
     assert [operation["id"] for operation in rest["items"]] == ids[1::-1]
@@ -369,20 +369,20 @@ def test_counts_and_pages_newest_first_with_a_status_filter() -> None:
 def test_another_clients_batch_is_not_found() -> None:
     answer = batches.accept("c", sms_batch([sms(new_phone())]))
     with pytest.raises(NotFound):
-        batches.get("other", answer["id"])
+        batch_reports.get("other", answer["id"])
     with pytest.raises(NotFound):
-        batches.list_operations("other", answer["id"], BatchOperationsQuery())
+        batch_reports.list_operations("other", answer["id"], BatchOperationsQuery())
     with pytest.raises(NotFound):
-        batches.get("c", "bat_" + "0" * 24)
+        batch_reports.get("c", "bat_" + "0" * 24)
 
 
 def test_a_cursor_of_another_batch_is_refused() -> None:
     first = batches.accept("c", sms_batch([sms(new_phone()) for _ in range(3)]))
     second = batches.accept("c", sms_batch([sms(new_phone()) for _ in range(3)]))
-    page = batches.list_operations("c", first["id"], BatchOperationsQuery(limit=1))
+    page = batch_reports.list_operations("c", first["id"], BatchOperationsQuery(limit=1))
     for cursor in (page["next_cursor"], "not-a-cursor"):
         with pytest.raises(ValidationFailed):
-            batches.list_operations("c", second["id"], BatchOperationsQuery(cursor=cursor))
+            batch_reports.list_operations("c", second["id"], BatchOperationsQuery(cursor=cursor))
 
 
 def test_a_finished_batch_keeps_its_counts_and_is_not_counted_again(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -390,15 +390,15 @@ def test_a_finished_batch_keeps_its_counts_and_is_not_counted_again(monkeypatch:
     ids = [item["operation_id"] for item in answer["items"]]
     for operation_id in ids[:3]:
         records.fail_unsent(operation_id, now=clock.now(), error=OperationError(code="x", message="x"))
-    assert batches.get("c", answer["id"])["counts"] == {"failed": 3, "queued": 1}  # not finished: not kept
+    assert batch_reports.get("c", answer["id"])["counts"] == {"failed": 3, "queued": 1}  # not finished: not kept
     records.fail_unsent(ids[3], now=clock.now(), error=OperationError(code="x", message="x"))
-    assert batches.get("c", answer["id"])["counts"] == {"failed": 4}
+    assert batch_reports.get("c", answer["id"])["counts"] == {"failed": 4}
 
     def no_counting(_ids: Any) -> Any:
         raise AssertionError("a finished batch's counts are read from its record")
 
     monkeypatch.setattr(records, "statuses", no_counting)
-    assert batches.get("c", answer["id"])["counts"] == {"failed": 4}
+    assert batch_reports.get("c", answer["id"])["counts"] == {"failed": 4}
 
 
 def test_a_resumed_all_or_nothing_batch_refuses_alone_what_changed_since(

@@ -216,16 +216,16 @@ def test_many_slots_are_taken_in_one_write_and_never_beyond_the_limit(calls: lis
     now = clock.now()
 
     first = limits.take_slots(key, 3, limit=5, window_seconds=60, now=now)
-    assert (first.count, first.refused) == (3, None)
+    assert (first.taken, first.refused) == (3, None)
     assert calls.count("UpdateItem") == 1
 
     second = limits.take_slots(key, 4, limit=5, window_seconds=60, now=now + 1)
-    assert second.count == 2
+    assert second.taken == 2
     assert second.refused is not None
     assert second.refused.retry_after == pytest.approx(59)  # when the first three leave the window
 
     third = limits.take_slots(key, 1, limit=5, window_seconds=60, now=now + 2)
-    assert third.count == 0
+    assert third.taken == 0
     assert third.refused is not None
     assert len(times_of(key)) == 5
 
@@ -233,7 +233,7 @@ def test_many_slots_are_taken_in_one_write_and_never_beyond_the_limit(calls: lis
 def test_more_items_than_the_limit_take_the_limit(aws_env: dict[str, str]) -> None:
     key = limits.key("daily", new_phone())
     taken = limits.take_slots(key, 210, limit=200, window_seconds=86_400, now=clock.now())
-    assert taken.count == 200
+    assert taken.taken == 200
     assert taken.refused is not None
     assert len(times_of(key)) == 200
 
@@ -245,7 +245,7 @@ def test_times_that_left_the_window_make_room(aws_env: dict[str, str]) -> None:
 
     taken = limits.take_slots(key, 4, limit=5, window_seconds=60, now=now)
 
-    assert (taken.count, taken.refused) == (4, None)
+    assert (taken.taken, taken.refused) == (4, None)
     assert times_of(key) == [now] * 4
 
 
@@ -258,7 +258,7 @@ def test_concurrent_batches_to_one_number_never_pass_the_limit(aws_env: dict[str
             pool.map(lambda n: limits.take_slots(key, 3, limit=10, window_seconds=60, now=now + n / 100), range(8))
         )
 
-    assert sum(slots.count for slots in taken) == 10
+    assert sum(slots.taken for slots in taken) == 10
     assert len(times_of(key)) == 10
 
 
@@ -270,7 +270,7 @@ def test_released_slots_are_given_back(aws_env: dict[str, str]) -> None:
 
     limits.release_slots(given_back)
 
-    assert times_of(key) == [now] * kept.count
+    assert times_of(key) == [now] * kept.taken
 
 
 def test_opted_out_numbers_are_read_in_bulk(calls: list[str]) -> None:

@@ -481,3 +481,104 @@ def test_a_batch_with_a_forged_status_callback_is_refused_whole(aws_env: dict[st
             },
         )
     assert [error["field"] for error in refused.value.errors] == ["status_callback"]
+
+
+def _answer_lost(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """`records.<name>` writes, then its answer is lost (as when botocore's retry of an applied conditional write
+    finds its condition gone and the DAL answers None)."""
+    real = getattr(records, name)
+
+    def lost(*args: Any, **kwargs: Any) -> None:
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(records, name, lost)
+
+
+def test_an_end_whose_write_answer_was_lost_still_calls_back(
+    env: dict[str, str], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from textgate.delivery import DeliveryConfig, deliver_message
+    from textgate.providers.outcome import ProviderOutcome
+
+    operation = records.create(
+        Operation.new(
+            operation="ogangi.send_sms",
+            client="local",
+            payload={"to": "+13056708084", "text": "hi", "from": "1"},
+            status_callback=receiver.url + "/lost-answer",
+        )
+    )
+    config = DeliveryConfig(
+        Provider.OGANGI, {OperationName.OGANGI_SEND_SMS: lambda _: ProviderOutcome.succeeded({"id": "m"})}
+    )
+    _answer_lost(monkeypatch, "finish")
+    assert deliver_message(json.dumps({"operation_id": operation.id}), config) is True
+    assert records.get(operation.id).status is Status.SUCCEEDED  # type: ignore[union-attr]
+    assert [message["attempt"] for message in queued_for(operation.id)] == [1]
+
+
+def test_an_unqueued_accept_whose_write_answer_was_lost_is_still_a_503_and_calls_back(
+    env: dict[str, str], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from textgate.dal import queue
+    from textgate.errors import ServiceUnavailable
+    from textgate.logic import operations
+    from textgate.payloads import OgangiSms
+
+    created: list[str] = []
+    real_create = records.create
+    monkeypatch.setattr(records, "create", lambda operation: created.append(operation.id) or real_create(operation))
+    monkeypatch.setattr(queue, "enqueue", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("SQS is down")))
+    _answer_lost(monkeypatch, "fail_unsent")
+    with pytest.raises(ServiceUnavailable):
+        operations.accept(
+            client="local",
+            operation="ogangi.send_sms",
+            payload=OgangiSms(to="+13056708084", text="hi", sender="1"),
+            status_callback=receiver.url + "/unqueued-lost",
+        )
+    assert records.get(created[0]).status is Status.FAILED  # type: ignore[union-attr]
+    assert [message["attempt"] for message in queued_for(created[0])] == [1]
+
+
+def test_a_cancel_whose_callback_could_not_be_queued_is_a_503_and_its_retry_queues_it(
+    env: dict[str, str], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from textgate.errors import NotCancelable, ServiceUnavailable
+    from textgate.logic import operations
+
+    waiting = records.create(
+        Operation.new(
+            operation="ogangi.send_sms",
+            client="local",
+            payload={"to": "+13056708084", "text": "hi", "from": "1"},
+            status_callback=receiver.url + "/cancel-retried",
+        )
+    )
+    real_enqueue = store.enqueue
+    monkeypatch.setattr(store, "enqueue", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("SQS is down")))
+    with pytest.raises(ServiceUnavailable):
+        operations.cancel("local", waiting.id)
+    assert records.get(waiting.id).status is Status.CANCELED  # type: ignore[union-attr]
+    assert queued_for(waiting.id, wait=1) == []
+    monkeypatch.setattr(store, "enqueue", real_enqueue)
+    with pytest.raises(NotCancelable):  # already canceled: 409, and what the first cancel left undone is done
+        operations.cancel("local", waiting.id)
+    [message] = queued_for(waiting.id)
+    assert status_callbacks.deliver_message(json.dumps(message))
+    [(_, headers, body)] = receiver.received
+    assert verify(webhook_secrets.current("local").secret, headers, body)["type"] == "operation.canceled"
+
+
+def test_redrive_queues_the_callback_of_a_final_operation_whose_message_was_dead_lettered(
+    env: dict[str, str], receiver: Receiver
+) -> None:
+    """Delivery keeps its message while a final operation's callback cannot be queued; after its last receive it
+    is dead-lettered. Redrive finds the operation final and queues the callback then."""
+    from textgate.logic import dead_letters
+
+    operation = ended(receiver.url + "/dead-lettered")
+    assert dead_letters.mark(json.dumps({"operation_id": operation.id})) is dead_letters.Reading.MARKED
+    report = dead_letters.redrive()
+    assert operation.id in report.already_final
+    assert [message["attempt"] for message in queued_for(operation.id)] == [1]

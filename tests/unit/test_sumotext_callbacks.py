@@ -12,11 +12,11 @@ from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
+from textgate.callback_hits import CallbackHit
 from textgate.dal import callbacks, events
 from textgate.errors import ApiError
 from textgate.http_api import parse_event
 from textgate.logic import opt_outs, sumotext
-from textgate.models import CallbackHit
 from textgate.secrets import SecretUnavailable
 from textgate.sumotext_http import MAX_BODY_BYTES, MAX_PARAMETERS, query_pairs
 from textgate_local.template import ROOT

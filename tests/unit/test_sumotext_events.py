@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from textgate.callback_hits import CallbackHit
 from textgate.dal import callbacks
 from textgate.errors import ApiError
 from textgate.logic import sumotext
-from textgate.models import CallbackHit
 from textgate.schemas.sumotext import EventsQuery
 from textgate.validation import validate
 from textgate_local.template import ROOT

@@ -141,7 +141,7 @@ def _deliver(operation_id: str, config: DeliveryConfig) -> bool:
             error=OperationError(code="recipient_opted_out", message="the recipient opted out after this was queued"),
             refund_attempt=True,
         )
-        return ended is None or announce(ended)
+        return _announce(ended, operation_id)
     # At DEBUG: the line after the answer says it all once; a call that never ended shows as `sending`.
     logger.debug("calling the provider", extra={"attempt": claimed.attempts, "operation": claimed.operation})
     outcome = _call(config, claimed)
@@ -177,7 +177,7 @@ def _not_claimed(operation_id: str, current: Operation | None, now: float, confi
                     "it may or may not have acted",
                 ),
             )
-            return ended is None or announce(ended)
+            return _announce(ended, operation_id)
         return False  # another worker holds it; look again when this message comes back
     # Not due yet (a copy of a message whose delayed successor is queued, or SQS a little ahead): its time.
     return _requeue(operation_id, config.provider, (current.next_attempt_at or now) - now)
@@ -217,7 +217,7 @@ def _fire(operation: Operation, now: float) -> Operation | None:
 def _end_unsent(operation_id: str, now: float, error: OperationError) -> bool:
     """Fail an operation that no provider was handed (its recipient may not be texted); the message is done."""
     ended = records.fail_unsent(operation_id, now=now, error=error)
-    return ended is None or announce(ended)
+    return _announce(ended, operation_id)
 
 
 def _hold_for_quiet_hours(claimed: Operation, allowed: float | None, now: float, config: DeliveryConfig) -> bool:
@@ -235,7 +235,7 @@ def _hold_for_quiet_hours(claimed: Operation, allowed: float | None, now: float,
             ),
             refund_attempt=True,
         )
-        return ended is None or announce(ended)
+        return _announce(ended, claimed.id)
     held = records.hold(claimed.id, attempt=claimed.attempts, now=now, until=allowed)
     if held is None:
         latest = records.get(claimed.id)
@@ -324,10 +324,7 @@ def _settle(operation: Operation, outcome: ProviderOutcome, config: DeliveryConf
     else:
         wait = retry.backoff_seconds(attempt, base=settings.retry_base_seconds, cap=settings.retry_max_seconds)
         return _retry_later(operation, outcome, now, wait, refund=False, config=config)
-    if ended is None:
-        logger.error("the operation moved under us; leaving it as it is")
-        return True
-    return announce(ended)
+    return _announce(ended, operation.id)
 
 
 def _learn_opt_out(operation: Operation, outcome: ProviderOutcome) -> None:
@@ -384,6 +381,20 @@ def _error(outcome: ProviderOutcome, *, retryable: bool) -> OperationError:
     return OperationError(
         code=outcome.code or outcome.verdict.value, message=outcome.message or "", retryable=retryable
     )
+
+
+def _announce(ended: Operation | None, operation_id: str) -> bool:
+    """Announce the end this message's conditional write made. None: another worker ended it, or our own write
+    went through and only its answer was lost (botocore retried it and the retry found the condition gone), so
+    nothing was announced here: a final record's callback is queued all the same (at most once: see
+    `ensure_callback_queued`)."""
+    if ended is not None:
+        return announce(ended)
+    latest = records.get(operation_id)
+    if latest is None or not latest.status.final:
+        logger.warning("the operation moved under us; leaving it as it is", extra={"operation_id": operation_id})
+        return True
+    return ensure_callback_queued(latest)
 
 
 def announce(operation: Operation) -> bool:

@@ -13,8 +13,7 @@ import base64
 import functools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -33,8 +32,7 @@ LambdaHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 Route = Callable[["ApiRequest"], dict[str, Any]]
 
 
-@dataclass(frozen=True)
-class ApiRequest:
+class ApiRequest(NamedTuple):  # not a dataclass: a tenth of the import time, at every cold start
     method: str
     path: str
     path_params: dict[str, str]

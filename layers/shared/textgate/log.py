@@ -21,9 +21,8 @@ import re
 import sys
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.logging import Logger
@@ -47,8 +46,7 @@ REDACTED = "[redacted]"
 _MIN_SECRET_CHARS = 6  # shorter values (an empty environment name, "434") would mask ordinary text
 
 
-@dataclass(frozen=True)
-class Bound:
+class Bound(NamedTuple):  # not a dataclass: a tenth of the import time, at every cold start
     """What was bound before a `bind`: hand it to `unbind` to put it back."""
 
     keys: Mapping[str, Any]

@@ -1,14 +1,13 @@
-"""The stored entities that logic passes around: the operation (with its resource view) and a Sumotext callback hit."""
+"""The operation that logic passes around, with its resource view (a Sumotext callback hit is in `callback_hits`)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
-from pydantic.json_schema import SkipJsonSchema
 
 from textgate import clock
 from textgate.registry import OperationName, Provider, spec
@@ -34,6 +33,7 @@ FINAL_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.UNKNOWN, Sta
 TRANSACTIONAL = "transactional"
 MARKETING = "marketing"
 QUIET_HOURS = "quiet_hours"  # deferred_for: textgate moved the send out of the recipient's night
+QUEUE_UNAVAILABLE = "queue_unavailable"  # the error of an operation that could not be queued when accepted
 OPERATION_ID_PATTERN = "^op_[0-9a-f]{24}$"  # what new_id makes
 BATCH_ID_PATTERN = "^bat_[0-9a-f]{24}$"
 
@@ -206,41 +206,3 @@ def batch_operation_id(batch_id: str, index: int) -> str:
     first attempt created (and a batch's operations can be listed from its id alone)."""
     digest = hashlib.sha256(f"{batch_id}#{index}".encode()).hexdigest()
     return "op_" + digest[:24]
-
-
-Kind = Literal["crm", "poll", "text4info", "mo", "dlr"]  # what a Sumotext callback reports
-FieldValue = str | list[str]
-
-
-class CallbackHit(BaseModel):
-    """One stored callback, as the `sumotext.callback` event carries it."""
-
-    id: str = Field(
-        examples=["mo_5f1c…"],
-        description="mo_ or text4info_<digest of mobile, smsid and msg>, dlr_<digest of sumoid and mtcode> (a "
-        "repeat keeps the same id, so it is stored once), else cb_<random>",
-    )
-    kind: Kind
-    mobile: str | None = Field(examples=["+12125551212"], description="E.164 when it could be read, else as given")
-    mobile_valid: bool | None = Field(description="false when the number was stored as given; null without one")
-    received_at: str
-    source_ip: str
-    method: str
-    fields: dict[str, FieldValue] = Field(description="Every parameter but the token; a repeated one is a list")
-    params: dict[str, str] = Field(
-        description="The documented parameters under one spelling each (carrier for carrierId, …)"
-    )
-    poll_key: str | None = Field(default=None, description="poll only: poll#<KEY>")
-    raw_body: str | None = Field(
-        default=None,
-        description="A POST body that was not a form or a JSON object, or parameters too big to keep as fields, as "
-        "text (64 KiB at most)",
-    )
-    raw_body_truncated: bool = Field(default=False, description="true when the raw body was longer than 64 KiB")
-    problem: str | None = Field(
-        default=None,
-        description="Why part of the hit was kept unread (a body that is not parameters, no mobile, …); a hit "
-        "without a readable mobile changes no opt-out",
-    )
-    # The sort key of the indexes: the receive time to the microsecond, then the id. Internal, never shown.
-    received_sk: SkipJsonSchema[str] = Field(exclude=True)

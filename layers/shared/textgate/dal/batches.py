@@ -9,15 +9,13 @@ operation is final the counts are kept on the record, since they cannot change a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from textgate import aws
 from textgate.settings import get_settings
 
 
-@dataclass(frozen=True)
-class BatchRecord:
+class BatchRecord(NamedTuple):  # not a dataclass: a tenth of the import time, at every cold start
     id: str
     client: str
     operation: str

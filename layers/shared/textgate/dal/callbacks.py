@@ -16,8 +16,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from textgate import aws
+from textgate.callback_hits import CallbackHit
 from textgate.dal import conditional_failed
-from textgate.models import CallbackHit
 from textgate.settings import get_settings
 
 # index -> its partition key attribute; every index sorts on received_sk

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
@@ -18,8 +17,7 @@ IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
 
 
-@dataclass(frozen=True)
-class IdempotencyRecord:
+class IdempotencyRecord(NamedTuple):  # not a dataclass: a tenth of the import time, at every cold start
     key: str
     request_hash: str
     state: str

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from botocore.exceptions import ClientError
 
@@ -255,8 +254,7 @@ def _n(value: float) -> dict[str, str]:
     return {"N": repr(value)}
 
 
-@dataclass(frozen=True)
-class ClaimAnswer:
+class ClaimAnswer(NamedTuple):  # not a dataclass: a tenth of the import time, at every cold start
     claimed: Operation | None  # the record, now `sending` under this claim
     current: Operation | None  # when not claimed: the record as it stood (None: there is no such operation)
 

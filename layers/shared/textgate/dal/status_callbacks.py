@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from botocore.exceptions import ClientError
 
@@ -23,8 +22,7 @@ from textgate.settings import get_settings
 MAX_DELAY_SECONDS = 900  # SQS's ceiling for DelaySeconds: longer waits come back early and wait again
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):  # not a dataclass: a tenth of the import time, at every cold start
     operation_id: str
     attempt: int
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
@@ -13,8 +12,7 @@ from textgate.dal import batch_get, conditional_failed
 from textgate.settings import get_settings
 
 
-@dataclass(frozen=True)
-class SuppressionEntry:
+class SuppressionEntry(NamedTuple):  # not a dataclass: a tenth of the import time, at every cold start
     phone: str
     opted_out: bool
     source: str

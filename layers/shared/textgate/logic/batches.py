@@ -18,14 +18,10 @@ answers 503 as a whole.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextvars
-import json
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from textgate import clock, log, metrics, registry
@@ -36,13 +32,20 @@ from textgate.errors import (
     ApiError,
     BatchRefused,
     InternalError,
-    NotFound,
     ServiceUnavailable,
     ValidationFailed,
     clip,
 )
 from textgate.logic import idempotency, outcomes, recipients
-from textgate.models import TRANSACTIONAL, Operation, OperationError, Status, batch_operation_id, new_batch_id
+from textgate.models import (
+    QUEUE_UNAVAILABLE,
+    TRANSACTIONAL,
+    Operation,
+    OperationError,
+    Status,
+    batch_operation_id,
+    new_batch_id,
+)
 from textgate.payloads import Payload
 from textgate.registry import OperationName, Provider
 from textgate.sms import SmsInfo
@@ -50,7 +53,7 @@ from textgate.validation import validate
 
 if TYPE_CHECKING:  # the functions validate with them
     from textgate.logic.scheduling import SendPlan
-    from textgate.schemas.batches import BatchOperationsQuery, BatchRequest
+    from textgate.schemas.batches import BatchRequest
 
 logger = log.get_logger(__name__)
 
@@ -99,18 +102,34 @@ CAMPAIGN_OPERATIONS = frozenset({OperationName.INTERACT_SEND_CAMPAIGN_SMS})
 # ---------------------------------------------------------------- accepting
 
 
-@dataclass
 class _Item:
-    index: int
-    operation_id: str
-    payload: dict[str, Any] | None = None
-    sms: SmsInfo | None = None
-    handset: recipients.Handset | None = None
-    problem: ApiError | None = None
-    plan: SendPlan | None = None  # at once, at its send_at, or after the recipient's quiet hours
-    status_callback: str | None = None  # the item's own, else the batch's
-    stored: Operation | None = None  # the record, once written (or found written by an earlier attempt)
-    slot: tuple[str, float] | None = None  # (limit key, moment) of the daily slot it holds
+    """One item on its way through the batch (a plain class, not a dataclass: a dataclass is generated when the
+    module is imported, at every cold start)."""
+
+    __slots__ = (
+        "handset",
+        "index",
+        "operation_id",
+        "payload",
+        "plan",
+        "problem",
+        "slot",
+        "sms",
+        "status_callback",
+        "stored",
+    )
+
+    def __init__(self, index: int, operation_id: str) -> None:
+        self.index = index
+        self.operation_id = operation_id
+        self.payload: dict[str, Any] | None = None
+        self.sms: SmsInfo | None = None
+        self.handset: recipients.Handset | None = None
+        self.problem: ApiError | None = None
+        self.plan: SendPlan | None = None  # at once, at its send_at, or after the recipient's quiet hours
+        self.status_callback: str | None = None  # the item's own, else the batch's
+        self.stored: Operation | None = None  # the record, once written (or found written by an earlier attempt)
+        self.slot: tuple[str, float] | None = None  # (limit key, moment) of the daily slot it holds
 
 
 def _give_back(items: list[_Item]) -> None:
@@ -240,7 +259,7 @@ def _find_written(items: list[_Item], client: str, operation: OperationName) -> 
 def _prepare(item: _Item, operation: OperationName, body: Any, campaign_id: str | None, now: float) -> None:
     """Judge one item as its route judges a body: its row's request model, the route's own payload step, and
     when it goes (`send_at`, `purpose` and the recipient's quiet hours)."""
-    from textgate.logic import scheduling  # noqa: PLC0415 - reading a batch does not plan sends
+    from textgate.logic import scheduling  # noqa: PLC0415 - loaded by the first batch, not at every cold start
 
     try:
         request = validate(registry.load(registry.spec(operation).request), body)
@@ -295,7 +314,7 @@ def _take_daily_slots(items: list[_Item], now: float) -> None:
                 failure = failure or exc
                 continue
             for position, item in enumerate(by_number[number]):
-                if position < taken.count:
+                if position < taken.taken:
                     item.slot = (taken.key, taken.moment)
                 else:
                     item.problem = refusal
@@ -421,7 +440,7 @@ def _queue(items: list[_Item], provider: Provider) -> None:
 
 def _schedule(item: _Item, stored: Operation, send_at: float) -> None:
     """As a single send is scheduled (`operations.schedule`): Scheduler has no batch call, so one each."""
-    from textgate.logic import operations  # noqa: PLC0415 - reading a batch schedules nothing
+    from textgate.logic import operations  # noqa: PLC0415 - imported by the first batch that schedules
 
     try:
         operations.schedule(stored, send_at)
@@ -435,13 +454,17 @@ def _fail_unqueued(item: _Item) -> None:
         settled = records.fail_unsent(
             item.operation_id,
             now=clock.now(),
-            error=OperationError(code="queue_unavailable", message="the operation could not be queued", retryable=True),
+            error=OperationError(code=QUEUE_UNAVAILABLE, message="the operation could not be queued", retryable=True),
         )
     except Exception:
         logger.exception("could not settle an operation that was not queued")
         return  # still waiting; a retry with the same key queues or schedules it
     if settled is None:
-        return  # delivery moved it: its message was stored after all, the operation is under way
+        from textgate.logic.operations import failed_unqueued  # noqa: PLC0415 - as in `_schedule`
+
+        settled = failed_unqueued(item.operation_id)  # the write went through, only its answer was lost
+        if settled is None:
+            return  # delivery moved it: its message was stored after all, the operation is under way
     outcomes.announce(settled)  # counted, published and called back like every end
     item.problem = ServiceUnavailable("the operation could not be queued; nothing was sent, try again")
 
@@ -483,80 +506,3 @@ def _item_problem(error: ApiError) -> dict[str, Any]:
     document["detail"] = clip(document["detail"], ITEM_DETAIL)
     document["errors"] = document["errors"][:ITEM_ERRORS]
     return document
-
-
-# ---------------------------------------------------------------- reading
-
-
-def _batch_for_client(client: str, batch_id: str) -> batch_records.BatchRecord:
-    """Another client's batch answers exactly as a missing one does."""
-    found = batch_records.get(batch_id) if batch_id.startswith("bat_") else None
-    if found is None or found.client != client:
-        raise NotFound(f"no batch {batch_id}")
-    return found
-
-
-def get(client: str, batch_id: str) -> dict[str, Any]:
-    """The batch with its operations counted by status (read from the operations, eventually consistent)."""
-    batch = _batch_for_client(client, batch_id)
-    counts = batch.final_counts
-    if counts is None:
-        ids = [batch_operation_id(batch.id, index) for index in batch.operation_indexes()]
-        statuses = records.statuses(ids).values()
-        counts = dict(Counter(status.value for status in statuses))
-        if len(statuses) == len(ids) and all(status.final for status in statuses):
-            try:
-                batch_records.keep_final_counts(batch.id, counts)
-            except Exception:  # only a saving: the next read counts again
-                logger.exception("could not keep a finished batch's counts")
-    return {
-        "id": batch.id,
-        "operation": batch.operation,
-        "accepted": batch.accepted,
-        "refused": len(batch.refused),
-        "created_at": clock.rfc3339(batch.created_at),
-        "counts": dict(sorted(counts.items())),
-    }
-
-
-def list_operations(client: str, batch_id: str, query: BatchOperationsQuery) -> dict[str, Any]:
-    """A page of the batch's operations, newest first (the last items were created last), optionally of one
-    status. The cursor is opaque: the position to continue below."""
-    batch = _batch_for_client(client, batch_id)
-    indexes = batch.operation_indexes()[::-1]
-    start = _position(query.cursor, batch.id) if query.cursor else 0
-    page: list[dict[str, Any]] = []
-    position = start
-    while position < len(indexes) and len(page) < query.limit:
-        # Without a filter a page reads exactly its operations; with one, chunks of 100 until the page is full.
-        chunk = indexes[position : position + (query.limit - len(page) if query.status is None else 100)]
-        found = records.get_many([batch_operation_id(batch.id, index) for index in chunk], consistent=False)
-        for offset, index in enumerate(chunk):
-            operation = found.get(batch_operation_id(batch.id, index))
-            if operation is not None and (query.status is None or operation.status is query.status):
-                page.append(operation.public())
-                if len(page) == query.limit:
-                    position += offset + 1
-                    break
-        else:
-            position += len(chunk)
-    more = position < len(indexes)
-    return {"items": page, "next_cursor": _cursor(position, batch.id) if more else None}
-
-
-def _cursor(position: int, batch_id: str) -> str:
-    raw = json.dumps({"b": batch_id, "p": position}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _position(cursor: str, batch_id: str) -> int:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        position = data["p"]
-        if data["b"] != batch_id or not isinstance(position, int) or position < 0:
-            raise ValueError
-    except (ValueError, TypeError, KeyError, binascii.Error):
-        raise ValidationFailed(
-            "invalid cursor", errors=[{"field": "cursor", "message": "is not a next_cursor of this batch"}]
-        ) from None
-    return position

@@ -12,6 +12,7 @@ from typing import Any
 from textgate import clock, log, metrics
 from textgate.dal import events, queue
 from textgate.dal import operations as records
+from textgate.logic.outcomes import ensure_callback_queued
 
 logger = log.get_logger(__name__)
 
@@ -78,6 +79,9 @@ def redrive(limit: int = 1000) -> RedriveReport:
         if operation is None:
             continue
         if operation.status.final:
+            # Its message went on failing because its status callback could not be queued: queue it now.
+            if not ensure_callback_queued(operation):
+                continue  # still marked: the next redrive tries again
             report.already_final.append(operation_id)
         else:
             # Queue first, then clear the mark: a crash between the two only leaves a harmless second message.

@@ -10,8 +10,8 @@ from textgate.dal import limits, queue, schedules
 from textgate.dal import operations as records
 from textgate.errors import InternalError, NotCancelable, NotFound, ServiceUnavailable
 from textgate.logic import idempotency, recipients, scheduling
-from textgate.logic.outcomes import announce
-from textgate.models import Operation, OperationError, Status
+from textgate.logic.outcomes import announce, ensure_callback_queued
+from textgate.models import QUEUE_UNAVAILABLE, Operation, OperationError, Status
 from textgate.payloads import Payload
 from textgate.registry import OperationName
 from textgate.sms import SmsInfo
@@ -151,14 +151,25 @@ def _fail_unqueued(operation: Operation) -> None:
     failed = records.fail_unsent(
         operation.id,
         now=clock.now(),
-        error=OperationError(code="queue_unavailable", message="the operation could not be queued", retryable=True),
+        error=OperationError(code=QUEUE_UNAVAILABLE, message="the operation could not be queued", retryable=True),
     )
     if failed is None:
-        # SQS stored the message after all (only its answer was lost) and delivery already moved the record:
-        # the operation is under way, so the caller must not be told to try again.
-        return
+        failed = failed_unqueued(operation.id)
+        if failed is None:
+            # SQS stored the message after all (only its answer was lost) and delivery already moved the record:
+            # the operation is under way, so the caller must not be told to try again.
+            return
     announce(failed)
     raise ServiceUnavailable("the operation could not be queued; nothing was sent, try again")
+
+
+def failed_unqueued(operation_id: str) -> Operation | None:
+    """After `fail_unsent` answered None: the record, if it is failed for want of a queue after all (the write
+    went through and only its answer was lost, so botocore's retry found the condition gone)."""
+    latest = records.get(operation_id)
+    if latest is not None and latest.status is Status.FAILED and latest.error is not None:
+        return latest if latest.error.code == QUEUE_UNAVAILABLE else None
+    return None
 
 
 def accept_document(client: str, operation: OperationName, document: dict[str, Any]) -> Operation:
@@ -183,6 +194,15 @@ def get_for_client(client: str, operation_id: str) -> Operation:
     return found
 
 
+def _drop_schedule(operation: Operation) -> None:
+    if operation.send_at is None:
+        return
+    try:
+        schedules.delete(operation.id)
+    except Exception:  # if it fires anyway, delivery finds the operation canceled and drops the message
+        logger.exception("could not delete the operation's schedule")
+
+
 def cancel(client: str, operation_id: str) -> Operation:
     """scheduled|queued|retrying -> canceled, its schedule deleted and its end announced like any other.
 
@@ -194,15 +214,19 @@ def cancel(client: str, operation_id: str) -> Operation:
     canceled = records.cancel(found.id, now=clock.now())
     if canceled is None:
         latest = records.get(found.id) or found
+        if latest.status is Status.CANCELED:
+            # Canceled before, maybe by this very request (its write went through and only the answer was lost,
+            # or its callback could not be queued): make sure of what a cancel leaves behind.
+            _drop_schedule(latest)
+            ensure_callback_queued(latest)
         raise NotCancelable(
             f"the operation is {latest.status.value}: only scheduled, queued or retrying ones can be canceled"
         )
-    if found.status is Status.SCHEDULED or canceled.send_at is not None:
-        try:
-            schedules.delete(canceled.id)
-        except Exception:  # if it fires anyway, delivery finds the operation canceled and drops the message
-            logger.exception("could not delete the operation's schedule")
+    _drop_schedule(canceled)
     # The one path by which an operation's end is counted, published and called back (no delivery latency).
-    announce(canceled)
+    if not announce(canceled):
+        # Nothing else will queue it (no message of this operation is left to come back): the caller's retry,
+        # which finds it canceled, does.
+        raise ServiceUnavailable("the operation is canceled, but its status callback could not be queued; try again")
     logger.info("operation canceled", extra={"operation_id": canceled.id, "operation": canceled.operation})
     return canceled

@@ -8,7 +8,7 @@ and forgotten on the other.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from textgate.dal import limits, suppression
 from textgate.errors import ApiError, RecipientLimitReached, RecipientOptedOut
@@ -18,8 +18,7 @@ from textgate.settings import get_settings
 DAY_SECONDS = 86_400.0
 
 
-@dataclass(frozen=True)
-class Handset:
+class Handset(NamedTuple):  # not a dataclass: a tenth of the import time, at every cold start
     number: str  # E.164
     field: str  # the request field that named it
     texted: bool  # whether the operation sends this handset a text

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus, urlencode
 
 from textgate import clock, log, metrics
+from textgate.callback_hits import CallbackHit, FieldValue
 from textgate.dal import callbacks, events
 from textgate.errors import (
     ApiError,
@@ -29,7 +30,6 @@ from textgate.errors import (
     ValidationFailed,
 )
 from textgate.logic import opt_outs
-from textgate.models import CallbackHit, FieldValue
 from textgate.phone import InvalidPhoneNumber, normalise
 from textgate.schemas.sumotext import (
     KINDS,

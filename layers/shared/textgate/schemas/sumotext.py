@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from textgate import clock
-from textgate.models import FieldValue, Kind
+from textgate.callback_hits import FieldValue, Kind
 from textgate.schemas.common import CountryCode, Phone, RequestModel, Text, normalise_phone, sendable
 
 KINDS: frozenset[str] = frozenset(("crm", "poll", "text4info", "mo", "dlr"))
