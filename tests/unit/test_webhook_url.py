@@ -135,3 +135,37 @@ def test_an_allowed_host_may_use_http_and_a_private_address() -> None:
         webhook_url.check("https://2130706433/", ["127.0.0.1"], resolver=resolver)
     with pytest.raises(RefusedUrl, match="user name"):
         webhook_url.check("http://a@127.0.0.1/", ["127.0.0.1"], resolver=resolver)
+
+
+def test_accept_resolves_a_receiver_once_a_minute_and_each_attempt_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch of a thousand items naming one receiver costs one lookup at accept; attempts never use the cache."""
+    from textgate import clock
+
+    asked: list[str] = []
+    answers = {"hooks.example.com": ["93.184.215.14"], "other.example.com": ["93.184.215.15"]}
+
+    def system(host: str, _port: int) -> list[str]:
+        asked.append(host)
+        return answers.get(host, [])
+
+    now = [1_000_000.0]
+    monkeypatch.setattr(webhook_url, "system_resolver", system)
+    monkeypatch.setattr(clock, "now", lambda: now[0])
+    monkeypatch.setattr(webhook_url, "_accept_cache", {})
+    for _ in range(1000):
+        webhook_url.check("https://hooks.example.com/a", (), webhook_url.accept_resolver)
+    webhook_url.check("https://other.example.com/a", (), webhook_url.accept_resolver)
+    assert asked == ["hooks.example.com", "other.example.com"]
+    with pytest.raises(RefusedUrl, match="does not resolve"):
+        webhook_url.check("https://nowhere.example.com/", (), webhook_url.accept_resolver)
+    with pytest.raises(RefusedUrl, match="does not resolve"):
+        webhook_url.check("https://nowhere.example.com/", (), webhook_url.accept_resolver)
+    assert asked.count("nowhere.example.com") == 2  # a failure is not kept
+    now[0] += webhook_url.ACCEPT_CACHE_SECONDS + 1
+    answers["hooks.example.com"] = ["127.0.0.1"]  # rebound since: refused once the minute is over
+    with pytest.raises(RefusedUrl, match="loopback"):
+        webhook_url.check("https://hooks.example.com/a", (), webhook_url.accept_resolver)
+    destination = webhook_url.parse("https://other.example.com/a")
+    answers["other.example.com"] = ["10.0.0.1"]
+    with pytest.raises(RefusedUrl, match="private"):  # an attempt asks the resolver itself, now
+        webhook_url.public_addresses(destination)

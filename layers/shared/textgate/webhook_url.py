@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from textgate import clock
+
 MAX_LENGTH = 2048
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -152,6 +154,28 @@ def system_resolver(host: str, port: int) -> list[str]:
         address = str(sockaddr[0])
         if address not in addresses:
             addresses.append(address)
+    return addresses
+
+
+# Accept's own lookups, kept a minute: a batch of a thousand items naming the same receiver resolves its host once.
+# Only for the check at accept; every attempt resolves afresh and connects to what it checked.
+ACCEPT_CACHE_SECONDS = 60.0
+_ACCEPT_CACHE_SIZE = 256
+_accept_cache: dict[tuple[str, int], tuple[float, list[str]]] = {}
+
+
+def accept_resolver(host: str, port: int) -> list[str]:
+    """`system_resolver`, its answers kept ACCEPT_CACHE_SECONDS (what does not resolve is asked again)."""
+    key = (host, port)
+    now = clock.now()
+    kept = _accept_cache.get(key)
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    addresses = system_resolver(host, port)
+    if addresses:
+        if len(_accept_cache) >= _ACCEPT_CACHE_SIZE:
+            _accept_cache.clear()
+        _accept_cache[key] = (now + ACCEPT_CACHE_SECONDS, addresses)
     return addresses
 
 

@@ -79,7 +79,7 @@ def _status_callback(value: str) -> str:
     from textgate.settings import get_settings  # noqa: PLC0415
 
     try:
-        webhook_url.check(value, get_settings().status_callback_allowed_hosts)
+        webhook_url.check(value, get_settings().status_callback_allowed_hosts, webhook_url.accept_resolver)
     except webhook_url.RefusedUrl as exc:
         raise ValueError(str(exc)) from None
     return value
