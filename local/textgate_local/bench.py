@@ -321,7 +321,11 @@ def with_stack() -> dict[str, Any]:
         }
         costs["batches"], figures["batch_accept_seconds"] = batch_cost(stack)
         figures["cost"] = costs
-        figures["status_callbacks"] = status_callback_cost(stack, BATCH_SIZE)
+        # Two rounds, the cheaper kept: a client's first callback also creates its signing secret (a KMS request
+        # and a write), once per client, not per callback.
+        rounds = [status_callback_cost(stack, BATCH_SIZE) for _ in range(2)]
+        measured = [counts for counts in rounds if not isinstance(counts, str)]
+        figures["status_callbacks"] = min(measured, key=lambda counts: counts.per_million()) if measured else rounds[-1]
         figures["sequential_seconds"] = batch_delivery(stack, 1)
         figures["concurrent_seconds"] = batch_delivery(stack, BATCH_SIZE)
         return figures

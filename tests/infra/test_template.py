@@ -430,6 +430,49 @@ def test_the_built_layer_ships_hash_based_bytecode_for_every_module(built_layer:
     assert stray == []
 
 
+FROM_THE_LAYER = (
+    COLD_STARTS
+    + """
+import importlib.util
+from textgate.openapi import PROTOCOLS, document_for
+for protocol in PROTOCOLS:
+    document_for(protocol)  # every request, answer and event model, built
+assert importlib.util.find_spec("pydantic.v1") is None, "pydantic's v1 ships in the layer"
+"""
+)
+
+
+@pytest.mark.slow
+def test_every_handler_imports_and_every_model_builds_from_the_layer_as_built(tmp_path: Path) -> None:
+    """What the layer's build drops (pydantic's v1, Powertools' utilities, libphonenumber's names) is never needed:
+    the layer is laid out by its own Makefile for this machine's platform and nothing else of textgate is on the
+    path (botocore comes from the runtime, here the virtualenv)."""
+    from textgate_local.bench_cold import lay_out_layer
+    from textgate_local.resources import function_environment
+
+    layer = lay_out_layer(tmp_path)
+    template = Template.read(overrides={"OgangiBaseUrl": "http://127.0.0.1:9"})
+    plan = {
+        name: (
+            str(ROOT / spec["Properties"]["CodeUri"]),
+            spec["Properties"]["Handler"].rpartition(".")[0],
+            function_environment(template, name),
+        )
+        for name, spec in FUNCTIONS.items()
+    }
+    kept = {name: value for name, value in os.environ.items() if name == "PATH"}
+    completed = subprocess.run(
+        [sys.executable, "-c", FROM_THE_LAYER, json.dumps(plan)],
+        env=kept | {"PYTHONPATH": str(layer), "AWS_DEFAULT_REGION": "us-east-1", "PYTHONDONTWRITEBYTECODE": "1"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+
+
 @pytest.mark.slow
 def test_the_built_layer_ships_the_openapi_document_of_each_protocol(built_layer: Path) -> None:
     """The function that serves the document reads it from the layer instead of building it at its cold start."""
