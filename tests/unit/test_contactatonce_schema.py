@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from textgate.errors import ValidationFailed
-from textgate.schemas.common import NOT_SENDABLE
 from textgate.schemas.contactatonce import InitiateConversationRequest
+from textgate.sendable import NOT_SENDABLE
 from textgate.validation import validate
 
 

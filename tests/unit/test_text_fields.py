@@ -9,7 +9,8 @@ import pytest
 from pydantic import BaseModel
 
 from textgate.errors import ValidationFailed
-from textgate.schemas import common, contactatonce, interact, ogangi, protexting, sumotext
+from textgate.schemas import contactatonce, interact, ogangi, protexting, sumotext
+from textgate.sendable import NOT_SENDABLE
 from textgate.validation import validate
 
 PHONE = "+13056708084"
@@ -58,7 +59,7 @@ def test_a_control_character_is_refused_naming_the_field(
     errors = refusal(model, {**body, field: value})
     assert set(errors) == {field}
     if field not in SAMPLE and field not in OWN_RULES:  # these say what they must be instead
-        assert errors[field] == common.NOT_SENDABLE
+        assert errors[field] == NOT_SENDABLE
 
 
 # Numbers, times, tokens, ids and path segments take no tab or line break; the other text fields do.
@@ -77,7 +78,7 @@ def test_interact_parameters_refuse_control_characters_in_names_and_values() -> 
     body = {"caller_id": PHONE, "jp_token": "Aejhib7"}
     for params in ({"var\x01": "x"}, {"var1": "x\x02"}, "var1=x\x03"):
         assert refusal(interact.SendCampaignSmsRequest, {**body, "additional_params": params}) == {
-            "additional_params": common.NOT_SENDABLE
+            "additional_params": NOT_SENDABLE
         }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from textgate.errors import MAX_ERRORS, ApiError, ValidationFailed
-from textgate.schemas.common import NOT_SENDABLE, SENDABLE_PATTERN
+from textgate.sendable import NOT_SENDABLE, SENDABLE_PATTERN
 
 EXTRA_FORBIDDEN = "Extra inputs are not permitted"
 

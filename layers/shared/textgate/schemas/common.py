@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationInfo
 
 from textgate import phone
 from textgate.models import OPERATION_ID_PATTERN
-
-# Control characters other than TAB, LF and CR, and what XML 1.0 cannot carry at all (lone surrogates, which UTF-8
-# cannot encode either, U+FFFE and U+FFFF): no provider's XML or form can take them, so a text holding one is
-# refused at the edge rather than ending `unknown` at delivery.
-_UNSENDABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-SENDABLE_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\ufffe\\uffff]*$"
-NOT_SENDABLE = (
-    "holds characters that cannot be sent: control characters other than tab and line breaks, or U+FFFE/U+FFFF"
-)
-
-
-def sendable(value: str) -> str:
-    if _UNSENDABLE.search(value):
-        raise ValueError(NOT_SENDABLE)
-    return value
-
+from textgate.sendable import SENDABLE_PATTERN, sendable
 
 # Every text field of every request model is `Text`, with its own length limits: a pattern that pydantic enforces
 # and the OpenAPI document shows (field_errors words its failure as NOT_SENDABLE). Pydantic refuses lone
@@ -126,10 +110,14 @@ class OperationPath(RequestModel):
 
 
 class Health(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # only the OpenAPI document's build uses it
+
     status: Literal["ok"]
 
 
 class GatewayMessage(BaseModel):
     """What API Gateway itself answers (a missing or unknown API key): not a problem document."""
+
+    model_config = ConfigDict(defer_build=True)  # only the OpenAPI document's build uses it
 
     message: str = Field(examples=["Forbidden"])

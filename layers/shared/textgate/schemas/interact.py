@@ -10,15 +10,14 @@ from pydantic import Field, StrictBool, ValidationInfo, WithJsonSchema, field_va
 
 from textgate.schemas.common import (
     PHONE_FORMAT,
-    SENDABLE_PATTERN,
     CountryCode,
     Phone,
     RequestModel,
     SchedulableRequest,
     StatusCallback,
     normalise_phone,
-    sendable,
 )
+from textgate.sendable import SENDABLE_PATTERN, sendable
 
 MAX_PARAMS = 50
 # A short code: 3 to 8 digits, sent as given (no country, no '+').

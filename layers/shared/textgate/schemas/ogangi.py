@@ -135,12 +135,16 @@ class ListMoQuery(RequestModel):
 
 
 class PinCheckResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built at its first answer, not at every Ogangi import
+
     id: str
     verified: bool
     attempts_left: int
 
 
 class InboundMessage(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built at its first answer, not at every Ogangi import
+
     text: str | None
     sender: str | None = Field(alias="from")
     to: str | None
@@ -153,6 +157,8 @@ class InboundMessage(BaseModel):
 
 
 class InboundPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built at its first answer, not at every Ogangi import
+
     total: int
     page: int
     per_page: int

@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from textgate import clock
 from textgate.callback_hits import FieldValue, Kind
-from textgate.schemas.common import CountryCode, Phone, RequestModel, Text, normalise_phone, sendable
+from textgate.schemas.common import CountryCode, Phone, RequestModel, Text, normalise_phone
+from textgate.sendable import sendable
 
 KINDS: frozenset[str] = frozenset(("crm", "poll", "text4info", "mo", "dlr"))
 Pair = tuple[str, str]
