@@ -61,7 +61,7 @@ def before_call(context: schemathesis.HookContext, case: schemathesis.Case, kwar
         query["token"] = os.environ["TEXTGATE_FUZZ_CALLBACK_TOKEN"]
         required = "sumoid" if (case.path_parameters or {}).get("kind") == "dlr" else "mobile"
         if not str(query.get(required) or "").strip():
-            query[required] = "13056708084" if required == "mobile" else "fuzz"
+            query[required] = _SPARE.removeprefix("+") if required == "mobile" else "fuzz"
     elif path == "/v1/batches" and isinstance(case.body, dict):
         # `campaign_id` (a campaign id, as its path takes it) goes with Interact's operation alone; a generated
         # item is any object, which its route refuses (in the 202, at its index), so `all_or_nothing` would refuse
@@ -72,6 +72,7 @@ def before_call(context: schemathesis.HookContext, case: schemathesis.Case, kwar
             case.body.pop("campaign_id", None)
         case.body.pop("all_or_nothing", None)
     case.query = query or case.query
+    _opt_outs_spare_the_fallback(case)
     _phones_are_phones(case)
     _callbacks_are_reachable(case)
     _send_at_is_ahead(case)
@@ -95,19 +96,50 @@ _PHONE_FIELDS = {
 }
 
 
+# The number a send falls back to, which no request of the run opts out; and the one an opt-out of it becomes.
+_FALLBACK = "+13056708084"
+_SPARE = "+13056708085"
+# What the run opted out (an opt-out route, a Sumotext hit that may be a STOP): a send to one of them is answered
+# 422 recipient_opted_out, rightly, which schemathesis would take for a valid request refused.
+_opted_out: set[str] = set()
+
+
+def _number(value: Any, country: Any = None) -> str | None:
+    try:
+        return phone.normalise(str(value), country if isinstance(country, str) else None)
+    except (phone.InvalidPhoneNumber, AttributeError, TypeError, ValueError):
+        return None
+
+
+def _opt_outs_spare_the_fallback(case: schemathesis.Case) -> None:
+    path, method = case.operation.path, case.operation.method.lower()
+    query = case.query if case.query is not None else {}
+    if path == "/v1/opt-outs/{phone}" and method == "put" and case.path_parameters is not None:
+        number = _number(case.path_parameters.get("phone"), query.get("country"))
+        if number == _FALLBACK:
+            case.path_parameters["phone"] = number = _SPARE
+        if number is not None:
+            _opted_out.add(number)
+    elif path == "/v1/sumotext/callbacks/{kind}" and query.get("mobile") is not None:
+        raw = str(query["mobile"]).strip()
+        number = _number(raw if raw.startswith("+") else "+" + raw, None) or _number(raw, query.get("country"))
+        if number == _FALLBACK:
+            query["mobile"] = number = _SPARE
+        if number is not None:
+            _opted_out.add(number)
+
+
 def _phones_are_phones(case: schemathesis.Case) -> None:
     """The stateful phase does not draw phone numbers from the "phone" format, and reuses values seen in earlier
     answers (the inbound page's `to`, Ogangi's own number, lands in a send's `to`). A value that is not a number
-    by the document's own rule (E.164, or national digits with `country`) is swapped for one."""
+    by the document's own rule (E.164, or national digits with `country`) is swapped for one, and so is a number
+    this run opted out."""
     location = _PHONE_FIELDS.get(case.operation.path)
     if location is None or not isinstance(case.body, dict) or case.operation.method.lower() != "post":
         return
-    value = case.body.get(location[1])
-    country = case.body.get("country")
-    try:
-        phone.normalise(value, country if isinstance(country, str) else None)
-    except (phone.InvalidPhoneNumber, AttributeError, TypeError):
-        case.body[location[1]] = "+13056708084"
+    number = _number(case.body.get(location[1]), case.body.get("country"))
+    if number is None or number in _opted_out:
+        case.body[location[1]] = _FALLBACK  # E.164: a `country` beside it is not read
 
 
 # The local stack's allowed host (STATUS_CALLBACK_ALLOWED_HOSTS); nothing listens on the discard port, so its
