@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
+import string
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
@@ -442,6 +444,29 @@ def test_a_batch_of_a_thousand_refusals_is_replayed_under_its_key() -> None:
     assert problem["code"] == "validation_error" and len(problem["errors"]) == batches.ITEM_ERRORS
     assert replayed and second == first  # kept compressed: the answer is well over DynamoDB's 400 KB item
     assert len(json.dumps(first).encode()) > 400 * 1024
+
+
+def test_a_thousand_refusals_that_do_not_compress_are_still_replayed_under_their_key() -> None:
+    """Each item echoes six long random unknown field names (1.8 MB of request): the answer is shortened before
+    it is given, so that it fits its key's record and a replay gives exactly it."""
+    rng = random.Random(7)
+
+    def noise() -> str:
+        return "".join(rng.choice(string.ascii_letters) for _ in range(300))
+
+    body = {
+        "operation": "ogangi.send_sms",
+        "items": [{**sms("+13056709999", "x"), **{noise(): "x" for _ in range(6)}} for _ in range(1000)],
+    }
+    key = f"batch-{next(_numbers)}"
+
+    first, _ = run_with_key(key, body)
+    second, replayed = run_with_key(key, body)
+
+    assert first["statusCode"] == 202 and first["body"]["refused"] == 1000
+    problem = first["body"]["items"][0]["problem"]
+    assert problem["code"] == "validation_error" and len(problem["errors"]) <= 1
+    assert replayed and second == first
 
 
 def stored_schedule(operation_id: str) -> dict[str, Any] | None:

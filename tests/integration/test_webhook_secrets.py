@@ -100,6 +100,34 @@ def test_an_idempotency_key_rotates_once_and_keeps_no_secret(aws_env: dict[str, 
     assert too_long["statusCode"] == 422
 
 
+def test_a_key_replays_its_own_rotation_even_after_later_ones(
+    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client whose answer was lost retries with its key after another rotation: it is answered the secret its
+    rotation made (the same answer), and nothing is rotated again; a day later the key is forgotten."""
+    client = new_client()
+    first = json.loads(invoke("POST", "/v1/webhook-secret/rotate", client, {"Idempotency-Key": "lost"})["body"])
+    later = json.loads(invoke("POST", "/v1/webhook-secret/rotate", client)["body"])
+    replay = invoke("POST", "/v1/webhook-secret/rotate", client, {"Idempotency-Key": "lost"})
+    assert replay["headers"].get("Idempotent-Replayed") == "true"
+    assert json.loads(replay["body"]) == first
+    assert json.loads(invoke("GET", "/v1/webhook-secret", client)["body"])["secret"] == later["secret"]
+    stored = store.get(client)
+    assert (
+        stored is not None
+        and first["secret"].encode()
+        not in json.dumps(
+            aws.dynamodb().get_item(TableName=aws_env["WEBHOOK_SECRETS_TABLE"], Key={"client": {"S": client}}),
+            default=str,
+        ).encode()
+    )
+    now = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: now + webhook_secrets.PREVIOUS_VALID_SECONDS + 1)
+    after_a_day = invoke("POST", "/v1/webhook-secret/rotate", client, {"Idempotency-Key": "lost"})
+    assert "Idempotent-Replayed" not in after_a_day["headers"]
+    assert json.loads(after_a_day["body"])["secret"] not in (first["secret"], later["secret"])
+
+
 def test_an_operator_hands_an_event_client_its_secret(
     aws_endpoint: Any, aws_env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -45,6 +45,12 @@ def test_body_that_is_not_json_is_400() -> None:
     assert json.loads(answer["body"])["code"] == "invalid_json"
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_python_s_json_extensions_are_not_json(constant: str) -> None:
+    answer = echo(event('{"to": "+13056708084", "text": "hi", "n": ' + constant + "}"), None)
+    assert answer["statusCode"] == 400 and problem_of(answer)["code"] == "invalid_json"
+
+
 def test_every_bad_field_is_named() -> None:
     answer = echo(event(json.dumps({"to": "12", "text": "", "colour": "red"})), None)
     problem = json.loads(answer["body"])

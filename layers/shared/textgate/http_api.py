@@ -82,9 +82,14 @@ def parse_json(text: str | None) -> Any:
     if text is None or not text.strip():
         raise InvalidJson("the request has no body; send a JSON object")
     try:
-        return json.loads(text)
+        # NaN, Infinity and -Infinity are Python's extension, not JSON (RFC 8259): refused like any other.
+        return json.loads(text, parse_constant=_not_json)
     except (ValueError, RecursionError):
         raise InvalidJson("the body is not valid JSON") from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def is_json_media_type(content_type: str | None) -> bool:

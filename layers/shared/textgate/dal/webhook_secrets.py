@@ -9,7 +9,7 @@ hides it).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -30,7 +30,9 @@ class StoredSecrets:
     created_at: float
     previous: bytes | None = None  # ciphertext, signing beside the current one until previous_until
     previous_until: float | None = None
-    rotation_key: str | None = None  # the hashed Idempotency-Key of the last rotation
+    # The rotations of the last day made under an Idempotency-Key: its hash -> (the secret it made, as ciphertext,
+    # and when), so the same key answers the same secret however many rotations came after it.
+    rotations: dict[str, tuple[bytes, float]] = field(default_factory=dict)
 
 
 def _table() -> str:
@@ -80,7 +82,10 @@ def _from_item(item: dict[str, Any]) -> StoredSecrets:
         created_at=float(item["created_at"]["N"]),
         previous=bytes(item["previous"]["B"]) if "previous" in item else None,
         previous_until=float(item["previous_until"]["N"]) if "previous_until" in item else None,
-        rotation_key=item["rotation_key"]["S"] if "rotation_key" in item else None,
+        rotations={
+            key: (bytes(entry["M"]["secret"]["B"]), float(entry["M"]["at"]["N"]))
+            for key, entry in item.get("rotations", {}).get("M", {}).items()
+        },
     )
 
 
@@ -101,26 +106,32 @@ def create(client: str, ciphertext: bytes, *, now: float) -> StoredSecrets:
 
 
 def rotate(
-    stored: StoredSecrets, ciphertext: bytes, *, now: float, previous_until: float, rotation_key: str | None
+    stored: StoredSecrets,
+    ciphertext: bytes,
+    *,
+    now: float,
+    previous_until: float,
+    rotations: dict[str, tuple[bytes, float]],
 ) -> StoredSecrets | None:
-    """The new secret becomes current and the current one previous; None if another rotation got there first."""
+    """The new secret becomes current and the current one previous, with the rotations to remember; None if
+    another rotation got there first."""
     values: dict[str, Any] = {
         ":new": {"B": ciphertext},
         ":old": {"B": stored.current},
         ":now": {"N": repr(now)},
         ":until": {"N": repr(previous_until)},
+        ":rotations": {
+            "M": {
+                key: {"M": {"secret": {"B": secret}, "at": {"N": repr(at)}}} for key, (secret, at) in rotations.items()
+            }
+        },
     }
-    expression = "SET #current = :new, previous = :old, created_at = :now, previous_until = :until"
-    if rotation_key is not None:
-        expression += ", rotation_key = :key"
-        values[":key"] = {"S": rotation_key}
-    else:
-        expression += " REMOVE rotation_key"
     try:
         aws.dynamodb().update_item(
             TableName=_table(),
             Key={"client": {"S": stored.client}},
-            UpdateExpression=expression,
+            UpdateExpression="SET #current = :new, previous = :old, created_at = :now, previous_until = :until, "
+            "rotations = :rotations REMOVE rotation_key",
             ConditionExpression="#current = :old",
             ExpressionAttributeNames={"#current": "current"},
             ExpressionAttributeValues=values,
@@ -135,5 +146,5 @@ def rotate(
         created_at=now,
         previous=stored.current,
         previous_until=previous_until,
-        rotation_key=rotation_key,
+        rotations=rotations,
     )

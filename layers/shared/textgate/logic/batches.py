@@ -19,6 +19,8 @@ answers 503 as a whole.
 from __future__ import annotations
 
 import contextvars
+import gzip
+import json
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -63,6 +65,11 @@ GROUP_WORKERS = 8  # groups settled concurrently
 DETAILED_REFUSALS = 50  # an all-or-nothing refusal names each item's field and message up to this many
 ITEM_ERRORS = 5  # field errors shown in one item's problem
 ITEM_DETAIL = 300  # characters of one item's problem detail
+# What a batch's answer may weigh, compressed, to be kept under its Idempotency-Key (DynamoDB's items stop at
+# 400 KB, and the kept answer wraps the body with its status and headers).
+ANSWER_BUDGET = 300 * 1024
+SHORT_DETAIL = 80  # characters of a detail or message when the answer must be shortened
+SHORT_FIELD = 64  # characters of a field name then
 
 
 # ---------------------------------------------------------------- what a batch may hold
@@ -222,7 +229,7 @@ def accept(client: str, request: BatchRequest) -> dict[str, Any]:
         "operation": operation.value,
         "accepted": len(accepted),
         "refused": len(refused),
-        "items": [_answer(item) for item in items],
+        "items": _within_budget([_answer(item) for item in items]),
         "created_at": clock.rfc3339(created_at),
     }
 
@@ -497,6 +504,33 @@ def _answer(item: _Item) -> dict[str, Any]:
     if item.problem is not None:
         return {"index": item.index, "problem": _item_problem(item.problem)}
     return {"index": item.index, "operation_id": item.operation_id}
+
+
+def _within_budget(answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items' answers, shortened further when even compressed they would not fit the Idempotency-Key's record
+    (refusals that echo long unknown field names do not compress): first to one field error and a short detail,
+    then to none. Decided before answering, so a replay gives exactly the first answer."""
+    for shorten in (_first_error_only, _no_errors):
+        text = json.dumps(answers, ensure_ascii=False).encode()
+        if len(text) <= ANSWER_BUDGET or len(gzip.compress(text, mtime=0)) <= ANSWER_BUDGET:
+            return answers
+        for answer in answers:
+            if "problem" in answer:
+                shorten(answer["problem"])
+    return answers
+
+
+def _first_error_only(problem: dict[str, Any]) -> None:
+    problem["detail"] = clip(problem["detail"], SHORT_DETAIL)
+    problem["errors"] = [
+        {"field": clip(error["field"], SHORT_FIELD), "message": clip(error["message"], SHORT_DETAIL)}
+        for error in problem["errors"][:1]
+    ]
+
+
+def _no_errors(problem: dict[str, Any]) -> None:
+    problem["detail"] = clip(problem["detail"], SHORT_DETAIL)
+    problem["errors"] = []
 
 
 def _item_problem(error: ApiError) -> dict[str, Any]:

@@ -50,20 +50,41 @@ def _rotation_key(client: str, idempotency_key: str) -> str:
     return hashlib.sha256(f"{client}\n{idempotency_key}".encode()).hexdigest()
 
 
+# Rotations remembered under their Idempotency-Key: those of the last day (a key's life), at most this many.
+REMEMBERED_ROTATIONS = 50
+
+
 def rotate(client: str, idempotency_key: str | None = None) -> tuple[ClientSecret, bool]:
-    """(the new secret, whether this was a replay): the same Idempotency-Key rotates once and then answers the
-    secret it made, without keeping the secret anywhere but in its own table."""
+    """(the new secret, whether this was a replay): the same Idempotency-Key rotates once and, for a day, answers
+    what that rotation answered, even after later rotations. What it made is kept only in this table, encrypted."""
     key = _rotation_key(client, idempotency_key) if idempotency_key is not None else None
     for _ in range(3):
         stored = _stored(client)
-        if key is not None and stored.rotation_key == key:
-            return _shown(stored, clock.now()), True
         now = clock.now()
+        remembered = {
+            name: (secret, at) for name, (secret, at) in stored.rotations.items() if at > now - PREVIOUS_VALID_SECONDS
+        }
+        if key is not None and key in remembered:
+            secret, at = remembered[key]
+            return _made(client, secret, at, now), True
         new = store.encrypt(client, secrets.token_bytes(SECRET_BYTES))
-        rotated = store.rotate(stored, new, now=now, previous_until=now + PREVIOUS_VALID_SECONDS, rotation_key=key)
+        if key is not None:
+            remembered[key] = (new, now)
+            newest = sorted(remembered.items(), key=lambda entry: entry[1][1])[-REMEMBERED_ROTATIONS:]
+            remembered = dict(newest)
+        until = now + PREVIOUS_VALID_SECONDS
+        rotated = store.rotate(stored, new, now=now, previous_until=until, rotations=remembered)
         if rotated is not None:
             return _shown(rotated, now), False
     raise ServiceUnavailable("the secret is being rotated by another request; try again")
+
+
+def _made(client: str, ciphertext: bytes, at: float, now: float) -> ClientSecret:
+    """The answer a rotation made at `at`, as it was given then."""
+    text = secret_text(store.decrypt(client, ciphertext))
+    log.register_secret_values([text, text.removeprefix(PREFIX)])
+    overlap_until = at + PREVIOUS_VALID_SECONDS
+    return ClientSecret(secret=text, created_at=at, previous_secret_expires_at=overlap_until)
 
 
 def signing_keys(client: str) -> list[bytes]:
