@@ -66,7 +66,7 @@ def rotate(client: str, idempotency_key: str | None = None) -> tuple[ClientSecre
         }
         if key is not None and key in remembered:
             secret, at = remembered[key]
-            return _made(client, secret, at, now), True
+            return _made(client, secret, at), True
         new = store.encrypt(client, secrets.token_bytes(SECRET_BYTES))
         if key is not None:
             remembered[key] = (new, now)
@@ -79,12 +79,11 @@ def rotate(client: str, idempotency_key: str | None = None) -> tuple[ClientSecre
     raise ServiceUnavailable("the secret is being rotated by another request; try again")
 
 
-def _made(client: str, ciphertext: bytes, at: float, now: float) -> ClientSecret:
+def _made(client: str, ciphertext: bytes, at: float) -> ClientSecret:
     """The answer a rotation made at `at`, as it was given then."""
     text = secret_text(store.decrypt(client, ciphertext))
     log.register_secret_values([text, text.removeprefix(PREFIX)])
-    overlap_until = at + PREVIOUS_VALID_SECONDS
-    return ClientSecret(secret=text, created_at=at, previous_secret_expires_at=overlap_until)
+    return ClientSecret(secret=text, created_at=at, previous_secret_expires_at=at + PREVIOUS_VALID_SECONDS)
 
 
 def signing_keys(client: str) -> list[bytes]:
