@@ -46,43 +46,6 @@ def _n(value: float) -> dict[str, str]:
     return {"N": repr(value)}
 
 
-def take_slot(key: str, *, limit: int, window_seconds: float, now: float) -> Slot | Refused:
-    """Count one event for `key` unless `limit` events already happened within the window."""
-    table = get_settings().limits_table
-    expires = {"N": str(int(now + window_seconds) + 60)}
-    while True:
-        try:
-            aws.dynamodb().update_item(
-                TableName=table,
-                Key={"key": {"S": key}},
-                UpdateExpression="SET times = list_append(if_not_exists(times, :empty), :now), "
-                "version = if_not_exists(version, :zero) + :one, expires_at = :expires",
-                ConditionExpression="attribute_not_exists(times) OR size(times) < :limit",
-                ExpressionAttributeValues={
-                    ":empty": {"L": []},
-                    ":now": {"L": [_n(now)]},
-                    ":zero": {"N": "0"},
-                    ":one": {"N": "1"},
-                    ":expires": expires,
-                    ":limit": {"N": str(limit)},
-                },
-            )
-            return Slot(key, now)
-        except ClientError as exc:
-            if not conditional_failed(exc):
-                raise
-        # The list is full: drop the times that left the window, if any, and try again.
-        item = aws.dynamodb().get_item(TableName=table, Key={"key": {"S": key}}, ConsistentRead=True).get("Item")
-        if item is None:
-            continue  # it expired meanwhile
-        times = [float(entry["N"]) for entry in item.get("times", {}).get("L", [])]
-        recent = [moment for moment in times if moment > now - window_seconds]
-        if len(recent) >= limit:
-            return Refused(retry_after=min(recent) + window_seconds - now)
-        if not _replace_times(table, key, item["version"]["N"], recent):
-            continue  # another caller changed it first: start again
-
-
 class Slots(NamedTuple):  # not a dataclass: a tenth of the import time, at every cold start
     """`taken` events counted under `key` at `moment`, in one write; `refused` says why the rest were not."""
 
@@ -94,7 +57,7 @@ class Slots(NamedTuple):  # not a dataclass: a tenth of the import time, at ever
 
 def take_slots(key: str, count: int, *, limit: int, window_seconds: float, now: float) -> Slots:
     """Count up to `count` events for `key` at once, as many as the limit leaves room for (a batch's items to one
-    number). The same rule as `take_slot`, in as few writes: one conditional update appending `count` times while
+    number; `take_slot` is one of them). In as few writes: one conditional update appending `count` times while
     the list has room for all of them; otherwise the list is read, pruned and written back with as many as fit,
     conditional on the version read, so concurrent callers can never count more than the limit together."""
     if count < 1:
@@ -144,6 +107,14 @@ def take_slots(key: str, count: int, *, limit: int, window_seconds: float, now: 
             return Slots(key, now, taken, refused)
 
 
+def take_slot(key: str, *, limit: int, window_seconds: float, now: float) -> Slot | Refused:
+    """Count one event for `key` unless `limit` events already happened within the window."""
+    taken = take_slots(key, 1, limit=limit, window_seconds=window_seconds, now=now)
+    if taken.taken:
+        return Slot(key, taken.moment)
+    return taken.refused or Refused(retry_after=window_seconds)
+
+
 def release_slots(slots: Slots) -> None:
     """Take back `slots` (their items were refused or not recorded after all). Best effort, like `release_slot`."""
     if slots.taken < 1:
@@ -163,15 +134,7 @@ def release_slots(slots: Slots) -> None:
 def release_slot(slot: Slot) -> None:
     """Take back one counted event (its request was refused after all). Best effort: a missed release only
     makes the limit stricter for a while."""
-    table = get_settings().limits_table
-    for _ in range(5):
-        item = aws.dynamodb().get_item(TableName=table, Key={"key": {"S": slot.key}}, ConsistentRead=True).get("Item")
-        times = [float(entry["N"]) for entry in (item or {}).get("times", {}).get("L", [])]
-        if item is None or slot.moment not in times:
-            return
-        times.remove(slot.moment)
-        if _replace_times(table, slot.key, item["version"]["N"], times):
-            return
+    release_slots(Slots(slot.key, slot.moment, 1))
 
 
 def _replace_times(table: str, counter: str, version: str, times: list[float], *, expires: float | None = None) -> bool:
