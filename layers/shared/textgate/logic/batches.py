@@ -38,12 +38,10 @@ from textgate.errors import (
     ValidationFailed,
     clip,
 )
-from textgate.logic import idempotency, outcomes, recipients
+from textgate.logic import idempotency, recipients
 from textgate.models import (
-    QUEUE_UNAVAILABLE,
     TRANSACTIONAL,
     Operation,
-    OperationError,
     Status,
     batch_operation_id,
     new_batch_id,
@@ -457,23 +455,15 @@ def _schedule(item: _Item, stored: Operation, send_at: float) -> None:
 
 
 def _fail_unqueued(item: _Item) -> None:
+    from textgate.logic import operations  # noqa: PLC0415 - as in `_schedule`
+
     try:
-        settled = records.fail_unsent(
-            item.operation_id,
-            now=clock.now(),
-            error=OperationError(code=QUEUE_UNAVAILABLE, message="the operation could not be queued", retryable=True),
-        )
+        settled = operations.fail_unqueued(item.operation_id)
     except Exception:
         logger.exception("could not settle an operation that was not queued")
         return  # still waiting; a retry with the same key queues or schedules it
-    if settled is None:
-        from textgate.logic.operations import failed_unqueued  # noqa: PLC0415 - as in `_schedule`
-
-        settled = failed_unqueued(item.operation_id)  # the write went through, only its answer was lost
-        if settled is None:
-            return  # delivery moved it: its message was stored after all, the operation is under way
-    outcomes.announce(settled)  # counted, published and called back like every end
-    item.problem = ServiceUnavailable("the operation could not be queued; nothing was sent, try again")
+    if settled is not None:
+        item.problem = ServiceUnavailable("the operation could not be queued; nothing was sent, try again")
 
 
 def _note_refused(record: batch_records.BatchRecord, refused: list[_Item]) -> None:

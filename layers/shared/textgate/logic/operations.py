@@ -148,28 +148,31 @@ def _enqueue_or_fail(operation: Operation) -> None:
 
 
 def _fail_unqueued(operation: Operation) -> None:
+    if fail_unqueued(operation.id) is not None:
+        raise ServiceUnavailable("the operation could not be queued; nothing was sent, try again")
+
+
+def fail_unqueued(operation_id: str) -> Operation | None:
+    """End `failed` an operation whose message (or schedule) could not be stored, and announce it: the route's
+    and a batch item's way, so no operation waits `queued` for a message that never comes. None when delivery
+    already moved it (SQS stored the message after all, only its answer was lost): it is under way, and the
+    caller must not be told to try again."""
     failed = records.fail_unsent(
-        operation.id,
+        operation_id,
         now=clock.now(),
         error=OperationError(code=QUEUE_UNAVAILABLE, message="the operation could not be queued", retryable=True),
     )
     if failed is None:
-        failed = failed_unqueued(operation.id)
-        if failed is None:
-            # SQS stored the message after all (only its answer was lost) and delivery already moved the record:
-            # the operation is under way, so the caller must not be told to try again.
-            return
+        # Our own write may have gone through with only its answer lost (botocore's retry then found the
+        # condition gone): the record says whose end it is.
+        latest = records.get(operation_id)
+        if latest is None or latest.status is not Status.FAILED or latest.error is None:
+            return None
+        if latest.error.code != QUEUE_UNAVAILABLE:
+            return None
+        failed = latest
     announce(failed)
-    raise ServiceUnavailable("the operation could not be queued; nothing was sent, try again")
-
-
-def failed_unqueued(operation_id: str) -> Operation | None:
-    """After `fail_unsent` answered None: the record, if it is failed for want of a queue after all (the write
-    went through and only its answer was lost, so botocore's retry found the condition gone)."""
-    latest = records.get(operation_id)
-    if latest is not None and latest.status is Status.FAILED and latest.error is not None:
-        return latest if latest.error.code == QUEUE_UNAVAILABLE else None
-    return None
+    return failed
 
 
 def accept_document(client: str, operation: OperationName, document: dict[str, Any]) -> Operation:
