@@ -264,11 +264,12 @@ for function, (folder, module, environment) in json.loads(sys.argv[1]).items():
 """
 
 
-def test_each_function_starts_with_its_own_environment_alone() -> None:
+def _function_plan() -> dict[str, tuple[str, str, dict[str, str]]]:
+    """Each function's folder, handler module and environment, as COLD_STARTS takes them."""
     from textgate_local.resources import function_environment
 
     template = Template.read(overrides={"OgangiBaseUrl": "http://127.0.0.1:9"})
-    plan = {
+    return {
         name: (
             str(ROOT / spec["Properties"]["CodeUri"]),
             spec["Properties"]["Handler"].rpartition(".")[0],
@@ -276,6 +277,10 @@ def test_each_function_starts_with_its_own_environment_alone() -> None:
         )
         for name, spec in FUNCTIONS.items()
     }
+
+
+def test_each_function_starts_with_its_own_environment_alone() -> None:
+    plan = _function_plan()
     kept = {name: value for name, value in os.environ.items() if name == "PATH"}
     completed = subprocess.run(
         [sys.executable, "-c", COLD_STARTS, json.dumps(plan)],
@@ -448,18 +453,9 @@ def test_every_handler_imports_and_every_model_builds_from_the_layer_as_built(tm
     the layer is laid out by its own Makefile for this machine's platform and nothing else of textgate is on the
     path (botocore comes from the runtime, here the virtualenv)."""
     from textgate_local.bench_cold import lay_out_layer
-    from textgate_local.resources import function_environment
 
     layer = lay_out_layer(tmp_path)
-    template = Template.read(overrides={"OgangiBaseUrl": "http://127.0.0.1:9"})
-    plan = {
-        name: (
-            str(ROOT / spec["Properties"]["CodeUri"]),
-            spec["Properties"]["Handler"].rpartition(".")[0],
-            function_environment(template, name),
-        )
-        for name, spec in FUNCTIONS.items()
-    }
+    plan = _function_plan()
     kept = {name: value for name, value in os.environ.items() if name == "PATH"}
     completed = subprocess.run(
         [sys.executable, "-c", FROM_THE_LAYER, json.dumps(plan)],

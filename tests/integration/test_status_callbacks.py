@@ -109,6 +109,32 @@ def ended(url: str, client: str = "local", status: Status = Status.SUCCEEDED) ->
     return records.create(operation)
 
 
+def queued_send(url: str) -> Operation:
+    """A queued send that asks for a status callback at `url`."""
+    return records.create(
+        Operation.new(
+            operation="ogangi.send_sms",
+            client="local",
+            payload={"to": "+13056708084", "text": "hi", "from": "1"},
+            status_callback=url,
+        )
+    )
+
+
+def succeeding_delivery() -> Any:
+    """Ogangi's delivery with a provider that accepts every send."""
+    from textgate.delivery import DeliveryConfig
+    from textgate.providers.outcome import ProviderOutcome
+
+    return DeliveryConfig(
+        Provider.OGANGI, {OperationName.OGANGI_SEND_SMS: lambda _: ProviderOutcome.succeeded({"id": "m"})}
+    )
+
+
+def sqs_down(*_args: Any, **_kwargs: Any) -> Any:
+    raise RuntimeError("SQS is down")
+
+
 def attempt(operation_id: str, number: int) -> bool:
     return status_callbacks.deliver_message(json.dumps({"operation_id": operation_id, "attempt": number}))
 
@@ -330,7 +356,7 @@ def test_every_final_transition_queues_the_callback_even_one_that_was_never_queu
     created: list[str] = []
     real_create = records.create
     monkeypatch.setattr(records, "create", lambda operation: created.append(operation.id) or real_create(operation))
-    monkeypatch.setattr(queue, "enqueue", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("SQS is down")))
+    monkeypatch.setattr(queue, "enqueue", sqs_down)
     with pytest.raises(ServiceUnavailable):
         operations.accept(
             client="local",
@@ -347,22 +373,12 @@ def test_every_final_transition_queues_the_callback_even_one_that_was_never_queu
 def test_delivery_keeps_its_message_until_the_callback_is_queued(
     env: dict[str, str], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from textgate.delivery import DeliveryConfig, deliver_message
-    from textgate.providers.outcome import ProviderOutcome
+    from textgate.delivery import deliver_message
 
-    operation = records.create(
-        Operation.new(
-            operation="ogangi.send_sms",
-            client="local",
-            payload={"to": "+13056708084", "text": "hi", "from": "1"},
-            status_callback=receiver.url + "/kept",
-        )
-    )
-    config = DeliveryConfig(
-        Provider.OGANGI, {OperationName.OGANGI_SEND_SMS: lambda _: ProviderOutcome.succeeded({"id": "m"})}
-    )
+    operation = queued_send(receiver.url + "/kept")
+    config = succeeding_delivery()
     real_enqueue = store.enqueue
-    monkeypatch.setattr(store, "enqueue", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("SQS is down")))
+    monkeypatch.setattr(store, "enqueue", sqs_down)
     body = json.dumps({"operation_id": operation.id})
     assert deliver_message(body, config) is False  # succeeded, but its callback is not queued: keep the message
     assert records.get(operation.id).status is Status.SUCCEEDED  # type: ignore[union-attr]
@@ -382,7 +398,7 @@ def test_a_copy_of_a_settled_attempt_queues_nothing_but_the_message_itself_comin
     receiver.answers = [(500, {}, 0.0)]
     operation = ended(receiver.url)
     real_enqueue = store.enqueue
-    monkeypatch.setattr(store, "enqueue", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("SQS is down")))
+    monkeypatch.setattr(store, "enqueue", sqs_down)
     assert attempt(operation.id, 1) is False  # settled, next message not queued: keep this one
     monkeypatch.setattr(store, "enqueue", real_enqueue)
     body = json.dumps({"operation_id": operation.id, "attempt": 1})
@@ -398,14 +414,7 @@ def test_a_copy_of_a_settled_attempt_queues_nothing_but_the_message_itself_comin
 def test_a_canceled_operation_calls_back_too(env: dict[str, str], receiver: Receiver) -> None:
     from textgate.logic import operations
 
-    waiting = records.create(
-        Operation.new(
-            operation="ogangi.send_sms",
-            client="local",
-            payload={"to": "+13056708084", "text": "hi", "from": "1"},
-            status_callback=receiver.url + "/canceled",
-        )
-    )
+    waiting = queued_send(receiver.url + "/canceled")
     assert operations.cancel("local", waiting.id).status is Status.CANCELED
     [message] = queued_for(waiting.id)
     assert status_callbacks.deliver_message(json.dumps(message))
@@ -497,20 +506,10 @@ def _answer_lost(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
 def test_an_end_whose_write_answer_was_lost_still_calls_back(
     env: dict[str, str], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from textgate.delivery import DeliveryConfig, deliver_message
-    from textgate.providers.outcome import ProviderOutcome
+    from textgate.delivery import deliver_message
 
-    operation = records.create(
-        Operation.new(
-            operation="ogangi.send_sms",
-            client="local",
-            payload={"to": "+13056708084", "text": "hi", "from": "1"},
-            status_callback=receiver.url + "/lost-answer",
-        )
-    )
-    config = DeliveryConfig(
-        Provider.OGANGI, {OperationName.OGANGI_SEND_SMS: lambda _: ProviderOutcome.succeeded({"id": "m"})}
-    )
+    operation = queued_send(receiver.url + "/lost-answer")
+    config = succeeding_delivery()
     _answer_lost(monkeypatch, "finish")
     assert deliver_message(json.dumps({"operation_id": operation.id}), config) is True
     assert records.get(operation.id).status is Status.SUCCEEDED  # type: ignore[union-attr]
@@ -528,7 +527,7 @@ def test_an_unqueued_accept_whose_write_answer_was_lost_is_still_a_503_and_calls
     created: list[str] = []
     real_create = records.create
     monkeypatch.setattr(records, "create", lambda operation: created.append(operation.id) or real_create(operation))
-    monkeypatch.setattr(queue, "enqueue", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("SQS is down")))
+    monkeypatch.setattr(queue, "enqueue", sqs_down)
     _answer_lost(monkeypatch, "fail_unsent")
     with pytest.raises(ServiceUnavailable):
         operations.accept(
@@ -547,16 +546,9 @@ def test_a_cancel_whose_callback_could_not_be_queued_is_a_503_and_its_retry_queu
     from textgate.errors import NotCancelable, ServiceUnavailable
     from textgate.logic import operations
 
-    waiting = records.create(
-        Operation.new(
-            operation="ogangi.send_sms",
-            client="local",
-            payload={"to": "+13056708084", "text": "hi", "from": "1"},
-            status_callback=receiver.url + "/cancel-retried",
-        )
-    )
+    waiting = queued_send(receiver.url + "/cancel-retried")
     real_enqueue = store.enqueue
-    monkeypatch.setattr(store, "enqueue", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("SQS is down")))
+    monkeypatch.setattr(store, "enqueue", sqs_down)
     with pytest.raises(ServiceUnavailable):
         operations.cancel("local", waiting.id)
     assert records.get(waiting.id).status is Status.CANCELED  # type: ignore[union-attr]
