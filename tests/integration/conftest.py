@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from textgate import aws
 from textgate_local import resources
 from textgate_local.moto_endpoint import MotoEndpoint, free_port
 from textgate_local.template import Template
@@ -40,3 +42,18 @@ def aws_env(aws_endpoint: tuple[MotoEndpoint, dict[str, str]], monkeypatch: pyte
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     return environment
+
+
+def drain_bodies(url: str) -> list[str]:
+    """Every message waiting on the queue at `url`, received and deleted, as their bodies."""
+    bodies: list[str] = []
+    while messages := aws.sqs().receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            bodies.append(message["Body"])
+            aws.sqs().delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies
+
+
+def drain_ids(url: str) -> list[str]:
+    """The operation ids of every message waiting on a delivery queue, received and deleted."""
+    return [json.loads(body)["operation_id"] for body in drain_bodies(url)]

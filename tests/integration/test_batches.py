@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from integration.conftest import drain_ids
 from textgate import aws, clock
 from textgate.dal import idempotency as key_store
 from textgate.dal import operations as records
@@ -35,15 +36,7 @@ def new_phone() -> str:
 
 
 def drain(provider: str = "ogangi") -> list[str]:
-    url = getattr(get_settings(), f"{provider}_queue_url")
-    ids: list[str] = []
-    while True:
-        messages = aws.sqs().receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            return ids
-        for message in messages:
-            ids.append(json.loads(message["Body"])["operation_id"])
-            aws.sqs().delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return drain_ids(getattr(get_settings(), f"{provider}_queue_url"))
 
 
 def daily_count(number: str) -> int:

@@ -5,13 +5,13 @@ day (unprocessed items, failed entries); those parts are simulated by holding en
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
+from integration.conftest import drain_ids as drain
 from textgate import aws, clock
 from textgate.dal import limits, queue, suppression
 from textgate.dal import operations as records
@@ -37,17 +37,6 @@ def new_operations(count: int, batch_id: str) -> list[Operation]:
         )
         for index in range(count)
     ]
-
-
-def drain(url: str) -> list[str]:
-    ids: list[str] = []
-    while True:
-        messages = aws.sqs().receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            return ids
-        for message in messages:
-            ids.append(json.loads(message["Body"])["operation_id"])
-            aws.sqs().delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from textgate import aws, clock
+from integration.conftest import drain_bodies as drain
+from textgate import clock
 from textgate.dal import operations as records
 from textgate.delivery import DeliveryConfig, deliver_message, handle_batch
 from textgate.logic import operations
@@ -30,18 +31,6 @@ def accept() -> Operation:
         operation="ogangi.send_sms",
         payload=OgangiSms(to="+13056708084", text="hi", sender="1"),
     )
-
-
-def drain(queue_url: str) -> list[str]:
-    bodies = []
-    while True:
-        answer = aws.sqs().receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
-        messages = answer.get("Messages", [])
-        if not messages:
-            return bodies
-        for message in messages:
-            bodies.append(message["Body"])
-            aws.sqs().delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def scripted(*outcomes: ProviderOutcome) -> tuple[DeliveryConfig, list[str]]:

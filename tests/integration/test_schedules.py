@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from integration.conftest import drain_bodies as drain
 from textgate import aws, clock, retry
 from textgate.dal import events, queue, schedules
 from textgate.dal import operations as records
@@ -82,15 +83,6 @@ def stored_schedule(operation_id: str) -> dict[str, Any] | None:
         return dict(aws.scheduler().get_schedule(Name=operation_id, GroupName=get_settings().schedule_group_name))
     except aws.scheduler().exceptions.ResourceNotFoundException:
         return None
-
-
-def drain(url: str) -> list[str]:
-    bodies: list[str] = []
-    while messages := aws.sqs().receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in messages:
-            bodies.append(message["Body"])
-            aws.sqs().delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return bodies
 
 
 def fire(operation: Operation, moment: Clock, config: DeliveryConfig) -> bool:
